@@ -1,0 +1,1 @@
+"""What runs on a laptop: local stacks provisioned from template.yaml, and tooling around them."""
