@@ -1,0 +1,117 @@
+"""In-memory stand-ins for the engine's ports: a LeadLex list, a state store, a publisher."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from activity_relay.model import Activity, ActivityEvent, ActivityPage, ContactState
+from activity_relay.ports import ContactNotFound, PublishFailed, StateConflict
+
+EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def at(seconds: int) -> str:
+    return (EPOCH + timedelta(seconds=seconds)).isoformat().replace("+00:00", "Z")
+
+
+@dataclass
+class FakeLeadLex:
+    """A contact's activity list as the API serves it: newest first, offset pages.
+
+    `tie_order` decides how activities with equal created_date are ordered, since the API
+    does not say: by insertion, newest insertion first ("newest"), oldest first ("oldest"),
+    or by id ("id").
+    """
+
+    page_size: int = 100
+    tie_order: str = "newest"
+    contacts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    requests: int = 0
+    between_pages: list[Callable[[str, int], None]] = field(default_factory=list)
+    _sequence: itertools.count[int] = field(default_factory=itertools.count)
+    _order: dict[str, int] = field(default_factory=dict)
+
+    def add(self, contact_id: str, seconds: int, activity_type: str = "call") -> dict[str, Any]:
+        number = next(self._sequence)
+        activity = {
+            "id": f"act_{number:06d}",
+            "activity_type": activity_type,
+            "entity_type": "contact",
+            "description": f"activity {number}",
+            "created_date": at(seconds),
+        }
+        self._order[activity["id"]] = number
+        self.contacts.setdefault(contact_id, []).append(activity)
+        return activity
+
+    def listing(self, contact_id: str) -> list[dict[str, Any]]:
+        items = self.contacts[contact_id]
+
+        def tie(activity: dict[str, Any]) -> Any:
+            if self.tie_order == "id":
+                return activity["id"]
+            sequence = self._order[activity["id"]]
+            return sequence if self.tie_order == "newest" else -sequence
+
+        return sorted(items, key=lambda a: (a["created_date"], tie(a)), reverse=True)
+
+    def fetch_page(self, contact_id: str, page: int) -> ActivityPage:
+        if contact_id not in self.contacts:
+            raise ContactNotFound(f"contact {contact_id} not found")
+        for hook in self.between_pages:
+            hook(contact_id, page)
+        self.requests += 1
+        items = self.listing(contact_id)
+        chunk = items[(page - 1) * self.page_size : page * self.page_size]
+        return ActivityPage(
+            number=page,
+            per_page=self.page_size,
+            total=len(items),
+            activities=tuple(Activity.from_api(raw) for raw in chunk),
+        )
+
+
+@dataclass
+class MemoryStateStore:
+    states: dict[str, ContactState] = field(default_factory=dict)
+    not_found: dict[str, datetime] = field(default_factory=dict)
+    saves: int = 0
+
+    def load(self, contact_id: str) -> ContactState | None:
+        return self.states.get(contact_id)
+
+    def save(self, state: ContactState) -> ContactState:
+        stored = self.states.get(state.contact_id)
+        if (stored.version if stored else 0) != state.version:
+            raise StateConflict(f"contact {state.contact_id} was saved by someone else")
+        saved = replace(state, seen=state.seen.copy(), version=state.version + 1)
+        self.states[state.contact_id] = saved
+        self.saves += 1
+        return saved
+
+    def record_not_found(self, contact_id: str, at: datetime) -> None:
+        self.not_found[contact_id] = at
+
+
+@dataclass
+class RecordingPublisher:
+    """Keeps what was delivered; can be told to fail after delivering `fail_after` events."""
+
+    delivered: list[ActivityEvent] = field(default_factory=list)
+    calls: list[list[ActivityEvent]] = field(default_factory=list)
+    fail_after: int | None = None
+
+    def publish(self, events: Sequence[ActivityEvent]) -> None:
+        self.calls.append(list(events))
+        if self.fail_after is not None and len(events) > self.fail_after:
+            self.delivered.extend(events[: self.fail_after])
+            raise PublishFailed("injected failure", delivered=self.fail_after)
+        self.delivered.extend(events)
+
+    @property
+    def ids(self) -> list[str]:
+        return [event.event_id for event in self.delivered]
