@@ -1,0 +1,321 @@
+"""The LeadLex API client: the only code that speaks HTTP to LeadLex.
+
+Retries (5xx, 429, dropped connections, read errors) happen inside urllib3, with exponential
+backoff plus jitter, honouring Retry-After when the API sends one. What is left after the
+retries becomes one of the SourceError classes of ports.py.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, NoReturn, Self, TypeGuard
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import MaxRetryError
+from urllib3.response import BaseHTTPResponse
+from urllib3.util.retry import Retry
+
+from activity_relay.model import Activity, ActivityPage, parse_contact_id
+from activity_relay.ports import (
+    AuthenticationFailed,
+    ContactNotFound,
+    MalformedResponse,
+    PermissionDenied,
+    SourceError,
+    TransientSourceError,
+)
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://data.leadlex.com/functions/v1/api-gateway"
+MAX_PER_PAGE = 100
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+CONTACT_NOT_FOUND_CODES = frozenset({"not_found", "contact_not_found"})
+USER_AGENT = "leadlex-activity-relay/1.0"
+
+
+class RequestRejected(SourceError):
+    """A request the API refuses as invalid (400, other 4xx) or that we refuse to send (a
+    contact id that is not a UUID). Retrying the same request cannot help."""
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """The daily quota as the last response reported it; None where a header was missing."""
+
+    limit: int | None
+    remaining: int | None
+    reset: int | None  # Unix seconds of the next UTC midnight
+
+
+class _Retry(Retry):
+    """urllib3's Retry, except that a 429 with no daily quota left is final at once: the
+    window only reopens at UTC midnight, so waiting inside one invocation only burns time."""
+
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: BaseHTTPResponse | None = None,
+        error: Exception | None = None,
+        _pool: Any = None,
+        _stacktrace: Any = None,
+    ) -> Self:
+        if (
+            response is not None
+            and response.status == 429
+            and response.headers.get("X-RateLimit-Remaining", "").strip() == "0"
+        ):
+            raise MaxRetryError(_pool, url or "", reason=None)
+        return super().increment(method, url, response, error, _pool, _stacktrace)
+
+
+class LeadLexClient:
+    """An `ActivitySource` over `GET /v1/contacts/{id}/activities`.
+
+    One client holds one `requests.Session`, so a warm Lambda container reuses its TCP and
+    TLS connections across invocations. Not safe to share between threads.
+    """
+
+    def __init__(
+        self,
+        api_key: str,
+        base_url: str = DEFAULT_BASE_URL,
+        *,
+        per_page: int = MAX_PER_PAGE,
+        timeout: tuple[float, float] = (3.05, 10.0),
+        retries: int = 3,
+        backoff_factor: float = 0.5,
+        backoff_jitter: float = 0.5,
+        backoff_max: float = 10.0,
+        retry_after_max: int = 30,
+    ) -> None:
+        if not api_key:
+            raise ValueError("api_key is empty")
+        if not 1 <= per_page <= MAX_PER_PAGE:
+            raise ValueError(f"per_page must be between 1 and {MAX_PER_PAGE}")
+        self._api_key = api_key
+        self.base_url = base_url.rstrip("/")
+        self.per_page = per_page
+        self.timeout = timeout
+        self.rate_limit: RateLimit | None = None
+        retry = _Retry(
+            total=retries,
+            connect=retries,
+            read=retries,
+            status=retries,
+            other=0,
+            redirect=0,
+            allowed_methods=frozenset({"GET"}),
+            status_forcelist=RETRY_STATUSES,
+            backoff_factor=backoff_factor,
+            backoff_jitter=backoff_jitter,
+            backoff_max=backoff_max,
+            respect_retry_after_header=True,
+            # Retry-After of a long window must not hold a Lambda invocation hostage.
+            retry_after_max=retry_after_max,
+            # The last response, not an exception, so its status and X-Request-ID are mapped.
+            raise_on_status=False,
+        )
+        self.session = requests.Session()
+        adapter = HTTPAdapter(max_retries=retry)
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
+        self.session.headers.update(
+            {
+                "Authorization": f"Bearer {api_key}",
+                "Accept": "application/json",
+                "User-Agent": USER_AGENT,
+            }
+        )
+
+    def __repr__(self) -> str:
+        return f"LeadLexClient(base_url={self.base_url!r}, per_page={self.per_page})"
+
+    @property
+    def page_size(self) -> int:
+        return self.per_page
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> LeadLexClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def fetch_page(self, contact_id: str, page: int) -> ActivityPage:
+        """Page `page` (1-based) of the contact's activities, newest first."""
+        if page < 1:
+            raise ValueError(f"page must be >= 1, not {page}")
+        try:
+            contact = parse_contact_id(contact_id)
+        except ValueError:
+            message = f"not a contact UUID: {contact_id[:100]!r}"
+            self._fail(RequestRejected, message, None, None, None)
+        url = f"{self.base_url}/v1/contacts/{contact}/activities"
+        params = {"page": page, "per_page": self.per_page}
+        try:
+            response = self.session.get(
+                url, params=params, timeout=self.timeout, allow_redirects=False
+            )
+        except requests.RequestException as error:
+            # Exception text carries the URL (no key): still redact, should that ever change.
+            reason = self._redact(f"{type(error).__name__}: {error}")
+            self._fail(TransientSourceError, reason, contact, None, None, cause=error)
+        self._remember_rate_limit(response)
+        request_id = response.headers.get("X-Request-ID")
+        if response.status_code != 200:
+            self._fail_status(response, contact, request_id)
+        return self._parse(response, contact, page, request_id)
+
+    def _fail_status(
+        self, response: requests.Response, contact: str, request_id: str | None
+    ) -> NoReturn:
+        status = response.status_code
+        code, message = _error_details(response)
+        answer = f"{status} {code}" if code else str(status)
+        detail = f"LeadLex answered {answer} for contact {contact}"
+        if message:
+            detail += f": {self._redact(message)}"
+        error_class: type[SourceError]
+        if status == 401:
+            error_class = AuthenticationFailed
+        elif status == 403:
+            error_class = PermissionDenied
+        elif status == 404 and code in CONTACT_NOT_FOUND_CODES:
+            error_class = ContactNotFound
+        elif status == 404:
+            # Any other 404 (a wrong base URL, a gateway page) must not pass for a missing
+            # contact: that would acknowledge every message and record them all as not found.
+            error_class = RequestRejected
+            detail += " (not a contact-not-found answer: is the base URL right?)"
+        elif status == 429:
+            error_class = TransientSourceError
+            detail = f"rate limited: {detail}"
+        elif status >= 500:
+            error_class = TransientSourceError
+        else:
+            error_class = RequestRejected
+        self._fail(error_class, detail, contact, status, request_id, code=code)
+
+    def _parse(
+        self, response: requests.Response, contact: str, page: int, request_id: str | None
+    ) -> ActivityPage:
+        try:
+            body = response.json()
+        except ValueError:
+            self._malformed("body is not JSON", contact, request_id)
+        if not isinstance(body, dict):
+            self._malformed("body is not a JSON object", contact, request_id)
+        data, meta = body.get("data"), body.get("meta")
+        if not isinstance(data, dict) or not isinstance(data.get("activities"), list):
+            self._malformed("data.activities is not a list", contact, request_id)
+        if not isinstance(meta, dict):
+            self._malformed("meta is not an object", contact, request_id)
+        total = meta.get("total")
+        if not _is_int(total) or total < 0:
+            message = f"meta.total is not a non-negative integer: {total!r}"
+            self._malformed(message, contact, request_id)
+        for name, expected in (("page", page), ("per_page", self.per_page)):
+            if name in meta and meta[name] != expected:
+                message = f"meta.{name} is {meta[name]!r}, asked for {expected}"
+                self._malformed(message, contact, request_id)
+        items: list[Any] = data["activities"]
+        if len(items) > self.per_page:
+            message = f"{len(items)} activities on a page of {self.per_page}"
+            self._malformed(message, contact, request_id)
+        # A short page would let the engine believe it has seen everything: never accept one.
+        expected_count = min(self.per_page, max(0, total - (page - 1) * self.per_page))
+        if len(items) < expected_count:
+            message = (
+                f"page {page} holds {len(items)} activities where meta.total={total} "
+                f"implies {expected_count}"
+            )
+            self._malformed(message, contact, request_id)
+        activities = []
+        for item in items:
+            if not isinstance(item, dict):
+                self._malformed("an activity is not a JSON object", contact, request_id)
+            try:
+                activities.append(Activity.from_api(item))
+            except ValueError as error:
+                self._malformed(str(error), contact, request_id)
+        return ActivityPage(
+            number=page, per_page=self.per_page, total=total, activities=tuple(activities)
+        )
+
+    def _malformed(self, reason: str, contact: str, request_id: str | None) -> NoReturn:
+        self._fail(
+            MalformedResponse,
+            f"malformed LeadLex response for contact {contact}: {reason}",
+            contact,
+            200,
+            request_id,
+            code="malformed_response",
+        )
+
+    def _fail(
+        self,
+        error_class: type[SourceError],
+        message: str,
+        contact: str | None,
+        status: int | None,
+        request_id: str | None,
+        *,
+        code: str | None = None,
+        cause: BaseException | None = None,
+    ) -> NoReturn:
+        message = self._redact(message)
+        logger.warning(
+            "LeadLex request failed: status=%s code=%s contact_id=%s request_id=%s error=%s",
+            status,
+            code or error_class.__name__,
+            contact,
+            request_id,
+            message,
+        )
+        raise error_class(message, request_id=request_id) from cause
+
+    def _redact(self, text: str) -> str:
+        return text.replace(self._api_key, "[redacted]")
+
+    def _remember_rate_limit(self, response: requests.Response) -> None:
+        headers = response.headers
+        self.rate_limit = RateLimit(
+            limit=_header_int(headers.get("X-RateLimit-Limit")),
+            remaining=_header_int(headers.get("X-RateLimit-Remaining")),
+            reset=_header_int(headers.get("X-RateLimit-Reset")),
+        )
+
+
+def _error_details(response: requests.Response) -> tuple[str | None, str | None]:
+    """(code, message) of the error envelope, or Nones when the body is not one."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None, None
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return None, None
+    code, message = error.get("code"), error.get("message")
+    return (
+        code if isinstance(code, str) else None,
+        message[:500] if isinstance(message, str) else None,
+    )
+
+
+def _is_int(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _header_int(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value.strip())
+    except ValueError:
+        return None
