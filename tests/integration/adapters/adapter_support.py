@@ -1,0 +1,68 @@
+"""Helpers the adapter tests share: SQS queues as the observers of what was published."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from activity_relay.model import ActivityEvent
+
+CONTACT_ID = "123e4567-e89b-12d3-a456-426614174000"
+
+MakeEvent = Callable[..., ActivityEvent]
+
+
+def create_queue(sqs: Any, name: str) -> tuple[str, str]:
+    """A queue (FIFO when the name ends in .fifo): its URL and ARN."""
+    attributes = {"FifoQueue": "true"} if name.endswith(".fifo") else {}
+    queue_url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    return str(queue_url), str(queue_arn)
+
+
+def subscribe_queue(sns: Any, sqs: Any, topic_arn: str, name: str, **attributes: str) -> str:
+    queue_url, queue_arn = create_queue(sqs, name)
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes=attributes)
+    return queue_url
+
+
+def drain(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
+    """Every message of the queue, in the order it hands them out."""
+    messages: list[dict[str, Any]] = []
+    while batch := sqs.receive_message(
+        QueueUrl=queue_url,
+        MaxNumberOfMessages=10,
+        MessageAttributeNames=["All"],
+        MessageSystemAttributeNames=["All"],
+    ).get("Messages", []):
+        messages.extend(batch)
+        # A FIFO queue hands out no more of a group until what it handed out is deleted.
+        sqs.delete_message_batch(
+            QueueUrl=queue_url,
+            Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)
+            ],
+        )
+    return messages
+
+
+def record_calls(client: Any, operation: str) -> list[dict[str, Any]]:
+    """The parameters of every `operation` call the client makes from now on."""
+    calls: list[dict[str, Any]] = []
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        calls.append(params)
+
+    service = client.meta.service_model.service_id.hyphenize()
+    client.meta.events.register(f"provide-client-params.{service}.{operation}", record)
+    return calls
+
+
+def sns_entry_size(entry: dict[str, Any]) -> int:
+    """What SNS counts: body plus each attribute's name, data type and value, in bytes."""
+    return len(entry["Message"].encode()) + sum(
+        len(name.encode()) + len(value["DataType"].encode()) + len(value["StringValue"].encode())
+        for name, value in entry.get("MessageAttributes", {}).items()
+    )
