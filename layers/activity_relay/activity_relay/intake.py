@@ -1,0 +1,51 @@
+"""An SQS message body → the contact it names, or the reason it is rejected.
+
+Accepted (CONTRACT.md): a contact UUID, surrounding whitespace ignored, or the JSON object
+`{"contact_id": "<uuid>"}`. Anything else is rejected, never retried.
+"""
+
+from __future__ import annotations
+
+import json
+
+from activity_relay.model import parse_contact_id
+
+MAX_REASON_BODY = 80
+
+
+class InvalidMessage(Exception):
+    """The message cannot name a contact; str() is the rejection reason."""
+
+
+def contact_id_from_body(body: str) -> str:
+    text = body.strip()
+    if not text:
+        raise InvalidMessage("empty body")
+    if text.startswith("{"):
+        return _from_json(text)
+    try:
+        return parse_contact_id(text)
+    except ValueError:
+        raise InvalidMessage(
+            f"body is neither a contact UUID nor a JSON object: {_preview(text)}"
+        ) from None
+
+
+def _from_json(text: str) -> str:
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InvalidMessage(f"body is not valid JSON: {error.msg}") from None
+    if not isinstance(document, dict):
+        raise InvalidMessage("JSON body is not an object")
+    value = document.get("contact_id")
+    if not isinstance(value, str):
+        raise InvalidMessage("JSON body has no string contact_id")
+    try:
+        return parse_contact_id(value)
+    except ValueError:
+        raise InvalidMessage(f"contact_id is not a UUID: {_preview(value)}") from None
+
+
+def _preview(text: str) -> str:
+    return repr(text if len(text) <= MAX_REASON_BODY else text[:MAX_REASON_BODY] + "…")

@@ -1,0 +1,313 @@
+"""The sync function end to end: Lambda-shaped SQS events in, events out to real subscribers.
+
+AWS is moto in-process, provisioned from template.yaml; LeadLex is the sandbox over real HTTP.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+import app
+from leadlex_sandbox import SandboxServer
+from relay_local.stack import LocalStack
+
+EVENTS = Path(__file__).resolve().parents[2] / "events"
+
+
+@dataclass
+class LambdaContext:
+    function_name: str = "SyncActivitiesFunction"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:sync"
+    aws_request_id: str = "request-1"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+def sqs_event(*bodies: str) -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "messageId": str(uuid.uuid4()),
+                "receiptHandle": f"handle-{index}",
+                "body": body,
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": "1764151200000",
+                    "SenderId": "AIDAEXAMPLE",
+                    "ApproximateFirstReceiveTimestamp": "1764151200001",
+                },
+                "messageAttributes": {},
+                "md5OfBody": hashlib.md5(body.encode()).hexdigest(),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:contacts",
+                "awsRegion": "us-east-1",
+            }
+            for index, body in enumerate(bodies)
+        ]
+    }
+
+
+def invoke(event: dict[str, Any]) -> list[str]:
+    """Run the handler; return the message ids it asks SQS to deliver again."""
+    response = app.lambda_handler(event, LambdaContext())
+    return [failure["itemIdentifier"] for failure in response["batchItemFailures"]]
+
+
+def error_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def message_ids(event: dict[str, Any]) -> list[str]:
+    return [record["messageId"] for record in event["Records"]]
+
+
+class Subscribers:
+    """A queue on the topic and a queue behind an EventBridge rule, as consumers would have."""
+
+    def __init__(self, stack: LocalStack, topic_filter: dict[str, Any] | None = None) -> None:
+        self.sqs = boto3.client("sqs")
+        self.topic_queue = self._queue("topic-subscriber")
+        subscription_attributes = {"RawMessageDelivery": "true"}
+        if topic_filter is not None:
+            subscription_attributes["FilterPolicy"] = json.dumps(topic_filter)
+        boto3.client("sns").subscribe(
+            TopicArn=stack.topic_arn,
+            Protocol="sqs",
+            Endpoint=self._arn(self.topic_queue),
+            Attributes=subscription_attributes,
+        )
+        self.bus_queue = self._queue("bus-subscriber")
+        events = boto3.client("events")
+        events.put_rule(
+            Name="all-activities",
+            EventBusName=stack.bus_name,
+            EventPattern=json.dumps(
+                {"source": ["leadlex.activities"], "detail-type": ["activity.created"]}
+            ),
+        )
+        events.put_targets(
+            Rule="all-activities",
+            EventBusName=stack.bus_name,
+            Targets=[{"Id": "queue", "Arn": self._arn(self.bus_queue)}],
+        )
+
+    def _queue(self, name: str) -> str:
+        return self.sqs.create_queue(QueueName=name)["QueueUrl"]
+
+    def _arn(self, url: str) -> str:
+        attributes = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+        return attributes["Attributes"]["QueueArn"]
+
+    def drain(self, url: str) -> list[dict[str, Any]]:
+        messages: list[dict[str, Any]] = []
+        while batch := self.sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+        ).get("Messages", []):
+            messages.extend(batch)
+            self.sqs.delete_message_batch(
+                QueueUrl=url,
+                Entries=[
+                    {"Id": m["MessageId"], "ReceiptHandle": m["ReceiptHandle"]} for m in batch
+                ],
+            )
+        return messages
+
+    def from_topic(self) -> list[dict[str, Any]]:
+        return [json.loads(m["Body"]) for m in self.drain(self.topic_queue)]
+
+    def from_bus(self) -> list[dict[str, Any]]:
+        return [json.loads(m["Body"]) for m in self.drain(self.bus_queue)]
+
+
+@pytest.fixture
+def relay(
+    aws_stack: LocalStack, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> Subscribers:
+    """The function's environment as template.yaml declares it, pointed at the sandbox."""
+    for name, value in aws_stack.function_environment().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("LEADLEX_API_BASE_URL", sandbox.base_url)
+    monkeypatch.setenv("LEADLEX_API_KEY", sandbox.create_key())
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    monkeypatch.setattr(app, "_relay", None)  # a cold start per test
+    return Subscribers(aws_stack)
+
+
+def test_a_new_contact_is_published_in_full_to_both_subscribers(
+    relay: Subscribers, sandbox: SandboxServer
+) -> None:
+    # Given a contact with 250 activities in LeadLex
+    contact = sandbox.create_contact(activities=250)
+
+    # When its id arrives
+    assert invoke(sqs_event(contact)) == []
+
+    # Then both subscribers receive each activity once, as the contract's document
+    from_topic, from_bus = relay.from_topic(), relay.from_bus()
+    expected = {a["id"]: a for a in sandbox.activities(contact)}
+    assert sorted(d["event_id"] for d in from_topic) == sorted(expected)
+    assert sorted(e["detail"]["event_id"] for e in from_bus) == sorted(expected)
+    document = from_topic[0]
+    assert document == {
+        "schema_version": "1.0",
+        "event_id": document["event_id"],
+        "event_type": "activity.created",
+        "contact_id": contact,
+        "activity_type": expected[document["event_id"]]["activity_type"],
+        "occurred_at": expected[document["event_id"]]["created_date"],
+        "activity": expected[document["event_id"]],
+    }
+    assert {(e["source"], e["detail-type"]) for e in from_bus} == {
+        ("leadlex.activities", "activity.created")
+    }
+    assert sandbox.listing_requests(contact) == 3
+
+
+def test_only_what_is_new_arrives_afterwards(relay: Subscribers, sandbox: SandboxServer) -> None:
+    contact = sandbox.create_contact(activities=120)
+    invoke(sqs_event(contact))
+    relay.from_topic()
+    relay.from_bus()
+    sandbox.reset_stats()
+
+    # Given five new activities and one dated two years back
+    new = [sandbox.add_activity(contact)["id"] for _ in range(5)]
+    backdated = sandbox.add_activity(contact, created_date="2024-06-01T09:30:00Z")["id"]
+
+    # When the contact is enqueued again, twice in one batch
+    assert invoke(sqs_event(contact, f'{{"contact_id": "{contact}"}}')) == []
+
+    # Then exactly those six arrive, oldest first, once
+    from_topic = [d["event_id"] for d in relay.from_topic()]
+    assert sorted(from_topic) == sorted([*new, backdated])
+    assert len(relay.from_bus()) == 6
+
+
+def test_an_sns_filter_policy_on_activity_type_selects(
+    aws_stack: LocalStack, relay: Subscribers, sandbox: SandboxServer
+) -> None:
+    calls_only = Subscribers.__new__(Subscribers)
+    calls_only.sqs = relay.sqs
+    calls_only.topic_queue = calls_only._queue("calls-only")
+    boto3.client("sns").subscribe(
+        TopicArn=aws_stack.topic_arn,
+        Protocol="sqs",
+        Endpoint=calls_only._arn(calls_only.topic_queue),
+        Attributes={
+            "RawMessageDelivery": "true",
+            "FilterPolicy": json.dumps({"activity_type": ["call"]}),
+        },
+    )
+    contact = sandbox.create_contact(activities=40)
+    invoke(sqs_event(contact))
+
+    received = calls_only.from_topic()
+    calls = [a["id"] for a in sandbox.activities(contact) if a["activity_type"] == "call"]
+    assert calls, "the seeded history has calls"
+    assert sorted(d["event_id"] for d in received) == sorted(calls)
+
+
+def test_the_type_field_is_understood_under_either_name(
+    relay: Subscribers, sandbox: SandboxServer
+) -> None:
+    sandbox.type_field = "type"
+    contact = sandbox.create_contact(activities=3)
+    invoke(sqs_event(contact))
+    documents = relay.from_topic()
+    assert {d["activity_type"] for d in documents} == {d["activity"]["type"] for d in documents}
+    assert all(d["activity_type"] for d in documents)
+
+
+def test_malformed_messages_go_to_the_dead_letter_queue_with_their_reason(
+    aws_stack: LocalStack, relay: Subscribers, sandbox: SandboxServer
+) -> None:
+    event = json.loads((EVENTS / "sqs-malformed.json").read_text())
+    contact = sandbox.create_contact(activities=2)
+    event["Records"].append(sqs_event(contact)["Records"][0])
+
+    assert invoke(event) == []
+
+    rejected = relay.drain(aws_stack.dead_letter_queue_url)
+    malformed = event["Records"][:-1]
+    assert len(rejected) == len(malformed)
+    assert {m["Body"] for m in rejected} == {r["body"] or "(empty body)" for r in malformed}
+    assert all(m["MessageAttributes"]["rejection_reason"]["StringValue"] for m in rejected)
+    assert len(relay.from_topic()) == 2, "the valid message in the same batch went through"
+
+
+def test_an_unknown_contact_is_acknowledged_and_recorded(
+    aws_stack: LocalStack, relay: Subscribers
+) -> None:
+    unknown = str(uuid.uuid4())
+    assert invoke(sqs_event(unknown)) == []
+    item = boto3.client("dynamodb").get_item(
+        TableName=aws_stack.table_name, Key={"contact_id": {"S": unknown}}
+    )["Item"]
+    assert "not_found_at" in item
+
+
+def test_a_refused_key_returns_every_message_with_one_error_line(
+    relay: Subscribers,
+    sandbox: SandboxServer,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    revoked = sandbox.create_key()
+    sandbox.revoke_key(revoked)
+    monkeypatch.setenv("LEADLEX_API_KEY", revoked)
+    contacts = [sandbox.create_contact(activities=1) for _ in range(3)]
+    event = sqs_event(*contacts)
+
+    assert invoke(event) == message_ids(event)
+
+    assert sandbox.total_requests == 1, "the rest of the batch cost nothing"
+    errors = error_lines(caplog)
+    assert len(errors) == 1
+    assert "refused the API key" in errors[0]
+    assert not any(record.exc_info for record in caplog.records), "no stack trace"
+    assert revoked not in caplog.text
+
+
+def test_a_transient_failure_returns_only_its_own_message(
+    relay: Subscribers, sandbox: SandboxServer
+) -> None:
+    healthy = sandbox.create_contact(activities=2)
+    flaky = sandbox.create_contact(activities=2)
+    event = sqs_event(flaky, healthy)
+    sandbox.faults.malform_next(1)  # the first listing request: flaky's
+
+    assert invoke(event) == message_ids(event)[:1]
+    assert {d["contact_id"] for d in relay.from_topic()} == {healthy}
+
+    # When the message comes back, the contact is synced
+    assert invoke(sqs_event(flaky)) == []
+    assert {d["contact_id"] for d in relay.from_topic()} == {flaky}
+
+
+def test_a_missing_setting_is_one_error_line_naming_it(
+    relay: Subscribers,
+    sandbox: SandboxServer,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.delenv("WATERMARK_TABLE_NAME")
+    event = sqs_event(sandbox.create_contact())
+
+    assert invoke(event) == message_ids(event)
+
+    errors = error_lines(caplog)
+    assert len(errors) == 1
+    assert "WATERMARK_TABLE_NAME" in errors[0]
+    assert not any(record.exc_info for record in caplog.records), "no stack trace"
+    assert sandbox.total_requests == 0

@@ -1,0 +1,55 @@
+"""Configuration: one typed object, and one clear error naming the variable at fault."""
+
+from __future__ import annotations
+
+import pytest
+
+from activity_relay.engine import InitialSync
+from activity_relay.settings import DEFAULT_API_BASE_URL, ConfigurationError, Settings
+
+VALID = {
+    "LEADLEX_API_KEY_SECRET_ID": "arn:aws:secretsmanager:us-east-1:123456789012:secret:leadlex",
+    "WATERMARK_TABLE_NAME": "watermarks",
+    "ACTIVITY_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:activities",
+    "DEAD_LETTER_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/contacts-dlq",
+}
+
+
+def test_defaults_fill_what_is_optional() -> None:
+    settings = Settings.from_env(VALID)
+    assert settings.api_base_url == DEFAULT_API_BASE_URL
+    assert settings.event_source == "leadlex.activities"
+    assert settings.initial_sync == InitialSync(mode="all")
+    assert settings.event_bus_name is None
+
+
+def test_an_iso_date_is_an_initial_sync_cutoff() -> None:
+    settings = Settings.from_env({**VALID, "INITIAL_SYNC": "2026-01-01T00:00:00Z"})
+    assert settings.initial_sync.mode == "since"
+
+
+@pytest.mark.parametrize(
+    ("change", "variable"),
+    [
+        ({"WATERMARK_TABLE_NAME": ""}, "WATERMARK_TABLE_NAME"),
+        ({"DEAD_LETTER_QUEUE_URL": "  "}, "DEAD_LETTER_QUEUE_URL"),
+        ({"LEADLEX_API_KEY_SECRET_ID": ""}, "LEADLEX_API_KEY_SECRET_ID"),
+        ({"ACTIVITY_TOPIC_ARN": ""}, "ACTIVITY_TOPIC_ARN or ACTIVITY_EVENT_BUS_NAME"),
+        ({"ACTIVITY_TOPIC_ARN": "activities"}, "ACTIVITY_TOPIC_ARN"),
+        ({"INITIAL_SYNC": "yesterday"}, "INITIAL_SYNC"),
+        ({"LEADLEX_API_BASE_URL": "data.leadlex.com"}, "LEADLEX_API_BASE_URL"),
+        ({"LEADLEX_API_BASE_URL": "https://x.test/v1"}, "LEADLEX_API_BASE_URL"),
+    ],
+)
+def test_a_bad_setting_is_one_error_naming_the_variable(
+    change: dict[str, str], variable: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=variable):
+        Settings.from_env({**VALID, **change})
+
+
+def test_the_key_never_shows_in_its_repr() -> None:
+    settings = Settings.from_env({**VALID, "LEADLEX_API_KEY": "wbk_live_secret123"})
+    assert settings.api_key == "wbk_live_secret123"
+    assert "wbk_live_secret123" not in repr(settings)
+    assert "wbk_live_secret123" not in str(settings)
