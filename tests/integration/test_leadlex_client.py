@@ -3,6 +3,7 @@
 import logging
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -13,6 +14,8 @@ from activity_relay.ports import (
     ContactNotFound,
     MalformedResponse,
     PermissionDenied,
+    QuotaExhausted,
+    RateLimited,
     SourceError,
     TransientSourceError,
 )
@@ -353,18 +356,77 @@ def test_persistent_rate_limiting_is_transient_and_says_so(
     assert sandbox.total_requests == 3
 
 
-def test_an_exhausted_daily_quota_is_not_retried(sandbox: SandboxServer, contact: str) -> None:
-    """Once the day's quota is gone, retrying before UTC midnight only burns time."""
+def sandbox_clock(sandbox: SandboxServer) -> Callable[[], float]:
+    return lambda: sandbox.clock.now().timestamp()
+
+
+def test_an_exhausted_daily_quota_is_final_until_the_reset(
+    sandbox: SandboxServer, contact: str
+) -> None:
+    """Once the day's quota is gone, no request is sent before UTC midnight."""
+    sandbox.clock.set(datetime(2026, 11, 26, 23, 50, tzinfo=UTC))
     sandbox.plan = Plan("tiny", per_day=1, per_minute=100)
-
-    with make_client(sandbox, retries=3) as leadlex:
+    with make_client(sandbox, retries=3, clock=sandbox_clock(sandbox)) as leadlex:
         leadlex.fetch_page(contact, 1)
-        with pytest.raises(TransientSourceError, match="rate limited"):
+        with pytest.raises(QuotaExhausted) as exhausted:
             leadlex.fetch_page(contact, 2)
+        assert exhausted.value.resets_at == datetime(2026, 11, 27, tzinfo=UTC)
+        assert [r.status for r in sandbox.request_log] == [200], "nothing was sent"
 
-    assert [r.status for r in sandbox.request_log] == [200, 429]
-    assert leadlex.rate_limit is not None
-    assert (leadlex.rate_limit.limit, leadlex.rate_limit.remaining) == (1, 0)
+        # When the window resets, requests flow again
+        sandbox.clock.set(datetime(2026, 11, 27, 0, 0, 5, tzinfo=UTC))
+        assert leadlex.fetch_page(contact, 1).total > 0
+
+
+def test_a_429_with_no_quota_left_is_quota_exhaustion_not_retried(
+    sandbox: SandboxServer, contact: str
+) -> None:
+    sandbox.plan = Plan("tiny", per_day=1, per_minute=100)
+    with make_client(sandbox) as other:
+        other.fetch_page(contact, 1)  # another container spent the day's quota
+    sandbox.reset_stats()
+    with make_client(sandbox, retries=3) as leadlex, pytest.raises(QuotaExhausted):
+        leadlex.fetch_page(contact, 1)
+    assert [r.status for r in sandbox.request_log] == [429]
+
+
+def test_the_reserve_is_never_spent(sandbox: SandboxServer, contact: str) -> None:
+    sandbox.plan = Plan("small", per_day=5, per_minute=100)
+    with make_client(sandbox, quota_reserve=2) as leadlex:
+        for _ in range(3):
+            leadlex.fetch_page(contact, 1)
+        with pytest.raises(QuotaExhausted, match="reserve 2"):
+            leadlex.fetch_page(contact, 1)
+    assert sandbox.total_requests == 3
+
+
+def test_a_persistent_per_minute_limit_is_rate_limited(
+    sandbox: SandboxServer, contact: str
+) -> None:
+    sandbox.plan = Plan("slow", per_day=1000, per_minute=1)
+    with make_client(sandbox, retries=2) as leadlex:
+        leadlex.fetch_page(contact, 1)
+        with pytest.raises(RateLimited, match="rate limited"):
+            leadlex.fetch_page(contact, 1)
+
+
+def test_the_quota_is_shared_as_a_snapshot_and_seeds_a_cold_client(
+    sandbox: SandboxServer, contact: str
+) -> None:
+    sandbox.plan = Plan("small", per_day=3, per_minute=100)
+    with make_client(sandbox, clock=sandbox_clock(sandbox)) as warm:
+        warm.fetch_page(contact, 1)
+        warm.fetch_page(contact, 1)
+        warm.fetch_page(contact, 1)
+        snapshot = warm.quota()
+    assert snapshot is not None
+    assert (snapshot.limit, snapshot.remaining) == (3, 0)
+
+    with make_client(sandbox, clock=sandbox_clock(sandbox)) as cold:
+        cold.observe_quota(snapshot)
+        with pytest.raises(QuotaExhausted):
+            cold.fetch_page(contact, 1)
+    assert sandbox.total_requests == 3
 
 
 def test_the_key_never_appears_in_logs_errors_or_reprs(

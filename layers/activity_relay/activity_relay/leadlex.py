@@ -8,7 +8,10 @@ retries becomes one of the SourceError classes of ports.py.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn, Self, TypeGuard
 
 import requests
@@ -23,6 +26,9 @@ from activity_relay.ports import (
     ContactNotFound,
     MalformedResponse,
     PermissionDenied,
+    QuotaExhausted,
+    QuotaSnapshot,
+    RateLimited,
     SourceError,
     TransientSourceError,
 )
@@ -76,7 +82,9 @@ class LeadLexClient:
     """An `ActivitySource` over `GET /v1/contacts/{id}/activities`.
 
     One client holds one `requests.Session`, so a warm Lambda container reuses its TCP and
-    TLS connections across invocations. Not safe to share between threads.
+    TLS connections across invocations. The relay's worker threads share it: its requests are
+    plain GETs through urllib3's thread-safe pool (`pool_size` connections), and the quota
+    it remembers is replaced whole, never updated in place.
     """
 
     def __init__(
@@ -91,6 +99,9 @@ class LeadLexClient:
         backoff_jitter: float = 0.5,
         backoff_max: float = 10.0,
         retry_after_max: int = 30,
+        quota_reserve: int = 0,
+        pool_size: int = 10,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         if not api_key:
             raise ValueError("api_key is empty")
@@ -101,6 +112,9 @@ class LeadLexClient:
         self.per_page = per_page
         self.timeout = timeout
         self.rate_limit: RateLimit | None = None
+        self.quota_reserve = quota_reserve
+        self._clock = clock
+        self._observed_at: float | None = None
         retry = _Retry(
             total=retries,
             connect=retries,
@@ -120,7 +134,8 @@ class LeadLexClient:
             raise_on_status=False,
         )
         self.session = requests.Session()
-        adapter = HTTPAdapter(max_retries=retry)
+        # One pooled connection per contact synced in parallel.
+        adapter = HTTPAdapter(max_retries=retry, pool_maxsize=pool_size)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
         self.session.headers.update(
@@ -156,6 +171,7 @@ class LeadLexClient:
         except ValueError:
             message = f"not a contact UUID: {contact_id[:100]!r}"
             self._fail(RequestRejected, message, None, None, None)
+        self._spare_the_reserve(contact)
         url = f"{self.base_url}/v1/contacts/{contact}/activities"
         params = {"page": page, "per_page": self.per_page}
         try:
@@ -193,8 +209,10 @@ class LeadLexClient:
             # contact: that would acknowledge every message and record them all as not found.
             error_class = RequestRejected
             detail += " (not a contact-not-found answer: is the base URL right?)"
+        elif status == 429 and response.headers.get("X-RateLimit-Remaining", "").strip() == "0":
+            self._exhausted(f"daily quota exhausted: {detail}", contact, request_id)
         elif status == 429:
-            error_class = TransientSourceError
+            error_class = RateLimited
             detail = f"rate limited: {detail}"
         elif status >= 500:
             error_class = TransientSourceError
@@ -290,6 +308,63 @@ class LeadLexClient:
             remaining=_header_int(headers.get("X-RateLimit-Remaining")),
             reset=_header_int(headers.get("X-RateLimit-Reset")),
         )
+        self._observed_at = self._clock()
+
+    def quota(self) -> QuotaSnapshot | None:
+        """The daily quota as the last response reported it, to share with other containers."""
+        known = self.rate_limit
+        if known is None or known.remaining is None or self._observed_at is None:
+            return None
+        return QuotaSnapshot(
+            limit=known.limit,
+            remaining=known.remaining,
+            resets_at=self._resets_at(known),
+            observed_at=datetime.fromtimestamp(self._observed_at, UTC),
+        )
+
+    def observe_quota(self, snapshot: QuotaSnapshot) -> None:
+        """Start from what another container saw, unless this one has seen something newer."""
+        observed = snapshot.observed_at.timestamp()
+        if self._observed_at is not None and self._observed_at >= observed:
+            return
+        self.rate_limit = RateLimit(
+            limit=snapshot.limit,
+            remaining=snapshot.remaining,
+            reset=int(snapshot.resets_at.timestamp()),
+        )
+        self._observed_at = observed
+
+    def _spare_the_reserve(self, contact: str) -> None:
+        """No request once the daily quota is down to the reserve, until its window resets."""
+        known = self.rate_limit
+        if known is None or known.remaining is None or known.remaining > self.quota_reserve:
+            return
+        if known.reset is not None and self._clock() >= known.reset:
+            return
+        self._exhausted(
+            f"daily quota down to {known.remaining} (reserve {self.quota_reserve}); "
+            "no request sent",
+            contact,
+            None,
+        )
+
+    def _exhausted(self, message: str, contact: str, request_id: str | None) -> NoReturn:
+        resets_at = self._resets_at(self.rate_limit)
+        logger.warning(
+            "LeadLex quota exhausted until %s: contact_id=%s request_id=%s %s",
+            resets_at.isoformat(),
+            contact,
+            request_id,
+            self._redact(message),
+        )
+        raise QuotaExhausted(self._redact(message), resets_at=resets_at, request_id=request_id)
+
+    def _resets_at(self, known: RateLimit | None) -> datetime:
+        if known is not None and known.reset is not None:
+            return datetime.fromtimestamp(known.reset, UTC)
+        # X-RateLimit-Reset is documented as the next UTC midnight: assume it when missing.
+        now = datetime.fromtimestamp(self._clock(), UTC)
+        return datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), UTC)
 
 
 def _error_details(response: requests.Response) -> tuple[str | None, str | None]:

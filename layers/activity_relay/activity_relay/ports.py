@@ -7,6 +7,7 @@ implement them in memory.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -35,6 +36,54 @@ class StateStore(Protocol):
         ...
 
     def record_not_found(self, contact_id: str, at: datetime) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaSnapshot:
+    """LeadLex's daily quota as last observed (X-RateLimit-* headers)."""
+
+    limit: int | None
+    remaining: int
+    resets_at: datetime
+    observed_at: datetime
+
+
+class Deferrals(Protocol):
+    """Contacts put off until the daily quota resets, and what the scheduled sweep needs."""
+
+    def defer(self, contact_id: str, until: datetime) -> None:
+        """Remember to sync `contact_id` once `until` has passed."""
+        ...
+
+    def due(self, now: datetime, limit: int) -> list[str]:
+        """Up to `limit` deferred contacts whose time has come, longest-waiting first."""
+        ...
+
+    def postpone(self, contact_ids: Sequence[str], until: datetime) -> None:
+        """Contacts enqueued again: look at them once more at `until`, unless a successful
+        sync (which clears the deferral) or a newer deferral comes first."""
+        ...
+
+    def stale(self, synced_before: datetime, limit: int) -> list[str]:
+        """Up to `limit` known contacts whose last successful sync started before the cutoff."""
+        ...
+
+    def record_quota(self, snapshot: QuotaSnapshot) -> None:
+        """Keep the newest observation (by observed_at) for other containers and the sweep."""
+        ...
+
+    def load_quota(self) -> QuotaSnapshot | None: ...
+
+
+class ContactQueue(Protocol):
+    """The contact queue, as the sweep feeds it: one message per contact id."""
+
+    def enqueue(
+        self, contact_ids: Sequence[str], *, delays: Sequence[int] | None = None
+    ) -> list[str]:
+        """Send one message per id, each delivered after its delay in seconds (0-900);
+        return the ids that could not be sent."""
+        ...
 
 
 class Publisher(Protocol):
@@ -76,12 +125,28 @@ class TransientSourceError(SourceError):
     """5xx, dropped connections, timeouts, 429 beyond our retries: try again later."""
 
 
+class RateLimited(TransientSourceError):
+    """429 from the per-minute window, still there after backing off."""
+
+
+class QuotaExhausted(SourceError):
+    """The daily quota (less the configured reserve) is spent until `resets_at`."""
+
+    def __init__(self, message: str, *, resets_at: datetime, request_id: str | None = None) -> None:
+        super().__init__(message, request_id=request_id)
+        self.resets_at = resets_at
+
+
 class MalformedResponse(TransientSourceError):
     """The API answered something that is not a valid page. Never read as a short page."""
 
 
 class ListingChanged(TransientSourceError):
     """The list kept changing while the engine searched it for backdated activities."""
+
+
+class OutOfTime(TransientSourceError):
+    """The invocation is near its end: no further request is started."""
 
 
 class StateConflict(RelayError):
