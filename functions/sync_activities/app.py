@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from typing import Any
 
 # Powertools reads these itself; defaults here keep a bare local run from failing at flush.
@@ -18,11 +19,10 @@ from aws_lambda_powertools.utilities.batch import (
     process_partial_response,
 )
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSEvent, SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from activity_relay.engine import SyncStatus
-from activity_relay.relay import ContactMessage, Rejected, Relay
+from activity_relay.relay import ContactMessage, Disposition, MessageResult, Relay
 from activity_relay.settings import ConfigurationError, Settings
 from activity_relay.wiring import build_relay, resolve_api_key
 
@@ -37,6 +37,10 @@ _relay: Relay | None = None
 _refresh_key = False
 
 
+class MessageReturned(Exception):
+    """Tells the batch processor that a message goes back to the queue."""
+
+
 def _current_relay() -> Relay:
     global _relay, _refresh_key
     if _relay is None:
@@ -46,24 +50,27 @@ def _current_relay() -> Relay:
     return _relay
 
 
-def _handle_record(record: SQSRecord) -> None:
-    assert _relay is not None
-    try:
-        result = _relay.handle(ContactMessage(record.message_id, record.body))
-    except Exception:
-        metrics.add_metric(name="ContactsFailed", unit=MetricUnit.Count, value=1)
-        raise
-    if isinstance(result, Rejected):
-        metrics.add_metric(name="MessagesRejected", unit=MetricUnit.Count, value=1)
-    elif result.status is SyncStatus.NOT_FOUND:
-        metrics.add_metric(name="ContactsNotFound", unit=MetricUnit.Count, value=1)
-    else:
-        metrics.add_metric(name="ContactsSynced", unit=MetricUnit.Count, value=1)
-        metrics.add_metric(
-            name="ActivitiesPublished", unit=MetricUnit.Count, value=result.published
-        )
-    if not isinstance(result, Rejected):
-        metrics.add_metric(name="LeadLexRequests", unit=MetricUnit.Count, value=result.requests)
+def _message(record: SQSRecord) -> ContactMessage:
+    sent = record.attributes.sent_timestamp
+    return ContactMessage(
+        message_id=record.message_id,
+        body=record.body,
+        sent_at=datetime.fromtimestamp(int(sent) / 1000, UTC) if sent else None,
+    )
+
+
+def _count(results: list[MessageResult]) -> None:
+    for disposition in Disposition:
+        matching = [r for r in results if r.disposition is disposition]
+        if matching:
+            name = f"Messages{disposition.value.title().replace('_', '')}"
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=len(matching))
+    metrics.add_metric(
+        name="ActivitiesPublished", unit=MetricUnit.Count, value=sum(r.published for r in results)
+    )
+    metrics.add_metric(
+        name="LeadLexRequests", unit=MetricUnit.Count, value=sum(r.requests for r in results)
+    )
 
 
 @logger.inject_lambda_context
@@ -77,11 +84,20 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
         logger.error(f"configuration error: {error}")
         return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"]]}
 
-    relay.begin_batch()
+    messages = [_message(record) for record in SQSEvent(event).records]
+    results, credentials_refused = relay.process(messages, context.get_remaining_time_in_millis)
+    _count(results)
+    by_message = {result.message_id: result for result in results}
+
+    def report(record: SQSRecord) -> None:
+        result = by_message[record.message_id]
+        if not result.disposition.acknowledged:
+            raise MessageReturned(result.reason)
+
     response = process_partial_response(
-        event=event, record_handler=_handle_record, processor=processor, context=context
+        event=event, record_handler=report, processor=processor, context=context
     )
-    if relay.credentials_refused:
+    if credentials_refused:
         # The key may have been rotated in Secrets Manager: fetch it afresh next time.
         _relay, _refresh_key = None, True
     return response

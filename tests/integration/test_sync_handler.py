@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,8 @@ class LambdaContext:
 
 
 def sqs_event(*bodies: str) -> dict[str, Any]:
+    """Records as Lambda delivers them, sent just now."""
+    sent = str(int(time.time() * 1000))
     return {
         "Records": [
             {
@@ -43,9 +46,9 @@ def sqs_event(*bodies: str) -> dict[str, Any]:
                 "body": body,
                 "attributes": {
                     "ApproximateReceiveCount": "1",
-                    "SentTimestamp": "1764151200000",
+                    "SentTimestamp": sent,
                     "SenderId": "AIDAEXAMPLE",
-                    "ApproximateFirstReceiveTimestamp": "1764151200001",
+                    "ApproximateFirstReceiveTimestamp": sent,
                 },
                 "messageAttributes": {},
                 "md5OfBody": hashlib.md5(body.encode()).hexdigest(),
@@ -266,12 +269,14 @@ def test_a_refused_key_returns_every_message_with_one_error_line(
     revoked = sandbox.create_key()
     sandbox.revoke_key(revoked)
     monkeypatch.setenv("LEADLEX_API_KEY", revoked)
-    contacts = [sandbox.create_contact(activities=1) for _ in range(3)]
+    monkeypatch.setenv("CONTACT_CONCURRENCY", "2")
+    contacts = [sandbox.create_contact(activities=1) for _ in range(6)]
     event = sqs_event(*contacts)
 
     assert invoke(event) == message_ids(event)
 
-    assert sandbox.total_requests == 1, "the rest of the batch cost nothing"
+    # Only the contacts already in flight asked; the rest of the batch cost nothing
+    assert sandbox.total_requests <= 2
     errors = error_lines(caplog)
     assert len(errors) == 1
     assert "refused the API key" in errors[0]
@@ -280,8 +285,9 @@ def test_a_refused_key_returns_every_message_with_one_error_line(
 
 
 def test_a_transient_failure_returns_only_its_own_message(
-    relay: Subscribers, sandbox: SandboxServer
+    relay: Subscribers, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("CONTACT_CONCURRENCY", "1")  # so that the first request is flaky's
     healthy = sandbox.create_contact(activities=2)
     flaky = sandbox.create_contact(activities=2)
     event = sqs_event(flaky, healthy)
@@ -310,4 +316,33 @@ def test_a_missing_setting_is_one_error_line_naming_it(
     assert len(errors) == 1
     assert "WATERMARK_TABLE_NAME" in errors[0]
     assert not any(record.exc_info for record in caplog.records), "no stack trace"
+    assert sandbox.total_requests == 0
+
+
+def test_a_message_sent_before_the_last_sync_costs_no_request(
+    relay: Subscribers, sandbox: SandboxServer
+) -> None:
+    contact = sandbox.create_contact(activities=3)
+    before_the_sync = sqs_event(contact)
+    time.sleep(1.5)  # beyond the coalescing margin for clock skew
+    invoke(sqs_event(contact))
+    sandbox.reset_stats()
+
+    assert invoke(before_the_sync) == []
+    assert sandbox.total_requests == 0
+
+
+def test_no_contact_is_started_when_the_invocation_is_nearly_over(
+    relay: Subscribers, sandbox: SandboxServer
+) -> None:
+    event = sqs_event(*(sandbox.create_contact(activities=1) for _ in range(3)))
+
+    @dataclass
+    class NearlyOver(LambdaContext):
+        def get_remaining_time_in_millis(self) -> int:
+            return 900
+
+    response = app.lambda_handler(event, NearlyOver())
+
+    assert [f["itemIdentifier"] for f in response["batchItemFailures"]] == message_ids(event)
     assert sandbox.total_requests == 0

@@ -1,15 +1,19 @@
-"""In-memory stand-ins for the engine's ports: a LeadLex list, a state store, a publisher."""
+"""In-memory stand-ins for the engine's ports: a LeadLex list (and, re-exported, the store
+and publisher of relay_local.memory)."""
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from activity_relay.model import Activity, ActivityEvent, ActivityPage, ContactState
-from activity_relay.ports import ContactNotFound, PublishFailed, StateConflict
+from activity_relay.model import Activity, ActivityPage
+from activity_relay.ports import ContactNotFound
+from relay_local.memory import MemoryStateStore, RecordingPublisher
+
+__all__ = ["EPOCH", "FakeLeadLex", "MemoryStateStore", "RecordingPublisher", "at"]
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -73,45 +77,3 @@ class FakeLeadLex:
             total=len(items),
             activities=tuple(Activity.from_api(raw) for raw in chunk),
         )
-
-
-@dataclass
-class MemoryStateStore:
-    states: dict[str, ContactState] = field(default_factory=dict)
-    not_found: dict[str, datetime] = field(default_factory=dict)
-    saves: int = 0
-
-    def load(self, contact_id: str) -> ContactState | None:
-        return self.states.get(contact_id)
-
-    def save(self, state: ContactState) -> ContactState:
-        stored = self.states.get(state.contact_id)
-        if (stored.version if stored else 0) != state.version:
-            raise StateConflict(f"contact {state.contact_id} was saved by someone else")
-        saved = replace(state, seen=state.seen.copy(), version=state.version + 1)
-        self.states[state.contact_id] = saved
-        self.saves += 1
-        return saved
-
-    def record_not_found(self, contact_id: str, at: datetime) -> None:
-        self.not_found[contact_id] = at
-
-
-@dataclass
-class RecordingPublisher:
-    """Keeps what was delivered; can be told to fail after delivering `fail_after` events."""
-
-    delivered: list[ActivityEvent] = field(default_factory=list)
-    calls: list[list[ActivityEvent]] = field(default_factory=list)
-    fail_after: int | None = None
-
-    def publish(self, events: Sequence[ActivityEvent]) -> None:
-        self.calls.append(list(events))
-        if self.fail_after is not None and len(events) > self.fail_after:
-            self.delivered.extend(events[: self.fail_after])
-            raise PublishFailed("injected failure", delivered=self.fail_after)
-        self.delivered.extend(events)
-
-    @property
-    def ids(self) -> list[str]:
-        return [event.event_id for event in self.delivered]

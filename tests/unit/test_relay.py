@@ -1,20 +1,28 @@
-"""One message at a time: rejection, sync, and which failures send the message back."""
+"""A batch at a time: rejection, one sync per contact, coalescing, the quota, the time budget."""
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
-import pytest
-
-from activity_relay.engine import InitialSync, SyncEngine, SyncStatus
+from activity_relay.engine import InitialSync, SyncEngine
 from activity_relay.model import ActivityPage
-from activity_relay.ports import AuthenticationFailed, TransientSourceError
-from activity_relay.relay import ContactMessage, CredentialsRefused, Rejected, Relay
+from activity_relay.ports import (
+    AuthenticationFailed,
+    QuotaExhausted,
+    QuotaSnapshot,
+    RateLimited,
+    TransientSourceError,
+)
+from activity_relay.relay import ContactMessage, Disposition, MessageResult, Relay
 from tests.unit.fakes import EPOCH, FakeLeadLex, MemoryStateStore, RecordingPublisher
 
-CONTACT = "123e4567-e89b-12d3-a456-426614174000"
-OTHER = "223e4567-e89b-12d3-a456-426614174000"
+CONTACTS = [f"{n}23e4567-e89b-12d3-a456-426614174000" for n in range(1, 10)]
+RESET = EPOCH + timedelta(days=1)
+PLENTY_OF_TIME = 60_000
 
 
 @dataclass
@@ -25,82 +33,219 @@ class RejectionLog:
         self.rejected.append((message_id, body, reason))
 
 
-class RefusingLeadLex(FakeLeadLex):
-    def fetch_page(self, contact_id: str, page: int) -> ActivityPage:
-        self.requests += 1
-        raise AuthenticationFailed("401 invalid_key", request_id="req_1")
+class Clock:
+    def __init__(self) -> None:
+        self.now = EPOCH + timedelta(hours=1)
+
+    def __call__(self) -> datetime:
+        return self.now
 
 
-def make_relay(api: FakeLeadLex) -> tuple[Relay, RejectionLog, RecordingPublisher]:
-    log, publisher = RejectionLog(), RecordingPublisher()
-    engine = SyncEngine(
-        source=api,
-        store=MemoryStateStore(),
-        publisher=publisher,
-        initial_sync=InitialSync.parse("all"),
+@dataclass
+class Harness:
+    api: FakeLeadLex
+    store: MemoryStateStore
+    publisher: RecordingPublisher
+    rejections: RejectionLog
+    relay: Relay
+    clock: Clock
+
+    def run(
+        self, *messages: ContactMessage, remaining_ms: int = PLENTY_OF_TIME
+    ) -> dict[str, MessageResult]:
+        results, _ = self.relay.process(messages, lambda: remaining_ms)
+        assert sorted(r.message_id for r in results) == sorted(m.message_id for m in messages)
+        return {r.message_id: r for r in results}
+
+
+def harness(api: FakeLeadLex | None = None, concurrency: int = 4) -> Harness:
+    api = api or FakeLeadLex()
+    for contact in CONTACTS:
+        api.contacts.setdefault(contact, [])
+        api.add(contact, 0)
+    store, publisher, rejections, clock = (
+        MemoryStateStore(),
+        RecordingPublisher(),
+        RejectionLog(),
+        Clock(),
     )
-    return Relay(engine=engine, rejected=log, clock=lambda: EPOCH), log, publisher
+    engine = SyncEngine(
+        source=api, store=store, publisher=publisher, initial_sync=InitialSync.parse("all")
+    )
+    relay = Relay(
+        engine=engine,
+        rejected=rejections,
+        deferrals=store,
+        clock=clock,
+        concurrency=concurrency,
+        quota=lambda: QuotaSnapshot(1000, 990, RESET, clock()),
+    )
+    return Harness(api, store, publisher, rejections, relay, clock)
+
+
+def message(number: int, contact: str, sent_at: datetime | None = None) -> ContactMessage:
+    return ContactMessage(f"m{number}", contact, sent_at)
 
 
 def test_a_malformed_message_is_rejected_with_its_body_and_reason() -> None:
-    relay, log, _ = make_relay(FakeLeadLex())
-    result = relay.handle(ContactMessage("m1", "hello"))
-    assert isinstance(result, Rejected)
-    assert log.rejected == [("m1", "hello", result.reason)]
-    assert "neither a contact UUID" in result.reason
+    h = harness()
+    results = h.run(message(1, "hello"), message(2, CONTACTS[0]))
+    assert results["m1"].disposition is Disposition.REJECTED
+    assert h.rejections.rejected == [("m1", "hello", results["m1"].reason)]
+    assert results["m2"].disposition is Disposition.SYNCED
 
 
-def test_a_contact_is_synced_and_published() -> None:
-    api = FakeLeadLex()
-    api.contacts[CONTACT] = []
-    api.add(CONTACT, 0)
-    relay, log, publisher = make_relay(api)
-    result = relay.handle(ContactMessage("m1", f'{{"contact_id": "{CONTACT.upper()}"}}'))
-    assert not isinstance(result, Rejected)
-    assert (result.status, result.published) == (SyncStatus.SYNCED, 1)
-    assert publisher.delivered[0].contact_id == CONTACT
-    assert log.rejected == []
+def test_every_contact_is_synced_and_published() -> None:
+    h = harness()
+    results = h.run(*(message(n, c) for n, c in enumerate(CONTACTS)))
+    assert {r.disposition for r in results.values()} == {Disposition.SYNCED}
+    assert sorted(e.contact_id for e in h.publisher.delivered) == sorted(CONTACTS)
+    assert h.store.quota is not None, "the quota observation is shared"
+
+
+def test_the_same_contact_twice_in_a_batch_is_synced_once() -> None:
+    h = harness()
+    results = h.run(message(1, CONTACTS[0]), message(2, f'{{"contact_id": "{CONTACTS[0]}"}}'))
+    assert {r.disposition for r in results.values()} == {Disposition.SYNCED}
+    assert h.api.requests == 1
+    assert sum(r.requests for r in results.values()) == 1
+
+
+def test_a_message_older_than_the_last_sync_costs_no_request() -> None:
+    h = harness()
+    h.run(message(1, CONTACTS[0], sent_at=h.clock.now))
+    first_sync_started = h.clock.now
+    h.clock.now += timedelta(minutes=5)
+    h.api.requests = 0
+
+    # Given a message sent before that sync started, and one sent after it
+    results = h.run(
+        message(2, CONTACTS[0], sent_at=first_sync_started - timedelta(seconds=30)),
+    )
+    assert results["m2"].disposition is Disposition.COALESCED
+    assert h.api.requests == 0
+
+    results = h.run(message(3, CONTACTS[0], sent_at=first_sync_started + timedelta(minutes=1)))
+    assert results["m3"].disposition is Disposition.SYNCED
+    assert h.api.requests == 1
 
 
 def test_an_unknown_contact_is_acknowledged() -> None:
-    relay, _, _ = make_relay(FakeLeadLex())
-    result = relay.handle(ContactMessage("m1", CONTACT))
-    assert not isinstance(result, Rejected)
-    assert result.status is SyncStatus.NOT_FOUND
+    h = harness()
+    unknown = "99999999-e89b-12d3-a456-426614174000"
+    assert h.run(message(1, unknown))["m1"].disposition is Disposition.NOT_FOUND
+    assert unknown in h.store.not_found
 
 
-def test_a_transient_failure_fails_only_its_own_message() -> None:
-    api = FakeLeadLex()
-    api.contacts[OTHER] = []
-
+def test_a_transient_failure_fails_only_its_own_contact() -> None:
     class FlakyFirstContact(FakeLeadLex):
         def fetch_page(self, contact_id: str, page: int) -> ActivityPage:
-            if contact_id == CONTACT:
+            if contact_id == CONTACTS[0]:
                 raise TransientSourceError("503 after retries")
-            return api.fetch_page(contact_id, page)
+            return super().fetch_page(contact_id, page)
 
-    relay, _, _ = make_relay(FlakyFirstContact())
-    with pytest.raises(TransientSourceError):
-        relay.handle(ContactMessage("m1", CONTACT))
-    result = relay.handle(ContactMessage("m2", OTHER))
-    assert not isinstance(result, Rejected)
-    assert result.status is SyncStatus.SYNCED
+    h = harness(FlakyFirstContact())
+    results = h.run(message(1, CONTACTS[0]), message(2, CONTACTS[1]))
+    assert results["m1"].disposition is Disposition.RETRY
+    assert results["m2"].disposition is Disposition.SYNCED
 
 
-def test_a_refused_key_is_one_error_line_and_spares_the_rest_of_the_batch(caplog) -> None:
-    api = RefusingLeadLex()
-    relay, _, _ = make_relay(api)
-    relay.begin_batch()
-    with caplog.at_level(logging.ERROR), pytest.raises(AuthenticationFailed):
-        relay.handle(ContactMessage("m1", CONTACT))
-    with pytest.raises(CredentialsRefused):
-        relay.handle(ContactMessage("m2", OTHER))
+class QuotaAfter(FakeLeadLex):
+    """Serves `allowed` requests, then answers as LeadLex does once the day's quota is gone."""
 
-    assert api.requests == 1, "the second contact cost no request"
+    def __init__(self, allowed: int) -> None:
+        super().__init__()
+        self.allowed = allowed
+        self.refused = 0
+
+    def fetch_page(self, contact_id: str, page: int) -> ActivityPage:
+        if self.requests >= self.allowed:
+            self.refused += 1
+            raise QuotaExhausted("daily quota exhausted", resets_at=RESET)
+        return super().fetch_page(contact_id, page)
+
+
+def test_an_exhausted_quota_defers_contacts_and_acknowledges_their_messages() -> None:
+    h = harness(QuotaAfter(allowed=3), concurrency=1)
+    results = h.run(*(message(n, c) for n, c in enumerate(CONTACTS)))
+
+    synced = [r.contact_id for r in results.values() if r.disposition is Disposition.SYNCED]
+    deferred = [r.contact_id for r in results.values() if r.disposition is Disposition.DEFERRED]
+    assert len(synced) == 3
+    assert sorted(deferred) == sorted(set(CONTACTS) - set(synced))
+    assert h.store.deferred == dict.fromkeys(deferred, RESET)
+    assert all(r.disposition.acknowledged for r in results.values()), "nothing to the DLQ"
+    assert h.api.refused == 1, "after the first refusal no further request is sent"
+
+
+def test_a_persistent_per_minute_limit_returns_the_rest_of_the_batch() -> None:
+    class Limited(FakeLeadLex):
+        def fetch_page(self, contact_id: str, page: int) -> ActivityPage:
+            self.requests += 1
+            raise RateLimited("rate limited: 429 rate_limited")
+
+    h = harness(Limited(), concurrency=1)
+    results = h.run(*(message(n, c) for n, c in enumerate(CONTACTS[:4])))
+    assert {r.disposition for r in results.values()} == {Disposition.RETRY}
+    assert h.api.requests == 1
+
+
+def test_a_refused_key_is_one_error_line_and_spares_the_rest(caplog) -> None:
+    class Refusing(FakeLeadLex):
+        def fetch_page(self, contact_id: str, page: int) -> ActivityPage:
+            self.requests += 1
+            raise AuthenticationFailed("401 invalid_key", request_id="req_1")
+
+    h = harness(Refusing(), concurrency=1)
+    with caplog.at_level(logging.ERROR):
+        results, refused = h.relay.process(
+            [message(n, c) for n, c in enumerate(CONTACTS[:3])], lambda: PLENTY_OF_TIME
+        )
+    assert refused
+    assert {r.disposition for r in results} == {Disposition.RETRY}
+    assert h.api.requests == 1
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 1
     assert "refused the API key" in errors[0].getMessage()
-    assert relay.credentials_refused
 
-    relay.begin_batch()
-    assert not relay.credentials_refused
+
+def test_no_contact_starts_when_time_is_short() -> None:
+    h = harness()
+    results = h.run(*(message(n, c) for n, c in enumerate(CONTACTS)), remaining_ms=1_000)
+    assert {r.disposition for r in results.values()} == {Disposition.RETRY}
+    assert h.api.requests == 0
+    assert h.store.saves == 0
+
+
+def test_a_sync_stops_between_pages_when_time_runs_short_and_checkpoints_nothing() -> None:
+    h = harness(concurrency=1)
+    for seconds in range(450):
+        h.api.add(CONTACTS[0], seconds)
+    remaining = iter([60_000, 60_000, 60_000, 60_000, 1_000])
+
+    results, _ = h.relay.process([message(1, CONTACTS[0])], lambda: next(remaining, 1_000))
+
+    assert results[0].disposition is Disposition.RETRY
+    assert "running out of time" in (results[0].reason or "")
+    assert CONTACTS[0] not in h.store.states, "no half-written checkpoint"
+    assert h.publisher.delivered == []
+
+
+def test_contacts_are_synced_concurrently() -> None:
+    class Slow(FakeLeadLex):
+        in_flight = 0
+        peak = 0
+        lock = threading.Lock()
+
+        def fetch_page(self, contact_id: str, page: int) -> ActivityPage:
+            with self.lock:
+                Slow.in_flight += 1
+                Slow.peak = max(Slow.peak, Slow.in_flight)
+            time.sleep(0.05)
+            with self.lock:
+                Slow.in_flight -= 1
+            return super().fetch_page(contact_id, page)
+
+    h = harness(Slow(), concurrency=4)
+    h.run(*(message(n, c) for n, c in enumerate(CONTACTS)))
+    assert Slow.peak == 4

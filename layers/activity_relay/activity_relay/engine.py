@@ -18,9 +18,9 @@ No I/O here: the engine speaks to the world through ports.py.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 from itertools import accumulate
 
@@ -38,6 +38,7 @@ from activity_relay.ports import (
     ContactNotFound,
     ListingChanged,
     MalformedResponse,
+    OutOfTime,
     Publisher,
     PublishFailed,
     StateStore,
@@ -46,6 +47,8 @@ from activity_relay.ports import (
 logger = logging.getLogger(__name__)
 
 MAX_SEARCH_RESTARTS = 2
+# SQS stamps SentTimestamp with its clock, the sync's start comes from ours: allow for skew.
+COALESCING_MARGIN = timedelta(seconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +78,7 @@ class InitialSync:
 
 class SyncStatus(Enum):
     SYNCED = "synced"
+    COALESCED = "coalesced"
     NOT_FOUND = "not_found"
 
 
@@ -97,6 +101,7 @@ class _Listing:
 
     source: ActivitySource
     contact_id: str
+    out_of_time: Callable[[], bool]
     requests: int = 0
     total: int | None = None
     pages: dict[int, ActivityPage] = field(default_factory=dict)
@@ -106,6 +111,8 @@ class _Listing:
         return self.source.page_size
 
     def fetch(self, number: int) -> ActivityPage:
+        if self.out_of_time():
+            raise OutOfTime(f"stopped before page {number}: the invocation is running out of time")
         page = self.source.fetch_page(self.contact_id, number)
         self.requests += 1
         if page.total != self.total:
@@ -183,14 +190,30 @@ class SyncEngine:
         self._publisher = publisher
         self._initial_sync = initial_sync
 
-    def sync(self, contact_id: str, *, started_at: datetime) -> SyncOutcome:
+    def sync(
+        self,
+        contact_id: str,
+        *,
+        started_at: datetime,
+        requested_at: datetime | None = None,
+        out_of_time: Callable[[], bool] = lambda: False,
+    ) -> SyncOutcome:
         """Publish every activity of `contact_id` not yet published, then checkpoint.
 
-        Raises SourceError subclasses, StateConflict and PublishFailed for the caller to
-        turn into a retry; what was delivered before a failure is checkpointed first.
+        A request made (`requested_at`) before the last successful sync started was covered
+        by it and costs nothing. Raises SourceError subclasses, StateConflict and
+        PublishFailed for the caller to turn into a retry; what was delivered before a
+        failure is checkpointed first.
         """
         state = self._store.load(contact_id)
-        listing = _Listing(self._source, contact_id)
+        if (
+            state is not None
+            and state.last_sync_started_at is not None
+            and requested_at is not None
+            and requested_at < state.last_sync_started_at - COALESCING_MARGIN
+        ):
+            return SyncOutcome(contact_id, SyncStatus.COALESCED)
+        listing = _Listing(self._source, contact_id, out_of_time)
         try:
             if state is None:
                 discovery = self._read_everything(listing)

@@ -1,23 +1,33 @@
-"""One SQS message at a time: intake, then the sync, with failures sorted by what they mean.
+"""A batch of SQS messages → one sync per contact, in parallel → what becomes of each message.
 
-A rejected message goes to the dead-letter queue with its reason and is acknowledged. An
-unknown contact is acknowledged (the engine records it). Everything else that fails is
-raised, so the batch processor reports the message back to SQS for another try.
+A message that names no contact goes to the dead-letter queue with its reason. Messages for
+the same contact share one sync. Contacts are synced concurrently (bounded), sharing one
+LeadLex connection pool. What LeadLex answers for one contact can settle the rest of the batch
+too: a refused key, a persistent per-minute limit or an exhausted daily quota stop further
+requests at once. Contacts put off by the daily quota are recorded and acknowledged; the
+scheduled sweep enqueues them again after the reset.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 
-from activity_relay.engine import SyncEngine, SyncOutcome
+from activity_relay.engine import SyncEngine, SyncOutcome, SyncStatus
 from activity_relay.intake import InvalidMessage, contact_id_from_body
 from activity_relay.ports import (
     AuthenticationFailed,
+    Deferrals,
     PermissionDenied,
     PublishFailed,
+    QuotaExhausted,
+    QuotaSnapshot,
+    RateLimited,
     RejectedMessages,
     SourceError,
     StateConflict,
@@ -25,21 +35,81 @@ from activity_relay.ports import (
 
 logger = logging.getLogger(__name__)
 
+# Below this share of the invocation's time no contact is started and no request is sent:
+# what is in flight keeps the rest to publish and checkpoint.
+TIME_RESERVE_SHARE = 0.2
+TIME_RESERVE_MIN_MS = 3_000
+
 
 @dataclass(frozen=True, slots=True)
 class ContactMessage:
     message_id: str
     body: str
+    sent_at: datetime | None = None
+
+
+class Disposition(Enum):
+    SYNCED = "synced"
+    COALESCED = "coalesced"  # an earlier sync already covered it: no request
+    NOT_FOUND = "not_found"
+    DEFERRED = "deferred"  # daily quota spent: recorded, synced after the reset
+    REJECTED = "rejected"  # sent to the dead-letter queue with its reason
+    RETRY = "retry"  # returned to the queue
+
+    @property
+    def acknowledged(self) -> bool:
+        return self is not Disposition.RETRY
 
 
 @dataclass(frozen=True, slots=True)
-class Rejected:
+class MessageResult:
     message_id: str
-    reason: str
+    disposition: Disposition
+    contact_id: str | None = None
+    published: int = 0
+    requests: int = 0
+    reason: str | None = None
 
 
-class CredentialsRefused(SourceError):
-    """LeadLex refused the key earlier in this batch; not asked again for the rest of it."""
+@dataclass(frozen=True, slots=True)
+class _Settled:
+    """What became of one contact's sync; its messages share it."""
+
+    disposition: Disposition
+    published: int = 0
+    requests: int = 0
+    reason: str | None = None
+
+
+class _Halt(Exception):
+    """This batch stops sending requests: the reason applies to every contact left."""
+
+    def __init__(self, reason: str, disposition: Disposition) -> None:
+        super().__init__(reason)
+        self.disposition = disposition
+
+
+class _Batch:
+    """What one batch has learnt that spares the rest of it: shared by the worker threads."""
+
+    def __init__(self, remaining_ms: Callable[[], int]) -> None:
+        self._remaining_ms = remaining_ms
+        self._reserve_ms = max(TIME_RESERVE_MIN_MS, int(remaining_ms() * TIME_RESERVE_SHARE))
+        self._lock = threading.Lock()
+        self.halt: _Halt | None = None
+        self.quota_resets_at: datetime | None = None
+        self.credentials_refused = False
+
+    def out_of_time(self) -> bool:
+        return self._remaining_ms() < self._reserve_ms
+
+    def stop(self, halt: _Halt) -> bool:
+        """Halt the batch; True for the first reason given."""
+        with self._lock:
+            if self.halt is not None:
+                return False
+            self.halt = halt
+            return True
 
 
 class Relay:
@@ -48,58 +118,147 @@ class Relay:
         *,
         engine: SyncEngine,
         rejected: RejectedMessages,
+        deferrals: Deferrals,
         clock: Callable[[], datetime],
+        concurrency: int = 10,
+        quota: Callable[[], QuotaSnapshot | None] = lambda: None,
     ) -> None:
         self._engine = engine
         self._rejected = rejected
+        self._deferrals = deferrals
         self._clock = clock
-        self._refusal: SourceError | None = None
+        self._concurrency = concurrency
+        self._quota = quota
 
-    def begin_batch(self) -> None:
-        self._refusal = None
+    def process(
+        self, messages: Sequence[ContactMessage], remaining_ms: Callable[[], int]
+    ) -> tuple[list[MessageResult], bool]:
+        """Results for every message, and whether LeadLex refused the key."""
+        batch = _Batch(remaining_ms)
+        results: list[MessageResult] = []
+        by_contact: dict[str, list[ContactMessage]] = {}
+        for message in messages:
+            try:
+                contact_id = contact_id_from_body(message.body)
+            except InvalidMessage as invalid:
+                results.append(self._reject(message, str(invalid)))
+            else:
+                by_contact.setdefault(contact_id, []).append(message)
 
-    @property
-    def credentials_refused(self) -> bool:
-        return self._refusal is not None
+        with ThreadPoolExecutor(max_workers=self._concurrency) as pool:
+            syncs = [
+                (contact_id, group, pool.submit(self._sync, contact_id, group, batch))
+                for contact_id, group in by_contact.items()
+            ]
+            for contact_id, group, future in syncs:
+                settled = future.result()
+                results.extend(
+                    MessageResult(
+                        message.message_id,
+                        settled.disposition,
+                        contact_id,
+                        # Counted once per contact, not once per message.
+                        settled.published if index == 0 else 0,
+                        settled.requests if index == 0 else 0,
+                        settled.reason,
+                    )
+                    for index, message in enumerate(group)
+                )
+        self._share_quota()
+        return results, batch.credentials_refused
 
-    def handle(self, message: ContactMessage) -> SyncOutcome | Rejected:
+    def _reject(self, message: ContactMessage, reason: str) -> MessageResult:
         try:
-            contact_id = contact_id_from_body(message.body)
-        except InvalidMessage as invalid:
-            self._rejected.reject(
-                message_id=message.message_id, body=message.body, reason=str(invalid)
-            )
-            logger.warning("message %s rejected: %s", message.message_id, invalid)
-            return Rejected(message.message_id, str(invalid))
+            self._rejected.reject(message_id=message.message_id, body=message.body, reason=reason)
+        except Exception:
+            logger.exception("message %s could not be moved aside", message.message_id)
+            return MessageResult(message.message_id, Disposition.RETRY, reason=reason)
+        logger.warning("message %s rejected: %s", message.message_id, reason)
+        return MessageResult(message.message_id, Disposition.REJECTED, reason=reason)
 
-        if self._refusal is not None:
-            # Every contact would fail the same way: spare the quota.
-            raise CredentialsRefused(str(self._refusal), request_id=self._refusal.request_id)
+    def _sync(self, contact_id: str, group: list[ContactMessage], batch: _Batch) -> _Settled:
+        sent = [m.sent_at for m in group if m.sent_at is not None]
         try:
-            outcome = self._engine.sync(contact_id, started_at=self._clock())
-        except (AuthenticationFailed, PermissionDenied) as refusal:
-            self._refusal = refusal
-            logger.error(
-                "LeadLex refused the API key (%s, request %s); this batch's messages return "
-                "to the queue until the key is fixed",
-                refusal,
-                refusal.request_id,
-            )
-            raise
-        except (SourceError, StateConflict, PublishFailed) as failure:
-            logger.warning(
-                "contact %s not synced, message %s returns to the queue: %s: %s",
+            if batch.halt is not None:
+                raise batch.halt
+            if batch.out_of_time():
+                raise _Halt("not started: the invocation is running out of time", Disposition.RETRY)
+            outcome = self._engine.sync(
                 contact_id,
-                message.message_id,
-                type(failure).__name__,
-                failure,
+                started_at=self._clock(),
+                requested_at=max(sent) if len(sent) == len(group) else None,
+                out_of_time=batch.out_of_time,
             )
-            raise
+        except _Halt as halt:
+            return self._halted(contact_id, halt, batch)
+        except QuotaExhausted as exhausted:
+            batch.quota_resets_at = exhausted.resets_at
+            deferral = _Halt(
+                f"daily quota exhausted until {exhausted.resets_at}", Disposition.DEFERRED
+            )
+            batch.stop(deferral)
+            return self._halted(contact_id, deferral, batch)
+        except (AuthenticationFailed, PermissionDenied) as refusal:
+            batch.credentials_refused = True
+            if batch.stop(_Halt(f"LeadLex refused the API key: {refusal}", Disposition.RETRY)):
+                logger.error(
+                    "LeadLex refused the API key (%s, request %s); this batch's messages "
+                    "return to the queue until the key is fixed",
+                    refusal,
+                    refusal.request_id,
+                )
+            return _Settled(Disposition.RETRY, reason=str(refusal))
+        except RateLimited as limited:
+            batch.stop(_Halt(f"rate limited: {limited}", Disposition.RETRY))
+            return self._retry(contact_id, limited)
+        except (SourceError, StateConflict, PublishFailed) as failure:
+            return self._retry(contact_id, failure)
+        except Exception as bug:
+            logger.exception("contact %s: unexpected failure", contact_id)
+            return _Settled(Disposition.RETRY, reason=repr(bug))
+        return self._synced(contact_id, outcome)
+
+    def _halted(self, contact_id: str, halt: _Halt, batch: _Batch) -> _Settled:
+        if halt.disposition is Disposition.DEFERRED:
+            assert batch.quota_resets_at is not None
+            try:
+                self._deferrals.defer(contact_id, batch.quota_resets_at)
+            except Exception as failure:
+                logger.exception("contact %s could not be deferred", contact_id)
+                return _Settled(Disposition.RETRY, reason=str(failure))
+            logger.info("contact %s deferred: %s", contact_id, halt)
+        return _Settled(halt.disposition, reason=str(halt))
+
+    def _retry(self, contact_id: str, failure: Exception) -> _Settled:
+        logger.warning(
+            "contact %s not synced, its messages return to the queue: %s: %s",
+            contact_id,
+            type(failure).__name__,
+            failure,
+        )
+        return _Settled(Disposition.RETRY, reason=str(failure))
+
+    def _synced(self, contact_id: str, outcome: SyncOutcome) -> _Settled:
+        disposition = {
+            SyncStatus.SYNCED: Disposition.SYNCED,
+            SyncStatus.COALESCED: Disposition.COALESCED,
+            SyncStatus.NOT_FOUND: Disposition.NOT_FOUND,
+        }[outcome.status]
         logger.info(
             "contact %s %s: %d published, %d LeadLex requests",
             contact_id,
-            outcome.status.value,
+            disposition.value,
             outcome.published,
             outcome.requests,
         )
-        return outcome
+        return _Settled(disposition, published=outcome.published, requests=outcome.requests)
+
+    def _share_quota(self) -> None:
+        snapshot = self._quota()
+        if snapshot is None:
+            return
+        try:
+            self._deferrals.record_quota(snapshot)
+        except Exception:
+            # Only an optimisation for other containers and the sweep: never fail messages.
+            logger.warning("could not record the quota observation", exc_info=True)

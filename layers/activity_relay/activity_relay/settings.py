@@ -1,9 +1,10 @@
-"""The sync function's configuration: read from the environment once, validated, typed."""
+"""The functions' configuration: read from the environment once, validated, typed."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import urlparse
 
 from activity_relay.engine import InitialSync
@@ -27,6 +28,8 @@ class Settings:
     dead_letter_queue_url: str
     event_source: str
     initial_sync: InitialSync
+    quota_reserve: int = 0
+    contact_concurrency: int = 10
 
     def __repr__(self) -> str:
         # Settings end up in logs and tracebacks; the key must not.
@@ -37,7 +40,8 @@ class Settings:
             f"watermark_table_name={self.watermark_table_name!r}, topic_arn={self.topic_arn!r}, "
             f"event_bus_name={self.event_bus_name!r}, "
             f"dead_letter_queue_url={self.dead_letter_queue_url!r}, "
-            f"event_source={self.event_source!r}, initial_sync={self.initial_sync!r})"
+            f"event_source={self.event_source!r}, initial_sync={self.initial_sync!r}, "
+            f"quota_reserve={self.quota_reserve}, contact_concurrency={self.contact_concurrency})"
         )
 
     @classmethod
@@ -84,6 +88,8 @@ class Settings:
             raise ConfigurationError(f"INITIAL_SYNC: {error}") from None
 
         return cls(
+            quota_reserve=_integer(env, "LEADLEX_QUOTA_RESERVE", default=0, low=0),
+            contact_concurrency=_integer(env, "CONTACT_CONCURRENCY", default=10, low=1, high=50),
             api_base_url=api_base_url,
             api_key=api_key,
             api_key_secret_id=secret_id,
@@ -93,4 +99,61 @@ class Settings:
             dead_letter_queue_url=required("DEAD_LETTER_QUEUE_URL"),
             event_source=optional("EVENT_SOURCE") or DEFAULT_EVENT_SOURCE,
             initial_sync=initial_sync,
+        )
+
+
+def _integer(
+    env: Mapping[str, str], name: str, *, default: int, low: int, high: int | None = None
+) -> int:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a whole number, got {text!r}") from None
+    if value < low or (high is not None and value > high):
+        bounds = f"at least {low}" if high is None else f"between {low} and {high}"
+        raise ConfigurationError(f"{name} must be {bounds}, got {value}")
+    return value
+
+
+DEFAULT_DAILY_QUOTA = 100
+"""The smallest plan's daily quota: what the sweep assumes before any response told it more."""
+DEFAULT_REQUESTS_PER_MINUTE = 10
+"""The smallest plan's per-minute limit, which LeadLex reports in no header."""
+
+
+@dataclass(frozen=True, slots=True)
+class SweepSettings:
+    """The sweep function's configuration."""
+
+    watermark_table_name: str
+    contact_queue_url: str
+    quota_reserve: int
+    default_daily_quota: int
+    requests_per_minute: int
+    stale_after: timedelta | None
+    """None: no reconciliation of contacts not synced for a while."""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> SweepSettings:
+        def required(name: str) -> str:
+            value = env.get(name, "").strip()
+            if not value:
+                raise ConfigurationError(f"{name} is required but not set")
+            return value
+
+        stale_hours = _integer(env, "STALE_AFTER_HOURS", default=0, low=0)
+        return cls(
+            watermark_table_name=required("WATERMARK_TABLE_NAME"),
+            contact_queue_url=required("CONTACT_QUEUE_URL"),
+            quota_reserve=_integer(env, "LEADLEX_QUOTA_RESERVE", default=0, low=0),
+            default_daily_quota=_integer(
+                env, "DEFAULT_DAILY_QUOTA", default=DEFAULT_DAILY_QUOTA, low=1
+            ),
+            requests_per_minute=_integer(
+                env, "LEADLEX_REQUESTS_PER_MINUTE", default=DEFAULT_REQUESTS_PER_MINUTE, low=1
+            ),
+            stale_after=timedelta(hours=stale_hours) if stale_hours else None,
         )

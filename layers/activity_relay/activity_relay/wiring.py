@@ -1,17 +1,19 @@
-"""Settings → the relay, assembled from real adapters. Called once per warm container."""
+"""Settings → the relay (or the sweep's ports), assembled from real adapters. Called once per
+warm container."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
 
+from activity_relay.contact_queue import SqsContactQueue
 from activity_relay.dead_letters import SqsDeadLetters
 from activity_relay.engine import SyncEngine
 from activity_relay.leadlex import LeadLexClient
 from activity_relay.ports import Publisher
 from activity_relay.publish import EventBridgePublisher, FanOutPublisher, SnsPublisher
 from activity_relay.relay import Relay
-from activity_relay.settings import ConfigurationError, Settings
+from activity_relay.settings import ConfigurationError, Settings, SweepSettings
 from activity_relay.state import DynamoDbStateStore
 
 SECRET_MAX_AGE_SECONDS = 300
@@ -63,11 +65,22 @@ def build_relay(settings: Settings, api_key: str) -> Relay:
                 settings.event_source,
             )
         )
+    store = DynamoDbStateStore(
+        session.client("dynamodb", config=config), settings.watermark_table_name
+    )
+    leadlex = LeadLexClient(
+        api_key,
+        settings.api_base_url,
+        quota_reserve=settings.quota_reserve,
+        pool_size=settings.contact_concurrency,
+    )
+    known_quota = store.load_quota()
+    if known_quota is not None:
+        # A cold container must not spend a request to learn what another one already knows.
+        leadlex.observe_quota(known_quota)
     engine = SyncEngine(
-        source=LeadLexClient(api_key, settings.api_base_url),
-        store=DynamoDbStateStore(
-            session.client("dynamodb", config=config), settings.watermark_table_name
-        ),
+        source=leadlex,
+        store=store,
         publisher=publishers[0] if len(publishers) == 1 else FanOutPublisher(publishers),
         initial_sync=settings.initial_sync,
     )
@@ -76,5 +89,25 @@ def build_relay(settings: Settings, api_key: str) -> Relay:
         rejected=SqsDeadLetters(
             session.client("sqs", config=config), settings.dead_letter_queue_url
         ),
+        deferrals=store,
         clock=lambda: datetime.now(UTC),
+        concurrency=settings.contact_concurrency,
+        quota=leadlex.quota,
+    )
+
+
+def build_sweep_ports(settings: SweepSettings) -> tuple[DynamoDbStateStore, SqsContactQueue]:
+    """The sweep's deferrals (the state table) and the contact queue it feeds."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        retries={"mode": "standard", "max_attempts": 5}, connect_timeout=3, read_timeout=10
+    )
+    session = boto3.session.Session()
+    return (
+        DynamoDbStateStore(
+            session.client("dynamodb", config=config), settings.watermark_table_name
+        ),
+        SqsContactQueue(session.client("sqs", config=config), settings.contact_queue_url),
     )

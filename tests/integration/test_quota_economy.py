@@ -1,0 +1,120 @@
+"""The daily quota runs out mid-batch: nothing is lost, nothing reaches the DLQ, and everything
+is published after the reset with no one acting — the sweep enqueues the deferred contacts.
+
+Both functions run in-process under moto, as template.yaml declares them; LeadLex is the
+sandbox with a tiny plan, over real HTTP.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+
+import app as sync_app
+from leadlex_sandbox import Plan, SandboxServer
+from relay_local.stack import LocalStack
+from tests.integration.test_sync_handler import LambdaContext, Subscribers, invoke, sqs_event
+
+SWEEP_APP = Path(__file__).resolve().parents[2] / "functions" / "sweep_deferred" / "app.py"
+
+
+def load_sweep_function() -> ModuleType:
+    # Both functions' modules are named `app`: load the sweep's under a name of its own.
+    spec = importlib.util.spec_from_file_location("sweep_app", SWEEP_APP)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def deliver(stack: LocalStack) -> dict[str, Any]:
+    """What the SQS trigger would hand the sync function from the contact queue."""
+    sqs = boto3.client("sqs")
+    messages = sqs.receive_message(
+        QueueUrl=stack.contact_queue_url,
+        MaxNumberOfMessages=10,
+        MessageSystemAttributeNames=["All"],
+    ).get("Messages", [])
+    event = sqs_event(*(m["Body"] for m in messages))
+    for record, message in zip(event["Records"], messages, strict=True):
+        record["attributes"]["SentTimestamp"] = message["Attributes"]["SentTimestamp"]
+    return event
+
+
+@pytest.fixture
+def relay(
+    aws_stack: LocalStack, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> Subscribers:
+    for name, value in aws_stack.function_environment().items():
+        monkeypatch.setenv(name, value)
+    for name, value in aws_stack.function_environment("SweepFunction").items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("LEADLEX_API_BASE_URL", sandbox.base_url)
+    monkeypatch.setenv("LEADLEX_API_KEY", sandbox.create_key())
+    monkeypatch.setenv("CONTACT_CONCURRENCY", "1")
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    monkeypatch.setattr(sync_app, "_relay", None)
+    return Subscribers(aws_stack)
+
+
+def test_exhaustion_mid_batch_defers_and_the_sweep_finishes_after_the_reset(
+    aws_stack: LocalStack, relay: Subscribers, sandbox: SandboxServer
+) -> None:
+    # Given a workspace whose day began yesterday by the sandbox's clock (so that its reset,
+    # the next UTC midnight, is already past for the relay's real clock), 3 requests a day
+    sandbox.clock.set(datetime.now(UTC) - timedelta(days=1))
+    sandbox.plan = Plan("tiny", per_day=3, per_minute=100)
+    contacts = [sandbox.create_contact(activities=2) for _ in range(5)]
+
+    # When five contacts arrive in one batch
+    assert invoke(sqs_event(*contacts)) == [], "every message is acknowledged"
+
+    # Then three are published, two deferred, nothing is in the DLQ
+    published = {d["contact_id"] for d in relay.from_topic()}
+    assert len(published) == 3
+    assert relay.drain(aws_stack.dead_letter_queue_url) == []
+    deferred_items = boto3.client("dynamodb").scan(
+        TableName=aws_stack.table_name, FilterExpression="attribute_exists(deferred_until)"
+    )["Items"]
+    assert {i["contact_id"]["S"] for i in deferred_items} == set(contacts) - published
+
+    # When the window resets and the scheduled sweep runs
+    sandbox.clock.advance(timedelta(days=1))
+    summary = load_sweep_function().lambda_handler({}, LambdaContext(function_name="sweep"))
+    assert summary["deferred_enqueued"] == 2
+
+    # Then the deferred contacts come back through the queue and are published
+    assert invoke(deliver(aws_stack)) == []
+    assert {d["contact_id"] for d in relay.from_topic()} == set(contacts) - published
+    everything = {a["id"] for contact in contacts for a in sandbox.activities(contact)}
+    assert len(everything) == 10
+    assert relay.drain(aws_stack.dead_letter_queue_url) == []
+
+
+def test_a_sweep_never_enqueues_more_than_the_quota_left_can_serve(
+    aws_stack: LocalStack, relay: Subscribers, sandbox: SandboxServer
+) -> None:
+    sandbox.clock.set(datetime.now(UTC) - timedelta(days=1))
+    sandbox.plan = Plan("tiny", per_day=2, per_minute=100)
+    contacts = [sandbox.create_contact(activities=1) for _ in range(6)]
+    invoke(sqs_event(*contacts))  # 2 synced, 4 deferred
+    relay.from_topic()
+
+    # A new day with a smaller plan: the sweep sees the last observation (limit 2)
+    sandbox.clock.advance(timedelta(days=1))
+    summary = load_sweep_function().lambda_handler({}, LambdaContext(function_name="sweep"))
+
+    assert summary["budget"] == 2
+    assert summary["deferred_enqueued"] == 2
+    queued = boto3.client("sqs").get_queue_attributes(
+        QueueUrl=aws_stack.contact_queue_url, AttributeNames=["ApproximateNumberOfMessages"]
+    )["Attributes"]["ApproximateNumberOfMessages"]
+    assert json.loads(queued) == 2
