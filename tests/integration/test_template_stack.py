@@ -15,6 +15,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 from samtranslator.translator.transform import transform  # type: ignore[import-untyped, unused-ignore]
 
+from activity_relay.state import DEFERRED_INDEX
 from relay_local.stack import (
     SECRET_ID_VARIABLE,
     TEMPLATE_PATH,
@@ -47,6 +48,17 @@ CONTRACT_VARIABLES = {
     "DEAD_LETTER_QUEUE_URL",
     "EVENT_SOURCE",
     "INITIAL_SYNC",
+}
+# Issue 5 (quota economy): tuning the sync function reads beside the contract's variables.
+QUOTA_VARIABLES = {"LEADLEX_QUOTA_RESERVE", "CONTACT_CONCURRENCY"}
+SWEEP = RESOURCES["SweepFunction"]["Properties"]
+SWEEP_VARIABLES = {
+    "WATERMARK_TABLE_NAME",
+    "CONTACT_QUEUE_URL",
+    "LEADLEX_QUOTA_RESERVE",
+    "STALE_AFTER_HOURS",
+    "DEFAULT_DAILY_QUOTA",
+    "LEADLEX_REQUESTS_PER_MINUTE",
 }
 
 
@@ -91,7 +103,7 @@ class TestTemplateContract:
 
     def test_function_environment_declares_exactly_the_contract_variables(self) -> None:
         declared = set(FUNCTION_PROPERTIES["Environment"]["Variables"])
-        assert declared == CONTRACT_VARIABLES
+        assert declared == CONTRACT_VARIABLES | QUOTA_VARIABLES
         global_variables = GLOBAL_FUNCTION["Environment"]["Variables"]
         assert global_variables["POWERTOOLS_SERVICE_NAME"] == "activity-relay"
         assert global_variables["POWERTOOLS_METRICS_NAMESPACE"] == "LeadLexRelay"
@@ -138,6 +150,7 @@ class TestTemplateContract:
         """Translate the SAM template as CloudFormation would; no inline statement may use "*"."""
         template = copy.deepcopy(TEMPLATE)
         template["Resources"]["SyncActivitiesFunction"]["Properties"]["CodeUri"] = "s3://b/code.zip"
+        template["Resources"]["SweepFunction"]["Properties"]["CodeUri"] = "s3://b/sweep.zip"
         template["Resources"]["SharedCodeLayer"]["Properties"]["ContentUri"] = "s3://b/layer.zip"
 
         class NoManagedPolicies:
@@ -149,29 +162,97 @@ class TestTemplateContract:
             translated = transform(
                 template, {"LeadLexApiKeySecret": "leadlex/api-key"}, NoManagedPolicies()
             )
-        roles = [r for r in translated["Resources"].values() if r["Type"] == "AWS::IAM::Role"]
-        assert len(roles) == 1
+        roles = {
+            logical_id: resource["Properties"]
+            for logical_id, resource in translated["Resources"].items()
+            if resource["Type"] == "AWS::IAM::Role"
+        }
+        # The two functions' roles, and the one EventBridge Scheduler invokes the sweep with.
+        assert set(roles) == {
+            "SyncActivitiesFunctionRole",
+            "SweepFunctionRole",
+            "SweepFunctionSweepRole",
+        }
         statements = [
             statement
-            for policy in roles[0]["Properties"]["Policies"]
+            for role in roles.values()
+            for policy in role["Policies"]
             for statement in policy["PolicyDocument"]["Statement"]
         ]
-        assert len(statements) >= 5
+        assert len(statements) >= 9
         for statement in statements:
             resources = statement["Resource"]
             for resource in resources if isinstance(resources, list) else [resources]:
                 assert resource != "*"
                 assert not (isinstance(resource, str) and resource.endswith(":*"))
+
+        def managed(role: dict[str, Any]) -> set[str]:
+            return {
+                json.dumps(arn).rsplit("/", 1)[-1].strip('"}')
+                for arn in role.get("ManagedPolicyArns", [])
+            }
+
         # The only managed policies are the ones SAM attaches for logs, X-Ray and the SQS poller.
-        managed = {
-            json.dumps(arn).rsplit("/", 1)[-1].strip('"}')
-            for arn in roles[0]["Properties"]["ManagedPolicyArns"]
-        }
-        assert managed == {
+        assert managed(roles["SyncActivitiesFunctionRole"]) == {
             "AWSLambdaBasicExecutionRole",
             "AWSXrayWriteOnlyAccess",
             "AWSLambdaSQSQueueExecutionRole",
         }
+        assert managed(roles["SweepFunctionRole"]) == {
+            "AWSLambdaBasicExecutionRole",
+            "AWSXrayWriteOnlyAccess",
+        }
+        assert managed(roles["SweepFunctionSweepRole"]) == set()
+
+    def test_sweep_function_runs_on_its_schedule_with_the_shared_layer(self) -> None:
+        assert SWEEP["Runtime"] == "python3.12"
+        assert SWEEP["Architectures"] == ["arm64"]
+        assert SWEEP["Handler"] == "app.lambda_handler"
+        assert SWEEP["CodeUri"] == "functions/sweep_deferred/"
+        assert (ROOT / "functions/sweep_deferred/app.py").is_file()
+        assert {"Ref": "SharedCodeLayer"} in SWEEP["Layers"]
+        assert SWEEP["LoggingConfig"] == {"LogGroup": {"Ref": "SweepLogGroup"}}
+        (event,) = SWEEP["Events"].values()
+        assert event["Type"] == "ScheduleV2"
+        assert event["Properties"]["ScheduleExpression"] == {"Ref": "SweepSchedule"}
+        assert event["Properties"]["OmitName"] is True
+        pattern = re.compile(PARAMETERS["SweepSchedule"]["AllowedPattern"])
+        assert pattern.fullmatch(PARAMETERS["SweepSchedule"]["Default"])
+        assert pattern.fullmatch("cron(0/15 * * * ? *)")
+        assert not pattern.fullmatch("every 15 minutes")
+
+    def test_sweep_environment_and_least_privilege(self) -> None:
+        variables = SWEEP["Environment"]["Variables"]
+        assert set(variables) == SWEEP_VARIABLES
+        assert variables["CONTACT_QUEUE_URL"] == {"Ref": "ContactQueue"}
+        # The reserve is one parameter, shared with the sync function.
+        assert variables["LEADLEX_QUOTA_RESERVE"] == {"Ref": "QuotaReserve"}
+        sync_variables = FUNCTION_PROPERTIES["Environment"]["Variables"]
+        assert sync_variables["LEADLEX_QUOTA_RESERVE"] == {"Ref": "QuotaReserve"}
+        assert sync_variables["CONTACT_CONCURRENCY"] == {"Ref": "ContactConcurrency"}
+        policies = SWEEP["Policies"]
+        assert {"DynamoDBReadPolicy": {"TableName": {"Ref": "WatermarkTable"}}} in policies
+        assert {
+            "SQSSendMessagePolicy": {"QueueName": {"Fn::GetAtt": ["ContactQueue", "QueueName"]}}
+        } in policies
+        (statement,) = [s for p in policies if "Statement" in p for s in p["Statement"]]
+        assert statement == {
+            "Effect": "Allow",
+            "Action": "dynamodb:UpdateItem",
+            "Resource": {"Fn::GetAtt": ["WatermarkTable", "Arn"]},
+        }
+        assert "TableName" in TEMPLATE["Outputs"]
+        assert TEMPLATE["Outputs"]["SweepFunctionName"]["Value"] == {"Ref": "SweepFunction"}
+
+    def test_deferred_index_is_the_one_the_state_store_queries(self) -> None:
+        table = RESOURCES["WatermarkTable"]["Properties"]
+        (index,) = table["GlobalSecondaryIndexes"]
+        assert index["IndexName"] == DEFERRED_INDEX
+        assert index["KeySchema"] == [
+            {"AttributeName": "deferred_partition", "KeyType": "HASH"},
+            {"AttributeName": "deferred_until", "KeyType": "RANGE"},
+        ]
+        assert index["Projection"] == {"ProjectionType": "KEYS_ONLY"}
 
     def test_contact_queue_is_encrypted_and_redrives_to_its_dead_letter_queue(self) -> None:
         for logical_id in ("ContactQueue", "ContactDeadLetterQueue"):
@@ -186,7 +267,9 @@ class TestTemplateContract:
         assert table["BillingMode"] == "PAY_PER_REQUEST"
         assert table["KeySchema"] == [{"AttributeName": "contact_id", "KeyType": "HASH"}]
         assert table["AttributeDefinitions"] == [
-            {"AttributeName": "contact_id", "AttributeType": "S"}
+            {"AttributeName": "contact_id", "AttributeType": "S"},
+            {"AttributeName": "deferred_partition", "AttributeType": "S"},
+            {"AttributeName": "deferred_until", "AttributeType": "S"},
         ]
         assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
         assert table["SSESpecification"]["SSEEnabled"] is True
@@ -276,6 +359,11 @@ class TestLocalStack:
         backups = dynamodb.describe_continuous_backups(TableName=aws_stack.table_name)
         pitr = backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
         assert pitr["PointInTimeRecoveryStatus"] == "ENABLED"
+        (index,) = table["GlobalSecondaryIndexes"]
+        (declared_index,) = declared["GlobalSecondaryIndexes"]
+        assert index["IndexName"] == declared_index["IndexName"]
+        assert index["KeySchema"] == declared_index["KeySchema"]
+        assert index["Projection"] == declared_index["Projection"]
 
     def test_contact_queue_redrives_after_the_default_max_receive_count(
         self, aws_stack: LocalStack
@@ -387,6 +475,18 @@ class TestLocalStack:
         assert environment["INITIAL_SYNC"] == "2026-01-01"
         assert environment["LEADLEX_API_BASE_URL"] == "http://127.0.0.1:8080"
         assert environment["EVENT_SOURCE"] == "test.source"
+
+    def test_sweep_environment_resolves_to_the_created_resources(
+        self, stack_factory: StackFactory
+    ) -> None:
+        stack = stack_factory(parameter_overrides={"QuotaReserve": 50, "StaleAfterHours": 24})
+        environment = stack.function_environment("SweepFunction")
+        assert environment["WATERMARK_TABLE_NAME"] == stack.table_name
+        assert environment["CONTACT_QUEUE_URL"] == stack.contact_queue_url
+        assert environment["LEADLEX_QUOTA_RESERVE"] == "50"
+        assert environment["STALE_AFTER_HOURS"] == "24"
+        assert environment["DEFAULT_DAILY_QUOTA"] == str(PARAMETERS["DefaultDailyQuota"]["Default"])
+        assert stack.function_environment()["LEADLEX_QUOTA_RESERVE"] == "50"
 
     def test_fields_are_named_after_the_templates_outputs(self, aws_stack: LocalStack) -> None:
         for output, value in aws_stack.outputs.items():

@@ -11,33 +11,65 @@ One item per contact, keyed by `contact_id` (S) alone, as template.yaml declares
 | `last_sync_started_at` | S | ISO 8601 UTC, when the state has it |
 | `updated_at` | S | ISO 8601 UTC, when `save` last wrote the item |
 | `not_found_at` | S | ISO 8601 UTC, when the API last answered 404 for the contact |
+| `deferred_partition` | S | `"deferred"` while the contact waits for the quota, else absent |
+| `deferred_until` | S | ISO 8601 UTC, when the deferred contact may be synced again |
 
 A contact has a state once `save` has written it, i.e. once the item has a `version`: an item
 holding only `not_found_at` loads as None, and its first save is a version-0 save. `save`
-removes `not_found_at`, since the contact it describes has been found since. Writes are
-UpdateItems, so attributes written by anyone else survive them.
+removes `not_found_at`, since the contact it describes has been found since, and the deferral,
+since the sync it waited for has happened. Writes are UpdateItems, so attributes written by
+anyone else survive them.
+
+Deferred contacts are found through the sparse index `DeferredContacts` (template.yaml):
+partition `deferred_partition`, sort `deferred_until`. Only deferred items carry those
+attributes, so the index holds exactly the waiting contacts, oldest deadline first. One constant
+partition is fine at this scale: it takes 1,000 writes a second, and a relay held to a daily quota
+of at most 10,000 requests defers and releases far fewer.
+
+Timestamps are written by `_iso` (`isoformat()` of a UTC datetime, `+00:00`), whose strings sort
+as the moments they name: the index and the conditions below compare them as strings.
+
+The quota observation lives in one reserved item keyed `#quota`. Contact ids are UUIDs, so no
+contact can take that key; it has neither `version` nor the deferral attributes, so neither
+`stale` nor `due` can return it.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Final
 
 from botocore.exceptions import ClientError
 
 from activity_relay.fingerprint import Fingerprint
 from activity_relay.model import ContactState, parse_timestamp
-from activity_relay.ports import StateConflict
+from activity_relay.ports import QuotaSnapshot, StateConflict
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import UniversalAttributeValueTypeDef
 
+DEFERRED_INDEX: Final = "DeferredContacts"
+"""The sparse GSI of deferred contacts, as template.yaml names it."""
+
+DEFERRED_PARTITION: Final = "deferred"
+QUOTA_KEY: Final = "#quota"
+"""Key of the reserved item holding the latest quota observation (never a contact's UUID)."""
+
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 _FIRST_SAVE = "attribute_not_exists(contact_id) OR attribute_not_exists(#version)"
 _LATER_SAVE = "#version = :expected"
+_DEFERRAL = ("deferred_partition", "deferred_until")
+# A newer window always wins; within a window the later observation, and on a tie the lower
+# remaining count, the more cautious reading of two containers' simultaneous answers.
+_NEWER_QUOTA = (
+    "attribute_not_exists(contact_id)"
+    " OR quota_resets_at < :resets"
+    " OR (quota_resets_at = :resets AND (quota_observed_at < :observed"
+    " OR (quota_observed_at = :observed AND quota_remaining > :remaining)))"
+)
 
 
 def _now() -> datetime:
@@ -97,7 +129,7 @@ class DynamoDbStateStore:
             "activities_accounted = :accounted",
             "updated_at = :updated",
         ]
-        removals = ["not_found_at"]
+        removals = ["not_found_at", *_DEFERRAL]
         if state.last_sync_started_at is None:
             removals.append("last_sync_started_at")
         else:
@@ -129,6 +161,139 @@ class DynamoDbStateStore:
         self._client.update_item(
             TableName=self._table_name,
             Key={"contact_id": {"S": contact_id}},
-            UpdateExpression="SET not_found_at = :at",
+            # A contact that is gone is not worth waiting for.
+            UpdateExpression=f"SET not_found_at = :at REMOVE {', '.join(_DEFERRAL)}",
             ExpressionAttributeValues={":at": {"S": _iso(at)}},
+        )
+
+    def forget(self, contact_id: str) -> None:
+        """Delete everything stored about the contact: its next sync is a first sync."""
+        self._client.delete_item(TableName=self._table_name, Key={"contact_id": {"S": contact_id}})
+
+    # --- Deferrals ------------------------------------------------------------------------------
+
+    def defer(self, contact_id: str, until: datetime) -> None:
+        # The latest deferral wins: it comes from the latest exhaustion, so its reset is the
+        # one that matters. Neither the fingerprint nor the version is touched: a deferral is
+        # not a state save and must not make a concurrent sync's save conflict.
+        self._client.update_item(
+            TableName=self._table_name,
+            Key={"contact_id": {"S": contact_id}},
+            UpdateExpression="SET deferred_partition = :partition, deferred_until = :until",
+            ExpressionAttributeValues={
+                ":partition": {"S": DEFERRED_PARTITION},
+                ":until": {"S": _iso(until)},
+            },
+        )
+
+    def due(self, now: datetime, limit: int) -> list[str]:
+        contact_ids: list[str] = []
+        request: dict[str, Any] = {
+            "TableName": self._table_name,
+            "IndexName": DEFERRED_INDEX,
+            "KeyConditionExpression": "deferred_partition = :partition AND deferred_until <= :now",
+            "ExpressionAttributeValues": {
+                ":partition": {"S": DEFERRED_PARTITION},
+                ":now": {"S": _iso(now)},
+            },
+            "ScanIndexForward": True,
+        }
+        while len(contact_ids) < limit:
+            response = self._client.query(**request, Limit=limit - len(contact_ids))
+            contact_ids.extend(item["contact_id"]["S"] for item in response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                break
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return contact_ids
+
+    def postpone(self, contact_ids: Sequence[str], until: datetime) -> None:
+        # Only a deferral that has come due moves. Between the sweep's query and this call
+        # the contact's message may already have been processed: a sync that succeeded
+        # removed the deferral itself, and one that ran out of quota again deferred it to the
+        # next reset, which lies in the future and must survive.
+        values = {":now": {"S": _iso(self._clock())}, ":until": {"S": _iso(until)}}
+        for contact_id in contact_ids:
+            try:
+                self._client.update_item(
+                    TableName=self._table_name,
+                    Key={"contact_id": {"S": contact_id}},
+                    UpdateExpression="SET deferred_until = :until",
+                    ConditionExpression="deferred_until <= :now",
+                    ExpressionAttributeValues=values,
+                )
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") != _CONDITION_FAILED:
+                    raise
+
+    def stale(self, synced_before: datetime, limit: int) -> list[str]:
+        # A Scan, not an index: reconciliation is opt-in (STALE_AFTER_HOURS), the table holds
+        # one item per contact and the daily quota keeps the number of contacts worth syncing
+        # small, so a filtered scan every sweep costs little. An index on
+        # last_sync_started_at would also miss every item written before it existed.
+        # Contacts waiting for the quota are left to `due`, and contacts last answered with a
+        # 404 (not_found_at survives until a save) are gone: no webhook will come for them.
+        contact_ids: list[str] = []
+        if limit <= 0:
+            return contact_ids
+        request: dict[str, Any] = {
+            "TableName": self._table_name,
+            "ProjectionExpression": "contact_id",
+            "FilterExpression": (
+                "attribute_exists(#version)"
+                " AND attribute_not_exists(not_found_at)"
+                " AND attribute_not_exists(deferred_partition)"
+                " AND (attribute_not_exists(last_sync_started_at)"
+                " OR last_sync_started_at < :cutoff)"
+            ),
+            "ExpressionAttributeNames": {"#version": "version"},
+            "ExpressionAttributeValues": {":cutoff": {"S": _iso(synced_before)}},
+        }
+        while True:
+            response = self._client.scan(**request)
+            contact_ids.extend(item["contact_id"]["S"] for item in response.get("Items", []))
+            if len(contact_ids) >= limit or "LastEvaluatedKey" not in response:
+                return contact_ids[:limit]
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def record_quota(self, snapshot: QuotaSnapshot) -> None:
+        values: dict[str, UniversalAttributeValueTypeDef] = {
+            ":remaining": {"N": str(snapshot.remaining)},
+            ":resets": {"S": _iso(snapshot.resets_at)},
+            ":observed": {"S": _iso(snapshot.observed_at)},
+        }
+        if snapshot.limit is None:
+            update = "SET {} REMOVE quota_limit"
+        else:
+            update = "SET {}, quota_limit = :limit"
+            values[":limit"] = {"N": str(snapshot.limit)}
+        assignments = (
+            "quota_remaining = :remaining, quota_resets_at = :resets, quota_observed_at = :observed"
+        )
+        try:
+            self._client.update_item(
+                TableName=self._table_name,
+                Key={"contact_id": {"S": QUOTA_KEY}},
+                UpdateExpression=update.format(assignments),
+                ConditionExpression=_NEWER_QUOTA,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as error:
+            # What is stored is newer: this observation has nothing to add.
+            if error.response.get("Error", {}).get("Code") != _CONDITION_FAILED:
+                raise
+
+    def load_quota(self) -> QuotaSnapshot | None:
+        item = self._client.get_item(
+            TableName=self._table_name,
+            Key={"contact_id": {"S": QUOTA_KEY}},
+            ConsistentRead=True,
+        ).get("Item")
+        if item is None or "quota_resets_at" not in item:
+            return None
+        limit = item.get("quota_limit", {}).get("N")
+        return QuotaSnapshot(
+            limit=int(limit) if limit is not None else None,
+            remaining=int(item["quota_remaining"]["N"]),
+            resets_at=parse_timestamp(item["quota_resets_at"]["S"]),
+            observed_at=parse_timestamp(item["quota_observed_at"]["S"]),
         )

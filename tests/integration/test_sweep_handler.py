@@ -1,0 +1,164 @@
+"""The sweep function's handler on moto, its table and queue provisioned from template.yaml."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+
+from activity_relay.fingerprint import Fingerprint
+from activity_relay.model import ContactState
+from activity_relay.ports import QuotaSnapshot
+from activity_relay.state import DynamoDbStateStore
+from relay_local.stack import LocalStack
+
+pytestmark = pytest.mark.integration
+
+HANDLER = Path(__file__).resolve().parents[2] / "functions/sweep_deferred/app.py"
+
+
+def load_handler() -> ModuleType:
+    # Both functions' handlers are modules named `app`, and the sync function's is on sys.path:
+    # load this one under a name of its own.
+    spec = importlib.util.spec_from_file_location("sweep_deferred_app", HANDLER)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+sweep_app = load_handler()
+
+
+@dataclass
+class LambdaContext:
+    function_name: str = "SweepFunction"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:sweep"
+    aws_request_id: str = "request-1"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+SCHEDULED_EVENT: dict[str, Any] = {}  # EventBridge Scheduler's default input to a Lambda target
+
+
+def contact(number: int) -> str:
+    return f"00000000-0000-4000-8000-{number:012d}"
+
+
+@pytest.fixture
+def environment(aws_stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> LocalStack:
+    for name, value in aws_stack.function_environment("SweepFunction").items():
+        monkeypatch.setenv(name, value)
+    # Each test has its own moto: no adapters from an earlier test's.
+    monkeypatch.setattr(sweep_app, "_ports", None)
+    return aws_stack
+
+
+@pytest.fixture
+def store(environment: LocalStack) -> DynamoDbStateStore:
+    return DynamoDbStateStore(boto3.client("dynamodb"), environment.table_name)
+
+
+def queued(stack: LocalStack) -> list[str]:
+    sqs = boto3.client("sqs")
+    bodies: list[str] = []
+    while batch := sqs.receive_message(
+        QueueUrl=stack.contact_queue_url, MaxNumberOfMessages=10
+    ).get("Messages", []):
+        bodies.extend(message["Body"] for message in batch)
+    return bodies
+
+
+def quota(remaining: int, resets_at: datetime, limit: int | None = 1000) -> QuotaSnapshot:
+    return QuotaSnapshot(
+        limit=limit,
+        remaining=remaining,
+        resets_at=resets_at,
+        observed_at=resets_at - timedelta(hours=12),
+    )
+
+
+def test_after_the_reset_deferred_contacts_go_back_onto_the_contact_queue(
+    environment: LocalStack, store: DynamoDbStateStore
+) -> None:
+    # Given contacts deferred by yesterday's exhausted quota, whose window has since reset
+    reset = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    store.record_quota(quota(0, reset))
+    for number in range(12):
+        store.defer(contact(number), reset)
+    store.defer(contact(99), reset + timedelta(days=1))  # deferred by today's quota
+
+    summary = sweep_app.lambda_handler(SCHEDULED_EVENT, LambdaContext())
+
+    # Then every due contact is on the queue, as a bare id, paced at the template's default
+    # of 10 a minute (the budget: 16 minutes' worth), and not due again for now
+    assert summary == {"budget": 160, "deferred_enqueued": 12, "stale_enqueued": 0, "failed": 0}
+    visible_now = queued(environment)
+    assert len(visible_now) == 10
+    assert set(visible_now) <= {contact(n) for n in range(12)}
+    assert store.due(datetime.now(UTC), 100) == []
+    assert contact(99) not in visible_now
+
+
+def test_while_the_quota_is_spent_nothing_is_enqueued(
+    environment: LocalStack, store: DynamoDbStateStore
+) -> None:
+    reset = datetime.now(UTC) + timedelta(hours=1)
+    store.record_quota(quota(0, reset))
+    store.defer(contact(1), reset)
+
+    summary = sweep_app.lambda_handler(SCHEDULED_EVENT, LambdaContext())
+
+    assert summary["budget"] == 0
+    assert queued(environment) == []
+    assert store.due(reset, 10) == [contact(1)]
+
+
+def test_stale_contacts_within_what_the_quota_leaves(
+    aws_stack: LocalStack, store: DynamoDbStateStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STALE_AFTER_HOURS", "24")
+    monkeypatch.setenv("LEADLEX_QUOTA_RESERVE", "1")
+    now = datetime.now(UTC)
+    store.record_quota(quota(4, now + timedelta(hours=2)))
+    store.defer(contact(1), now - timedelta(hours=1))
+    for number in (2, 3, 4):
+        store.save(
+            ContactState(
+                contact(number), Fingerprint(), last_sync_started_at=now - timedelta(days=2)
+            )
+        )
+
+    summary = sweep_app.lambda_handler(SCHEDULED_EVENT, LambdaContext())
+
+    # 4 remaining, 1 kept back: the deferred contact and two of the three stale ones
+    assert summary == {"budget": 3, "deferred_enqueued": 1, "stale_enqueued": 2, "failed": 0}
+    enqueued = queued(aws_stack)
+    assert contact(1) in enqueued
+    assert len(set(enqueued) & {contact(2), contact(3), contact(4)}) == 2
+
+
+def test_a_bad_setting_is_one_error_line(
+    environment: LocalStack, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("DEFAULT_DAILY_QUOTA", "lots")
+
+    with caplog.at_level(logging.ERROR):
+        summary = sweep_app.lambda_handler(SCHEDULED_EVENT, LambdaContext())
+
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1
+    assert "DEFAULT_DAILY_QUOTA" in errors[0]
+    assert "DEFAULT_DAILY_QUOTA" in summary["error"]
+    assert queued(environment) == []
