@@ -1,0 +1,322 @@
+"""The whole relay on a laptop: moto's server as AWS, the template's resources, the LeadLex
+sandbox (or the real API), subscribers, and the SQS trigger invoking the handler in-process.
+
+    with EmbeddedRelay() as relay:
+        contact = relay.sandbox.create_contact(activities=5)
+        relay.sqs.send_message(QueueUrl=relay.stack.contact_queue_url, MessageBody=contact)
+        relay.trigger.drain()
+        relay.received()            # what each subscriber got, as (subscriber, document) pairs
+
+The handler reads its configuration from ``os.environ``, as in Lambda; the relay sets it on
+start and puts back what was there on stop.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Final
+
+import boto3
+
+from leadlex_sandbox import SandboxServer
+from relay_local.server import MotoServer
+from relay_local.stack import LocalStack, StackClients, provision_stack
+from relay_local.trigger import EventSourceMapping, Handler, SqsTrigger
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+REPO_ROOT: Final = Path(__file__).resolve().parents[2]
+FUNCTION_DIR: Final = REPO_ROOT / "functions" / "sync_activities"
+STATE_FILE: Final = REPO_ROOT / ".relay-local.json"
+"""Where a running local stack tells the relay CLI its endpoint and names."""
+
+REGION: Final = "us-east-1"
+FAKE_CREDENTIALS: Final = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
+
+TOPIC_FILTER: Final = {"activity_type": ["call", "meeting"]}
+"""The topic subscriber's filter policy: an example of selecting on a message attribute."""
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    name: str
+    queue_url: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Received:
+    subscriber: str
+    document: Mapping[str, Any]  # the contract's event document
+
+
+class EmbeddedRelay:
+    """Starts everything on enter, stops everything it started on exit."""
+
+    def __init__(
+        self,
+        *,
+        aws_port: int = 0,
+        stack_name: str = "relay-local",
+        parameter_overrides: Mapping[str, str | int] | None = None,
+        leadlex_api_key: str | None = None,
+        leadlex_base_url: str | None = None,
+        visibility_timeout: int | None = None,
+        metrics: bool = True,
+        sandbox_seed: int = 7,
+    ) -> None:
+        """Without ``leadlex_api_key`` the relay reads a fresh sandbox; with it, the API at
+        ``leadlex_base_url`` (default: the template's LeadLexApiBaseUrl)."""
+        self._aws = MotoServer(port=aws_port)
+        self._stack_name = stack_name
+        self._overrides = dict(parameter_overrides or {})
+        self._api_key = leadlex_api_key
+        self._api_base_url = leadlex_base_url
+        self._visibility_timeout = visibility_timeout
+        self._metrics = metrics
+        self._sandbox_seed = sandbox_seed
+        self._saved_env: dict[str, str | None] = {}
+        self._sandbox: SandboxServer | None = None
+        self._stack: LocalStack | None = None
+        self._trigger: SqsTrigger | None = None
+        self.subscribers: list[Subscriber] = []
+
+    # --- what a running relay offers -------------------------------------------------------
+
+    @property
+    def endpoint_url(self) -> str:
+        return self._aws.endpoint_url
+
+    @property
+    def stack(self) -> LocalStack:
+        if self._stack is None:
+            raise RuntimeError("the embedded relay is not running")
+        return self._stack
+
+    @property
+    def trigger(self) -> SqsTrigger:
+        if self._trigger is None:
+            raise RuntimeError("the embedded relay is not running")
+        return self._trigger
+
+    @property
+    def sandbox(self) -> SandboxServer:
+        if self._sandbox is None:
+            raise RuntimeError("no LeadLex sandbox: the relay reads the real API")
+        return self._sandbox
+
+    @property
+    def leadlex_base_url(self) -> str:
+        return os.environ["LEADLEX_API_BASE_URL"]
+
+    def session(self) -> boto3.session.Session:
+        return boto3.session.Session(
+            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            region_name=REGION,
+        )
+
+    @property
+    def sqs(self) -> SQSClient:
+        return self.session().client("sqs", endpoint_url=self.endpoint_url)
+
+    def received(self) -> list[Received]:
+        """Everything the subscriber queues hold, consumed, in arrival order per subscriber."""
+        sqs = self.sqs
+        found: list[Received] = []
+        for subscriber in self.subscribers:
+            for body in drain_queue(sqs, subscriber.queue_url):
+                document = event_document(body)
+                if document is not None:
+                    found.append(Received(subscriber.name, document))
+        return found
+
+    def update_function_environment(self, values: Mapping[str, str]) -> None:
+        """Change the function's configuration, as a deployment would: the next invocation is
+        a cold start that reads it."""
+        self._set_env(values)
+        _fresh_handler()
+
+    def config(self) -> dict[str, Any]:
+        """What the relay CLI needs to find this stack (the state file's content)."""
+        stack = self.stack
+        return {
+            "endpoint_url": self.endpoint_url,
+            "region": stack.region,
+            "stack_name": stack.stack_name,
+            "outputs": dict(stack.outputs),
+            "subscribers": {s.name: s.queue_url for s in self.subscribers},
+            "leadlex_base_url": self.leadlex_base_url,
+        }
+
+    def write_state_file(self, path: Path = STATE_FILE) -> None:
+        path.write_text(json.dumps(self.config(), indent=2) + "\n", encoding="utf-8")
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> EmbeddedRelay:
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        self._aws.start()
+        self._set_env({**FAKE_CREDENTIALS, "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION})
+        # Every boto3 client in this process, the handler's included, talks to moto.
+        self._set_env({"AWS_ENDPOINT_URL": self.endpoint_url})
+        clients = StackClients.create(
+            region_name=REGION, endpoint_url=self.endpoint_url, session=self.session()
+        )
+        self._stack = stack = provision_stack(
+            clients, stack_name=self._stack_name, parameter_overrides=self._overrides
+        )
+        if self._api_key is None:
+            self._sandbox = SandboxServer(plan="unlimited", seed=self._sandbox_seed).start()
+            api_key, base_url = self._sandbox.create_key(), self._sandbox.base_url
+        else:
+            api_key = self._api_key
+            base_url = self._api_base_url or str(stack.parameters["LeadLexApiBaseUrl"])
+        environment = stack.function_environment()
+        self._set_env(
+            {
+                **environment,
+                "LEADLEX_API_BASE_URL": base_url,
+                "LEADLEX_API_KEY": api_key,
+                "POWERTOOLS_TRACE_DISABLED": "true",
+                "POWERTOOLS_METRICS_DISABLED": "false" if self._metrics else "true",
+            }
+        )
+        self.subscribers = _subscribe(clients, stack, environment.get("EVENT_SOURCE"))
+        self._trigger = SqsTrigger(
+            clients.sqs,
+            EventSourceMapping.from_stack(stack),
+            _fresh_handler(),
+            visibility_timeout=self._visibility_timeout,
+        )
+
+    def stop(self) -> None:
+        if self._trigger is not None:
+            self._trigger.stop()
+            self._trigger = None
+        if self._sandbox is not None:
+            self._sandbox.stop()
+            self._sandbox = None
+        self._aws.stop()
+        self._stack = None
+        for name, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_env.clear()
+        if "app" in sys.modules:
+            import app
+
+            app._relay = None  # wired to the stack that just went away
+
+    def _set_env(self, values: Mapping[str, str]) -> None:
+        for name, value in values.items():
+            self._saved_env.setdefault(name, os.environ.get(name))
+            os.environ[name] = value
+
+    def __enter__(self) -> EmbeddedRelay:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def _fresh_handler() -> Handler:
+    """The sync function's handler, imported as Lambda would and unwired from earlier runs."""
+    if str(FUNCTION_DIR) not in sys.path:
+        sys.path.insert(0, str(FUNCTION_DIR))
+    import app
+
+    app._relay = None  # its wiring is cached per container; this one has a new environment
+    return app.lambda_handler
+
+
+def _subscribe(
+    clients: StackClients, stack: LocalStack, event_source: str | None
+) -> list[Subscriber]:
+    """A queue on the topic (with a filter policy) and a queue behind a rule on the bus."""
+    sqs = clients.sqs
+
+    def queue(name: str) -> tuple[str, str]:
+        url = sqs.create_queue(QueueName=f"{stack.stack_name}-{name}")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+        return url, arn["QueueArn"]
+
+    topic_url, topic_queue_arn = queue("topic-calls-meetings")
+    clients.sns.subscribe(
+        TopicArn=stack.topic_arn,
+        Protocol="sqs",
+        Endpoint=topic_queue_arn,
+        Attributes={"RawMessageDelivery": "true", "FilterPolicy": json.dumps(TOPIC_FILTER)},
+    )
+    bus_url, bus_queue_arn = queue("bus-all")
+    rule = f"{stack.stack_name}-all-activities"
+    clients.events.put_rule(
+        Name=rule,
+        EventBusName=stack.bus_name,
+        EventPattern=json.dumps(
+            {"source": [event_source or "leadlex.activities"], "detail-type": ["activity.created"]}
+        ),
+    )
+    clients.events.put_targets(
+        Rule=rule, EventBusName=stack.bus_name, Targets=[{"Id": "queue", "Arn": bus_queue_arn}]
+    )
+    return [
+        Subscriber("topic", topic_url, f"SNS → SQS, filter policy {json.dumps(TOPIC_FILTER)}"),
+        Subscriber("bus", bus_url, "EventBridge rule (every activity.created) → SQS"),
+    ]
+
+
+def drain_queue(sqs: SQSClient, queue_url: str) -> Iterator[str]:
+    """Every visible message's body, each deleted once read."""
+    while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get(
+        "Messages", []
+    ):
+        sqs.delete_message_batch(
+            QueueUrl=queue_url,
+            Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)
+            ],
+        )
+        for message in batch:
+            yield message.get("Body", "")
+
+
+def event_document(body: str) -> Mapping[str, Any] | None:
+    """The relay's event document inside a subscriber's message: raw SNS delivery, an SNS
+    envelope, or an EventBridge event. None when the body is none of these."""
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(parsed, dict):
+        return None
+    if parsed.get("Type") == "Notification" and isinstance(parsed.get("Message"), str):
+        return event_document(parsed["Message"])
+    if isinstance(parsed.get("detail"), dict):
+        return event_document(json.dumps(parsed["detail"]))
+    return parsed if "event_id" in parsed else None

@@ -1,0 +1,101 @@
+"""``make local``: the embedded relay kept running, for the relay CLI and ``aws --endpoint-url``.
+
+Serves until Ctrl-C: moto on a fixed port (4577 unless told otherwise), the template's
+resources, two subscriber queues, the SQS trigger polling the contact queue, and the LeadLex
+sandbox seeded with a few contacts. Writes ``.relay-local.json`` for the CLI and removes it on
+exit.
+
+Real-key mode: ``--real-leadlex`` reads ``LEADLEX_API_KEY`` (and ``LEADLEX_API_BASE_URL``,
+default the template's) from the environment and syncs from the real API instead of the sandbox.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+from relay_local.embedded import STATE_FILE, EmbeddedRelay
+
+DEFAULT_PORT = 4577
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m relay_local.serve", description=__doc__)
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="moto's (0: any free)")
+    parser.add_argument("--contacts", type=int, default=3, help="seeded in the sandbox")
+    parser.add_argument("--activities", type=int, default=5, help="seeded per contact")
+    parser.add_argument("--state-file", type=Path, default=STATE_FILE)
+    parser.add_argument(
+        "--real-leadlex", action="store_true", help="sync from the real API with LEADLEX_API_KEY"
+    )
+    args = parser.parse_args(argv)
+    api_key = None
+    if args.real_leadlex:
+        api_key = os.environ.get("LEADLEX_API_KEY", "").strip()
+        if not api_key:
+            parser.error("--real-leadlex needs LEADLEX_API_KEY in the environment")
+
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    relay = EmbeddedRelay(
+        aws_port=args.port,
+        leadlex_api_key=api_key,
+        leadlex_base_url=os.environ.get("LEADLEX_API_BASE_URL") if api_key else None,
+    )
+    try:
+        relay.start()
+    except OSError as error:
+        print(f"make local: {error}", file=sys.stderr)
+        return 1
+    try:
+        relay.write_state_file(args.state_file)
+        _describe(relay, args)
+        relay.trigger.start()
+        with contextlib.suppress(KeyboardInterrupt):
+            stop.wait()
+    finally:
+        args.state_file.unlink(missing_ok=True)
+        relay.stop()
+    print("stopped", flush=True)
+    return 0
+
+
+def _describe(relay: EmbeddedRelay, args: argparse.Namespace) -> None:
+    stack = relay.stack
+    lines = [
+        f"AWS (moto)        {relay.endpoint_url}   region {stack.region}",
+        f"contact queue     {stack.contact_queue_url}",
+        f"dead letters      {stack.dead_letter_queue_url}",
+        f"topic             {stack.topic_arn}",
+        f"bus               {stack.bus_name}",
+        f"table             {stack.table_name}",
+        *(f"subscriber {s.name:<6} {s.queue_url}  ({s.description})" for s in relay.subscribers),
+    ]
+    if args.real_leadlex:
+        lines.append(f"LeadLex           {relay.leadlex_base_url} (real API, LEADLEX_API_KEY)")
+    else:
+        sandbox = relay.sandbox
+        lines.append(f"LeadLex sandbox   {sandbox.base_url}   admin {sandbox.admin_url}/state")
+        for _ in range(args.contacts):
+            lines.append(f"sandbox contact   {sandbox.create_contact(activities=args.activities)}")
+    lines += [
+        f"state file        {args.state_file} (the relay CLI reads it)",
+        "try               .venv/bin/relay enqueue <contact id>   then   .venv/bin/relay tail",
+        "Serving; Ctrl-C stops.",
+    ]
+    print("\n".join(lines), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

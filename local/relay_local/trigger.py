@@ -1,0 +1,300 @@
+"""The contact queue → the sync function, in-process, as Lambda's SQS event source does it.
+
+    mapping = EventSourceMapping.from_stack(stack)      # batch size, timeout... from the template
+    trigger = SqsTrigger(sqs_client, mapping, app.lambda_handler)
+    trigger.poll_once()             # one batch, or None when the queue had nothing visible
+    trigger.start(); ...; trigger.stop()                # or keep polling from a thread
+
+What matches AWS: the record shape (system attributes, ``md5OfBody``, ``eventSourceARN``...),
+a context whose remaining time counts down from the function's timeout, deletion of only the
+messages the handler acknowledged (``ReportBatchItemFailures``), a whole batch returned when the
+handler raises or names a message it was not given. Failed messages stay invisible for the
+queue's visibility timeout and SQS itself (moto honours the redrive policy) moves them to the
+dead-letter queue after ``maxReceiveCount`` receives. What does not: one poller, so no
+concurrency; no batching window beyond gathering what is visible at once.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from relay_local.stack import FUNCTION_ID, LocalStack, TemplateError
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.type_defs import MessageAttributeValueOutputTypeDef, MessageTypeDef
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[dict[str, Any], LambdaContext], Mapping[str, Any]]
+
+# What Lambda asks SQS for. AttributeNames is deprecated but still what older SQS-compatible
+# servers read; asking both ways costs nothing.
+SYSTEM_ATTRIBUTES = (
+    "All",
+    "SentTimestamp",
+    "ApproximateReceiveCount",
+    "ApproximateFirstReceiveTimestamp",
+    "SenderId",
+)
+SQS_MAX_MESSAGES = 10  # per ReceiveMessage and per DeleteMessageBatch
+
+
+@dataclass(frozen=True)
+class EventSourceMapping:
+    """The SQS event of the sync function as the template declares it, resolved locally."""
+
+    queue_url: str
+    queue_arn: str
+    region: str
+    account_id: str
+    batch_size: int
+    function_name: str
+    timeout_seconds: int
+    memory_mb: int
+
+    @classmethod
+    def from_stack(cls, stack: LocalStack, function_id: str = FUNCTION_ID) -> EventSourceMapping:
+        resources: Mapping[str, Any] = stack.template["Resources"]
+        properties = resources[function_id].get("Properties") or {}
+        globals_ = (stack.template.get("Globals") or {}).get("Function") or {}
+        sqs_events = [
+            event["Properties"]
+            for event in (properties.get("Events") or {}).values()
+            if event.get("Type") == "SQS"
+        ]
+        if len(sqs_events) != 1:
+            raise TemplateError(f"{function_id}: expected one SQS event, found {len(sqs_events)}")
+        event = stack.resolve(sqs_events[0])
+        queue_arn = str(event["Queue"])
+        queue_url = next(
+            (r.ref for r in stack.resources.values() if r.attributes.get("Arn") == queue_arn),
+            None,
+        )
+        if queue_url is None:
+            raise TemplateError(f"{function_id}: its SQS event's queue is not provisioned locally")
+
+        def setting(name: str, default: int) -> int:
+            value = properties.get(name, globals_.get(name))
+            return default if value is None else int(stack.resolve(value))
+
+        return cls(
+            queue_url=queue_url,
+            queue_arn=queue_arn,
+            region=stack.region,
+            account_id=stack.account_id,
+            batch_size=int(event.get("BatchSize", 10)),
+            function_name=f"{stack.stack_name}-{function_id}",
+            # Lambda's own defaults when the template says nothing.
+            timeout_seconds=setting("Timeout", 3),
+            memory_mb=setting("MemorySize", 128),
+        )
+
+
+class LocalContext(LambdaContext):
+    """A Lambda context whose remaining time counts down from the function's timeout."""
+
+    def __init__(self, mapping: EventSourceMapping) -> None:
+        self._function_name = mapping.function_name
+        self._function_version = "$LATEST"
+        self._invoked_function_arn = (
+            f"arn:aws:lambda:{mapping.region}:{mapping.account_id}:function:{mapping.function_name}"
+        )
+        self._memory_limit_in_mb = mapping.memory_mb
+        self._aws_request_id = str(uuid.uuid4())
+        self._log_group_name = f"/aws/lambda/{mapping.function_name}"
+        self._log_stream_name = f"local/{self._aws_request_id}"
+        self._deadline = time.monotonic() + mapping.timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:  # type: ignore[override]
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+@dataclass(frozen=True)
+class PollResult:
+    """One invocation: the message ids it got, and those that will come back."""
+
+    received: tuple[str, ...]
+    failed: tuple[str, ...]
+
+    @property
+    def acknowledged(self) -> tuple[str, ...]:
+        return tuple(m for m in self.received if m not in self.failed)
+
+
+def lambda_record(message: MessageTypeDef, queue_arn: str, region: str) -> dict[str, Any]:
+    """An SQS message as Lambda hands it to the function."""
+    record: dict[str, Any] = {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message.get("Body", ""),
+        "attributes": dict(message.get("Attributes") or {}),
+        "messageAttributes": {
+            name: _attribute_value(value)
+            for name, value in (message.get("MessageAttributes") or {}).items()
+        },
+        "md5OfBody": message["MD5OfBody"],
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": region,
+    }
+    if "MD5OfMessageAttributes" in message:
+        record["md5OfMessageAttributes"] = message["MD5OfMessageAttributes"]
+    return record
+
+
+def _attribute_value(value: MessageAttributeValueOutputTypeDef) -> dict[str, Any]:
+    converted: dict[str, Any] = {
+        "stringListValues": list(value.get("StringListValues") or []),
+        "binaryListValues": [
+            base64.b64encode(item).decode() for item in value.get("BinaryListValues") or []
+        ],
+        "dataType": value["DataType"],
+    }
+    if "StringValue" in value:
+        converted["stringValue"] = value["StringValue"]
+    if "BinaryValue" in value:
+        converted["binaryValue"] = base64.b64encode(value["BinaryValue"]).decode()
+    return converted
+
+
+class SqsTrigger:
+    """Polls the queue and invokes the handler with Lambda-shaped batches."""
+
+    def __init__(
+        self,
+        sqs: SQSClient,
+        mapping: EventSourceMapping,
+        handler: Handler,
+        *,
+        visibility_timeout: int | None = None,
+    ) -> None:
+        """``visibility_timeout`` overrides the queue's for received messages: the template ties
+        it to six function timeouts (minutes), too long to watch a retry happen locally."""
+        self._sqs = sqs
+        self.mapping = mapping
+        self._handler = handler
+        self._visibility_timeout = visibility_timeout
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()  # one invocation at a time, thread or caller
+
+    def poll_once(self, wait_seconds: int = 0) -> PollResult | None:
+        """Receive up to a batch and invoke the handler once; None if nothing was visible."""
+        with self._lock:
+            messages = self._receive(wait_seconds)
+            if not messages:
+                return None
+            return self._invoke(messages)
+
+    def drain(self, *, max_batches: int = 1000) -> list[PollResult]:
+        """Invoke until no message is visible (failed ones stay hidden, so this ends)."""
+        results: list[PollResult] = []
+        while len(results) < max_batches and (result := self.poll_once()) is not None:
+            results.append(result)
+        return results
+
+    def start(self, *, wait_seconds: int = 1) -> None:
+        """Poll from a daemon thread until stop(); long polls stay short so stop() is quick."""
+        if self._thread is not None:
+            raise RuntimeError("trigger already running")
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=self._run, args=(wait_seconds,), name="sqs-trigger", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            self._stop.set()
+            thread.join()
+
+    def _run(self, wait_seconds: int) -> None:
+        while not self._stop.is_set():
+            try:
+                self.poll_once(wait_seconds)
+            except Exception:
+                logger.exception("polling %s failed; retrying", self.mapping.queue_url)
+                self._stop.wait(1)
+
+    def _receive(self, wait_seconds: int) -> list[MessageTypeDef]:
+        messages: list[MessageTypeDef] = []
+        while len(messages) < self.mapping.batch_size:
+            request: dict[str, Any] = {
+                "QueueUrl": self.mapping.queue_url,
+                "MaxNumberOfMessages": min(
+                    SQS_MAX_MESSAGES, self.mapping.batch_size - len(messages)
+                ),
+                "AttributeNames": ["All"],
+                "MessageSystemAttributeNames": list(SYSTEM_ATTRIBUTES),
+                "MessageAttributeNames": ["All"],
+                # Only the first receive waits: later ones top up what is already visible.
+                "WaitTimeSeconds": 0 if messages else wait_seconds,
+            }
+            if self._visibility_timeout is not None:
+                request["VisibilityTimeout"] = self._visibility_timeout
+            batch = self._sqs.receive_message(**request).get("Messages", [])
+            if not batch:
+                break
+            messages.extend(batch)
+        return messages
+
+    def _invoke(self, messages: Sequence[MessageTypeDef]) -> PollResult:
+        mapping = self.mapping
+        event = {"Records": [lambda_record(m, mapping.queue_arn, mapping.region) for m in messages]}
+        received = tuple(m["MessageId"] for m in messages)
+        try:
+            response = self._handler(event, LocalContext(mapping))
+            failed = _failed_ids(response, received)
+        except Exception:
+            logger.exception("the function raised; the batch of %d returns", len(received))
+            failed = received
+        handles = {m["MessageId"]: m["ReceiptHandle"] for m in messages}
+        self._delete([(mid, handles[mid]) for mid in received if mid not in failed])
+        return PollResult(received, failed)
+
+    def _delete(self, acknowledged: Sequence[tuple[str, str]]) -> None:
+        for start in range(0, len(acknowledged), SQS_MAX_MESSAGES):
+            chunk = acknowledged[start : start + SQS_MAX_MESSAGES]
+            response = self._sqs.delete_message_batch(
+                QueueUrl=self.mapping.queue_url,
+                Entries=[
+                    {"Id": str(index), "ReceiptHandle": handle}
+                    for index, (_, handle) in enumerate(chunk)
+                ],
+            )
+            for failure in response.get("Failed", []):
+                message_id = chunk[int(failure["Id"])][0]
+                # As on AWS: an acknowledged message that could not be deleted is delivered again.
+                logger.warning(
+                    "could not delete message %s (%s: %s); it will be delivered again",
+                    message_id,
+                    failure.get("Code"),
+                    failure.get("Message"),
+                )
+
+
+def _failed_ids(response: Mapping[str, Any], received: tuple[str, ...]) -> tuple[str, ...]:
+    """The batchItemFailures as Lambda reads them: an identifier it cannot match (missing,
+    empty, not in the batch) fails the whole batch."""
+    failures = response.get("batchItemFailures") if isinstance(response, Mapping) else None
+    if not failures:
+        return ()
+    ids: list[str] = []
+    for failure in failures:
+        identifier = failure.get("itemIdentifier") if isinstance(failure, Mapping) else None
+        if not isinstance(identifier, str) or identifier not in received:
+            logger.error("batchItemFailures names %r, not in the batch: all return", identifier)
+            return received
+        ids.append(identifier)
+    return tuple(ids)
