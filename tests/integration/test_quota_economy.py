@@ -7,11 +7,8 @@ sandbox with a tiny plan, over real HTTP.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import boto3
@@ -20,19 +17,15 @@ import pytest
 import app as sync_app
 from leadlex_sandbox import Plan, SandboxServer
 from relay_local.stack import LocalStack
-from tests.integration.test_sync_handler import LambdaContext, Subscribers, invoke, sqs_event
+from tests.integration.lambda_support import (
+    LambdaContext,
+    Subscribers,
+    invoke,
+    load_function,
+    sqs_event,
+)
 
-SWEEP_APP = Path(__file__).resolve().parents[2] / "functions" / "sweep_deferred" / "app.py"
-
-
-def load_sweep_function() -> ModuleType:
-    # Both functions' modules are named `app`: load the sweep's under a name of its own.
-    spec = importlib.util.spec_from_file_location("sweep_app", SWEEP_APP)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+sweep_app = load_function("sweep_deferred")
 
 
 def deliver(stack: LocalStack) -> dict[str, Any]:
@@ -88,7 +81,7 @@ def test_exhaustion_mid_batch_defers_and_the_sweep_finishes_after_the_reset(
 
     # When the window resets and the scheduled sweep runs
     sandbox.clock.advance(timedelta(days=1))
-    summary = load_sweep_function().lambda_handler({}, LambdaContext(function_name="sweep"))
+    summary = sweep_app.lambda_handler({}, LambdaContext(function_name="sweep"))
     assert summary["deferred_enqueued"] == 2
 
     # Then the deferred contacts come back through the queue and are published
@@ -110,7 +103,7 @@ def test_a_sweep_never_enqueues_more_than_the_quota_left_can_serve(
 
     # A new day with a smaller plan: the sweep sees the last observation (limit 2)
     sandbox.clock.advance(timedelta(days=1))
-    summary = load_sweep_function().lambda_handler({}, LambdaContext(function_name="sweep"))
+    summary = sweep_app.lambda_handler({}, LambdaContext(function_name="sweep"))
 
     assert summary["budget"] == 2
     assert summary["deferred_enqueued"] == 2

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import logging
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import boto3
@@ -18,35 +14,11 @@ from activity_relay.model import ContactState
 from activity_relay.ports import QuotaSnapshot
 from activity_relay.state import DynamoDbStateStore
 from relay_local.stack import LocalStack
+from tests.integration.lambda_support import LambdaContext, load_function
 
 pytestmark = pytest.mark.integration
 
-HANDLER = Path(__file__).resolve().parents[2] / "functions/sweep_deferred/app.py"
-
-
-def load_handler() -> ModuleType:
-    # Both functions' handlers are modules named `app`, and the sync function's is on sys.path:
-    # load this one under a name of its own.
-    spec = importlib.util.spec_from_file_location("sweep_deferred_app", HANDLER)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-sweep_app = load_handler()
-
-
-@dataclass
-class LambdaContext:
-    function_name: str = "SweepFunction"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:sweep"
-    aws_request_id: str = "request-1"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 60_000
+sweep_app = load_function("sweep_deferred")
 
 
 SCHEDULED_EVENT: dict[str, Any] = {}  # EventBridge Scheduler's default input to a Lambda target
@@ -99,7 +71,9 @@ def test_after_the_reset_deferred_contacts_go_back_onto_the_contact_queue(
         store.defer(contact(number), reset)
     store.defer(contact(99), reset + timedelta(days=1))  # deferred by today's quota
 
-    summary = sweep_app.lambda_handler(SCHEDULED_EVENT, LambdaContext())
+    summary = sweep_app.lambda_handler(
+        SCHEDULED_EVENT, LambdaContext(function_name="SweepFunction")
+    )
 
     # Then every due contact is on the queue, as a bare id, paced at the template's default
     # of 10 a minute (the budget: 16 minutes' worth), and not due again for now
@@ -118,7 +92,9 @@ def test_while_the_quota_is_spent_nothing_is_enqueued(
     store.record_quota(quota(0, reset))
     store.defer(contact(1), reset)
 
-    summary = sweep_app.lambda_handler(SCHEDULED_EVENT, LambdaContext())
+    summary = sweep_app.lambda_handler(
+        SCHEDULED_EVENT, LambdaContext(function_name="SweepFunction")
+    )
 
     assert summary["budget"] == 0
     assert queued(environment) == []
@@ -140,7 +116,9 @@ def test_stale_contacts_within_what_the_quota_leaves(
             )
         )
 
-    summary = sweep_app.lambda_handler(SCHEDULED_EVENT, LambdaContext())
+    summary = sweep_app.lambda_handler(
+        SCHEDULED_EVENT, LambdaContext(function_name="SweepFunction")
+    )
 
     # 4 remaining, 1 kept back: the deferred contact and two of the three stale ones
     assert summary == {"budget": 3, "deferred_enqueued": 1, "stale_enqueued": 2, "failed": 0}
@@ -155,7 +133,9 @@ def test_a_bad_setting_is_one_error_line(
     monkeypatch.setenv("DEFAULT_DAILY_QUOTA", "lots")
 
     with caplog.at_level(logging.ERROR):
-        summary = sweep_app.lambda_handler(SCHEDULED_EVENT, LambdaContext())
+        summary = sweep_app.lambda_handler(
+            SCHEDULED_EVENT, LambdaContext(function_name="SweepFunction")
+        )
 
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1

@@ -1,0 +1,143 @@
+"""What the integration tests of the Lambda functions share: Lambda's context and SQS event
+shapes, loading a function's handler, and subscribers that receive what the relay publishes."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+
+import app
+from relay_local.stack import LocalStack
+
+FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
+
+
+def load_function(name: str) -> ModuleType:
+    """A function's handler module. Every function's is named `app` and the sync function's is
+    on sys.path: load others under a name of their own."""
+    spec = importlib.util.spec_from_file_location(f"{name}_app", FUNCTIONS / name / "app.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@dataclass
+class LambdaContext:
+    function_name: str = "SyncActivitiesFunction"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:sync"
+    aws_request_id: str = "request-1"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+def sqs_event(*bodies: str) -> dict[str, Any]:
+    """Records as Lambda delivers them, sent just now."""
+    sent = str(int(time.time() * 1000))
+    return {
+        "Records": [
+            {
+                "messageId": str(uuid.uuid4()),
+                "receiptHandle": f"handle-{index}",
+                "body": body,
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": sent,
+                    "SenderId": "AIDAEXAMPLE",
+                    "ApproximateFirstReceiveTimestamp": sent,
+                },
+                "messageAttributes": {},
+                "md5OfBody": hashlib.md5(body.encode()).hexdigest(),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:contacts",
+                "awsRegion": "us-east-1",
+            }
+            for index, body in enumerate(bodies)
+        ]
+    }
+
+
+def invoke(event: dict[str, Any]) -> list[str]:
+    """Run the handler; return the message ids it asks SQS to deliver again."""
+    response = app.lambda_handler(event, LambdaContext())
+    return [failure["itemIdentifier"] for failure in response["batchItemFailures"]]
+
+
+def error_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def message_ids(event: dict[str, Any]) -> list[str]:
+    return [record["messageId"] for record in event["Records"]]
+
+
+class Subscribers:
+    """A queue on the topic and a queue behind an EventBridge rule, as consumers would have."""
+
+    def __init__(self, stack: LocalStack, topic_filter: dict[str, Any] | None = None) -> None:
+        self.sqs = boto3.client("sqs")
+        self.topic_queue = self._queue("topic-subscriber")
+        subscription_attributes = {"RawMessageDelivery": "true"}
+        if topic_filter is not None:
+            subscription_attributes["FilterPolicy"] = json.dumps(topic_filter)
+        boto3.client("sns").subscribe(
+            TopicArn=stack.topic_arn,
+            Protocol="sqs",
+            Endpoint=self._arn(self.topic_queue),
+            Attributes=subscription_attributes,
+        )
+        self.bus_queue = self._queue("bus-subscriber")
+        events = boto3.client("events")
+        events.put_rule(
+            Name="all-activities",
+            EventBusName=stack.bus_name,
+            EventPattern=json.dumps(
+                {"source": ["leadlex.activities"], "detail-type": ["activity.created"]}
+            ),
+        )
+        events.put_targets(
+            Rule="all-activities",
+            EventBusName=stack.bus_name,
+            Targets=[{"Id": "queue", "Arn": self._arn(self.bus_queue)}],
+        )
+
+    def _queue(self, name: str) -> str:
+        return self.sqs.create_queue(QueueName=name)["QueueUrl"]
+
+    def _arn(self, url: str) -> str:
+        attributes = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+        return attributes["Attributes"]["QueueArn"]
+
+    def drain(self, url: str) -> list[dict[str, Any]]:
+        messages: list[dict[str, Any]] = []
+        while batch := self.sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+        ).get("Messages", []):
+            messages.extend(batch)
+            self.sqs.delete_message_batch(
+                QueueUrl=url,
+                Entries=[
+                    {"Id": m["MessageId"], "ReceiptHandle": m["ReceiptHandle"]} for m in batch
+                ],
+            )
+        return messages
+
+    def from_topic(self) -> list[dict[str, Any]]:
+        return [json.loads(m["Body"]) for m in self.drain(self.topic_queue)]
+
+    def from_bus(self) -> list[dict[str, Any]]:
+        return [json.loads(m["Body"]) for m in self.drain(self.bus_queue)]
