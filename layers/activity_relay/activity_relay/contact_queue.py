@@ -44,13 +44,16 @@ class SqsContactQueue:
     def enqueue(
         self, contact_ids: Sequence[str], *, delays: Sequence[int] | None = None
     ) -> list[str]:
-        entries = list(zip(contact_ids, delays or [0] * len(contact_ids), strict=True))
+        # Given delays are sent even when 0: SQS applies the queue's own delay only to messages
+        # that name none, and the sweep's pacing must not inherit it.
+        given: Sequence[int | None] = [None] * len(contact_ids) if delays is None else delays
+        entries = list(zip(contact_ids, given, strict=True))
         failed: list[str] = []
         for start in range(0, len(entries), BATCH_SIZE):
             failed.extend(self._send(entries[start : start + BATCH_SIZE]))
         return failed
 
-    def _send(self, chunk: Sequence[tuple[str, int]]) -> list[str]:
+    def _send(self, chunk: Sequence[tuple[str, int | None]]) -> list[str]:
         # Entry ids are positions in the chunk: unique even when an id is listed twice.
         pending = {position: contact_id for position, (contact_id, _) in enumerate(chunk)}
         delay = {position: seconds for position, (_, seconds) in enumerate(chunk)}
@@ -87,8 +90,10 @@ class SqsContactQueue:
         return [contact_id for _, contact_id in sorted((refused | pending).items())]
 
 
-def _entry(position: int, contact_id: str, delay: int) -> SendMessageBatchRequestEntryTypeDef:
+def _entry(
+    position: int, contact_id: str, delay: int | None
+) -> SendMessageBatchRequestEntryTypeDef:
     entry: SendMessageBatchRequestEntryTypeDef = {"Id": str(position), "MessageBody": contact_id}
-    if delay:
+    if delay is not None:
         entry["DelaySeconds"] = delay
     return entry

@@ -28,7 +28,7 @@ def test_one_message_per_contact_in_batches_of_ten(sqs: Any, aws_stack: LocalSta
     calls = record_calls(sqs, "SendMessageBatch")
     contacts = [contact(n) for n in range(23)]
 
-    assert queue.enqueue(contacts) == []
+    assert queue.enqueue(contacts, delays=[0] * len(contacts)) == []
 
     assert [len(call["Entries"]) for call in calls] == [10, 10, 3]
     # The body is the bare id: what the sync function reads as a contact
@@ -41,9 +41,21 @@ def test_each_message_carries_its_delivery_delay(sqs: Any, aws_stack: LocalStack
 
     assert queue.enqueue([contact(1), contact(2)], delays=[0, 60]) == []
 
-    assert [e.get("DelaySeconds", 0) for e in calls[0]["Entries"]] == [0, 60]
+    # 0 too: SQS would otherwise apply the queue's own delay
+    assert [e["DelaySeconds"] for e in calls[0]["Entries"]] == [0, 60]
     # Only the undelayed one is visible at once
     assert [m["Body"] for m in drain(sqs, aws_stack.contact_queue_url)] == [contact(1)]
+
+
+def test_without_delays_the_queue_s_own_applies(sqs: Any, aws_stack: LocalStack) -> None:
+    # The template's DeliveryDelaySeconds holds a message back unless it names its own delay
+    queue = SqsContactQueue(sqs, aws_stack.contact_queue_url)
+    calls = record_calls(sqs, "SendMessageBatch")
+
+    assert queue.enqueue([contact(1)]) == []
+
+    assert "DelaySeconds" not in calls[0]["Entries"][0]
+    assert drain(sqs, aws_stack.contact_queue_url) == []
 
 
 def test_nothing_to_enqueue_sends_nothing(sqs: Any, aws_stack: LocalStack) -> None:
@@ -56,7 +68,7 @@ def test_nothing_to_enqueue_sends_nothing(sqs: Any, aws_stack: LocalStack) -> No
 def test_the_same_contact_twice_is_two_messages(sqs: Any, aws_stack: LocalStack) -> None:
     queue = SqsContactQueue(sqs, aws_stack.contact_queue_url)
 
-    assert queue.enqueue([contact(1), contact(1)]) == []
+    assert queue.enqueue([contact(1), contact(1)], delays=[0, 0]) == []
     assert len(drain(sqs, aws_stack.contact_queue_url)) == 2
 
 
