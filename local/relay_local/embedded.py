@@ -80,7 +80,8 @@ class EmbeddedRelay:
         ``leadlex_base_url`` (default: the template's LeadLexApiBaseUrl)."""
         self._aws = MotoServer(port=aws_port)
         self._stack_name = stack_name
-        self._overrides = dict(parameter_overrides or {})
+        # On a laptop, events should show at once: no debounce delay unless asked for.
+        self._overrides = {"DeliveryDelaySeconds": 0, **(parameter_overrides or {})}
         self._api_key = leadlex_api_key
         self._api_base_url = leadlex_base_url
         self._visibility_timeout = visibility_timeout
