@@ -3,6 +3,8 @@
 #   make test    .venv (Python 3.12) from requirements/dev.lock when missing, then every test
 #   make lint    ruff, mypy --strict, and the template checks (cfn-lint, sam validate, checkov)
 #   make build   sam build, no containers
+#   make bench   the benchmarks in benchmarks/ (requests per scenario, parallel batch, a Pro day)
+#   make demo    the relay end to end on an embedded AWS; `make local` keeps that stack running
 #   make lock    re-resolve requirements/dev.lock from pyproject.toml [dev]
 
 SHELL := /bin/bash
@@ -10,7 +12,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 
 .DEFAULT_GOAL := test
-.PHONY: venv test lint lint-python lock clean
+.PHONY: venv test lint lint-python lock clean demo local
 
 ## venv: the project's virtual environment, from the pinned lock, with our packages editable
 venv: $(VENV)/.installed
@@ -26,6 +28,21 @@ $(VENV)/.installed: requirements/dev.lock pyproject.toml layers/activity_relay/p
 ## test: the whole suite (unit, integration over real HTTP, end to end)
 test: venv
 	$(PY) -m pytest
+
+## bench: the benchmarks of benchmarks/README.md at their default scale (about a minute)
+.PHONY: bench
+bench: venv
+	$(PY) -m benchmarks.requests_per_scenario
+	$(PY) -m benchmarks.parallel_batch
+	$(PY) -m benchmarks.pro_day
+
+## demo: the relay end to end on an embedded AWS (moto) and the LeadLex sandbox; stops after
+demo: venv
+	$(PY) -m relay_local.demo
+
+## local: the same stack kept running (moto on 127.0.0.1:4577) for `relay` and `aws --endpoint-url`
+local: venv
+	$(PY) -m relay_local.serve $(LOCAL_ARGS)
 
 ## lint: our code and the template
 lint: lint-python lint-template

@@ -1,0 +1,134 @@
+"""What every benchmark assembles: a sandbox, the real client, engine and relay, in-memory state.
+
+The relay's clock and the client's clock both read the sandbox clock, so a simulation that moves
+the sandbox clock moves the quota windows, the client's quota guard and the relay's coalescing
+together.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TextIO
+
+from activity_relay.engine import InitialSync, SyncEngine
+from activity_relay.leadlex import LeadLexClient
+from activity_relay.model import ActivityEvent
+from activity_relay.relay import Relay
+from leadlex_sandbox import SandboxServer
+from relay_local.memory import MemoryStateStore, RecordingPublisher
+
+PLENTY_OF_TIME_MS = 60_000  # the template's default function timeout
+
+
+@dataclass
+class RejectionLog:
+    """RejectedMessages in memory: benchmarks send only valid bodies, so it should stay empty."""
+
+    rejected: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def reject(self, *, message_id: str, body: str, reason: str) -> None:
+        self.rejected.append((message_id, body, reason))
+
+
+@dataclass
+class TimedPublisher(RecordingPublisher):
+    """Also remembers, per event id, the clock reading when it was first delivered."""
+
+    clock: Callable[[], datetime] | None = None
+    first_delivered_at: dict[str, datetime] = field(default_factory=dict)
+
+    def publish(self, events: Sequence[ActivityEvent]) -> None:
+        super().publish(events)
+        if self.clock is not None:
+            now = self.clock()
+            for event in events:
+                self.first_delivered_at.setdefault(event.event_id, now)
+
+
+@dataclass
+class Rig:
+    sandbox: SandboxServer
+    client: LeadLexClient
+    store: MemoryStateStore
+    publisher: TimedPublisher
+    engine: SyncEngine
+    relay: Relay
+    rejections: RejectionLog
+
+
+def build_rig(
+    sandbox: SandboxServer,
+    *,
+    store: MemoryStateStore | None = None,
+    concurrency: int = 10,
+    **client_options: Any,
+) -> Rig:
+    """The relay as wiring.py assembles it, with in-memory state and the sandbox's clock."""
+    client = LeadLexClient(
+        sandbox.create_key(),
+        sandbox.base_url,
+        pool_size=concurrency,
+        clock=lambda: sandbox.clock.now().timestamp(),
+        **client_options,
+    )
+    store = store if store is not None else MemoryStateStore()
+    publisher = TimedPublisher(clock=sandbox.clock.now)
+    engine = SyncEngine(
+        source=client, store=store, publisher=publisher, initial_sync=InitialSync.parse("all")
+    )
+    rejections = RejectionLog()
+    relay = Relay(
+        engine=engine,
+        rejected=rejections,
+        deferrals=store,
+        clock=sandbox.clock.now,
+        concurrency=concurrency,
+        quota=client.quota,
+    )
+    return Rig(sandbox, client, store, publisher, engine, relay, rejections)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A plain text table, numbers right-aligned."""
+    cells = [[str(h) for h in headers], *[[_cell(v) for v in row] for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    numeric = [
+        all(isinstance(row[i], int | float) for row in rows) if rows else False
+        for i in range(len(headers))
+    ]
+
+    def line(row: Sequence[str]) -> str:
+        return "  ".join(
+            value.rjust(width) if is_number else value.ljust(width)
+            for value, width, is_number in zip(row, widths, numeric, strict=True)
+        ).rstrip()
+
+    rule = "  ".join("-" * width for width in widths)
+    return "\n".join([line(cells[0]), rule, *(line(row) for row in cells[1:])])
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.2f}" if abs(value) < 10 else f"{value:.1f}"
+    return str(value)
+
+
+def json_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="write the figures as JSON to stdout (the table then goes to stderr)",
+    )
+
+
+def emit(report: str, figures: dict[str, Any], as_json: bool) -> None:
+    """The table for people; with --json, the figures for programs on stdout instead."""
+    out: TextIO = sys.stderr if as_json else sys.stdout
+    print(report, file=out)
+    if as_json:
+        print(json.dumps(figures, indent=2, default=str))

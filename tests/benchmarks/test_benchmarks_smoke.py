@@ -1,0 +1,121 @@
+"""The benchmarks at a tiny scale: their own correctness checks pass and their figures are sane.
+
+Timing figures are the benchmarks' output, not asserted here.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from benchmarks import parallel_batch, pro_day, requests_per_scenario
+from leadlex_sandbox import Plan
+
+
+def test_requests_per_scenario_counts_and_publishes_as_the_readme_says() -> None:
+    figures = requests_per_scenario.run(history=500, first=250)
+
+    assert figures["ok"], figures["failures"]
+    rows = figures["rows"]
+    assert isinstance(rows, list)
+    for row in rows:
+        assert row["requests"] == row["engine"], row
+        if row["model"] is not None:
+            assert row["requests"] == row["model"], row
+    by_name = {row["scenario"]: row for row in rows}
+    assert by_name["(c) 0 new"]["requests"] == 1
+    assert by_name["(e) follow-up sync"]["published"] == 3
+
+
+def test_parallel_batch_syncs_every_contact_with_one_request(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert parallel_batch.main(["--runs", "1", "--latency", "0.02", "--batch", "3", "--json"]) == 0
+
+    figures = json.loads(capsys.readouterr().out)
+    assert figures["failures"] == []
+    assert len(figures["one_contact_s"]) == len(figures["batch_s"]) == 1
+    assert figures["median_one_contact_s"] >= 0.02
+    assert figures["ratio"] > 0
+
+
+def test_pro_day_keeps_active_contacts_in_sync_and_loses_nothing() -> None:
+    figures = pro_day.run(contacts=40, activities=50, delays=(0, 300))
+
+    assert figures["ok"], figures["failures"]
+    runs = figures["runs"]
+    assert isinstance(runs, dict)
+    assert set(runs) == {"delay 0 s", "delay 300 s", "no coalescing"}
+    for day in runs.values():
+        assert day["contacts_kept_in_sync"] == day["contacts_with_activity"] > 0
+        assert day["quota_units_used"] == day["requests_counted_by_engine"] >= day["syncs"]
+        assert day["messages_received"] == day["messages_sent"] == 50 + _duplicates(figures)
+        assert day["catch_up"]["nothing_lost"]
+        assert day["dead_letters"] == []
+    assert runs["no coalescing"]["syncs"] == runs["no coalescing"]["messages_sent"]
+    delayed = runs["delay 300 s"]
+    assert isinstance(delayed["publication_delay_p50_s"], float)
+    assert delayed["publication_delay_p50_s"] >= 300
+
+
+def test_pro_day_defers_past_the_quota_and_catches_up_after_the_reset() -> None:
+    figures = pro_day.run(contacts=40, activities=60, delays=(0, 120), plan=Plan("tiny", 15, 50))
+
+    assert figures["ok"], figures["failures"]
+    runs = figures["runs"]
+    assert isinstance(runs, dict)
+    for day in runs.values():
+        assert day["quota_units_used"] == 15
+        assert day["deferred_contacts_at_end_of_day"] > 0
+        assert day["contacts_kept_in_sync"] < day["contacts_with_activity"]
+        catch_up = day["catch_up"]
+        assert catch_up["swept_contacts"] == day["deferred_contacts_at_end_of_day"]
+        assert catch_up["nothing_lost"]
+        assert catch_up["deferred_contacts_left"] == 0
+        assert catch_up["everything_published_at"] is not None
+
+
+def test_pro_day_dead_letters_are_reported_and_their_contacts_swept_again() -> None:
+    # The sweep told 50 a minute while the plan allows 2: its messages bounce off the
+    # per-minute limit until the DLQ; the postponed deferrals bring the contacts back.
+    figures = pro_day.run(
+        contacts=40, activities=60, delays=(0,), plan=Plan("tiny", 15, 2), sweep_per_minute=50
+    )
+
+    assert not figures["ok"]
+    failures = figures["failures"]
+    assert isinstance(failures, list)
+    assert failures
+    assert all("dead-lettered" in failure for failure in failures), failures
+    runs = figures["runs"]
+    assert isinstance(runs, dict)
+    for day in runs.values():
+        dead_letters = day["dead_letters"]
+        assert dead_letters
+        assert all(d["origin"] == "sweep" for d in dead_letters)
+        assert all(d["contact_deferred_until"] is not None for d in dead_letters)
+        catch_up = day["catch_up"]
+        assert catch_up["contacts_swept_more_than_once"] > 0
+        assert catch_up["nothing_lost"]
+
+
+def test_the_simulated_queue_delays_messages_as_sqs_does() -> None:
+    queue = pro_day.SimQueue(delay=300, now=1_000)
+
+    assert queue.enqueue(["a", "b", "c"], delays=[0, 60, 900]) == []
+    queue.send("d", 1_000)
+
+    visible_at = sorted((at, message.contact) for at, _, message in queue.pending)
+    # A message naming its own delay (0 included) keeps it; one naming none waits the queue's.
+    assert visible_at == [(1_000, "a"), (1_060, "b"), (1_300, "d"), (1_900, "c")]
+    with pytest.raises(ValueError, match="0-900"):
+        queue.enqueue(["e"], delays=[901])
+
+
+def _duplicates(figures: dict[str, object]) -> int:
+    stream = figures["stream"]
+    assert isinstance(stream, dict)
+    duplicates = stream["duplicate_deliveries"]
+    assert isinstance(duplicates, int)
+    return duplicates
