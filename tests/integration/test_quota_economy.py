@@ -111,3 +111,22 @@ def test_a_sweep_never_enqueues_more_than_the_quota_left_can_serve(
         QueueUrl=aws_stack.contact_queue_url, AttributeNames=["ApproximateNumberOfMessages"]
     )["Attributes"]["ApproximateNumberOfMessages"]
     assert json.loads(queued) == 2
+
+
+def test_a_persistent_per_minute_limit_returns_the_messages_without_burning_requests(
+    relay: Subscribers, sandbox: SandboxServer
+) -> None:
+    # Given a plan allowing one request a minute, and three contacts in one batch
+    sandbox.plan = Plan("slow", per_day=1000, per_minute=1)
+    contacts = [sandbox.create_contact(activities=1) for _ in range(3)]
+    event = sqs_event(*contacts)
+
+    # When the first sync spends the minute and the second meets 429s after backing off
+    returned = invoke(event)
+
+    # Then the first is acknowledged; the second and the one never started come back
+    assert returned == [r["messageId"] for r in event["Records"][1:]]
+    statuses = [r.status for r in sandbox.request_log]
+    assert statuses[0] == 200
+    assert set(statuses[1:]) == {429}, "the third contact cost no request"
+    assert len(relay.from_topic()) == 1
