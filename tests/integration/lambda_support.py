@@ -18,9 +18,24 @@ import boto3
 import pytest
 
 import app
+from leadlex_sandbox import SandboxServer
 from relay_local.stack import LocalStack
 
 FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
+
+
+def deploy_sync_function(
+    stack: LocalStack, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> Subscribers:
+    """The sync function's environment as template.yaml declares it, pointed at the sandbox,
+    on a cold start; and subscribers on its topic and bus."""
+    for name, value in stack.function_environment().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("LEADLEX_API_BASE_URL", sandbox.base_url)
+    monkeypatch.setenv("LEADLEX_API_KEY", sandbox.create_key())
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    monkeypatch.setattr(app, "_relay", None)
+    return Subscribers(stack)
 
 
 def load_function(name: str) -> ModuleType:

@@ -14,12 +14,12 @@ from typing import Any
 import boto3
 import pytest
 
-import app as sync_app
 from leadlex_sandbox import Plan, SandboxServer
 from relay_local.stack import LocalStack
 from tests.integration.lambda_support import (
     LambdaContext,
     Subscribers,
+    deploy_sync_function,
     invoke,
     load_function,
     sqs_event,
@@ -46,16 +46,11 @@ def deliver(stack: LocalStack) -> dict[str, Any]:
 def relay(
     aws_stack: LocalStack, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
 ) -> Subscribers:
-    for name, value in aws_stack.function_environment().items():
-        monkeypatch.setenv(name, value)
+    subscribers = deploy_sync_function(aws_stack, sandbox, monkeypatch)
     for name, value in aws_stack.function_environment("SweepFunction").items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setenv("LEADLEX_API_BASE_URL", sandbox.base_url)
-    monkeypatch.setenv("LEADLEX_API_KEY", sandbox.create_key())
-    monkeypatch.setenv("CONTACT_CONCURRENCY", "1")
-    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
-    monkeypatch.setattr(sync_app, "_relay", None)
-    return Subscribers(aws_stack)
+    monkeypatch.setenv("CONTACT_CONCURRENCY", "1")  # which contacts the quota reaches is known
+    return subscribers
 
 
 def test_exhaustion_mid_batch_defers_and_the_sweep_finishes_after_the_reset(

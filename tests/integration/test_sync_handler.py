@@ -20,6 +20,7 @@ from relay_local.stack import LocalStack
 from tests.integration.lambda_support import (
     LambdaContext,
     Subscribers,
+    deploy_sync_function,
     error_lines,
     invoke,
     message_ids,
@@ -33,14 +34,7 @@ EVENTS = Path(__file__).resolve().parents[2] / "events"
 def relay(
     aws_stack: LocalStack, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
 ) -> Subscribers:
-    """The function's environment as template.yaml declares it, pointed at the sandbox."""
-    for name, value in aws_stack.function_environment().items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("LEADLEX_API_BASE_URL", sandbox.base_url)
-    monkeypatch.setenv("LEADLEX_API_KEY", sandbox.create_key())
-    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
-    monkeypatch.setattr(app, "_relay", None)  # a cold start per test
-    return Subscribers(aws_stack)
+    return deploy_sync_function(aws_stack, sandbox, monkeypatch)
 
 
 def test_a_new_contact_is_published_in_full_to_both_subscribers(
