@@ -47,14 +47,10 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         def optional(name: str) -> str | None:
-            value = env.get(name, "").strip()
-            return value or None
+            return _optional(env, name)
 
         def required(name: str) -> str:
-            value = optional(name)
-            if value is None:
-                raise ConfigurationError(f"{name} is required but not set")
-            return value
+            return _required(env, name)
 
         api_base_url = (optional("LEADLEX_API_BASE_URL") or DEFAULT_API_BASE_URL).rstrip("/")
         parsed = urlparse(api_base_url)
@@ -102,6 +98,17 @@ class Settings:
         )
 
 
+def _optional(env: Mapping[str, str], name: str) -> str | None:
+    return env.get(name, "").strip() or None
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = _optional(env, name)
+    if value is None:
+        raise ConfigurationError(f"{name} is required but not set")
+    return value
+
+
 def _integer(
     env: Mapping[str, str], name: str, *, default: int, low: int, high: int | None = None
 ) -> int:
@@ -139,10 +146,7 @@ class SweepSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> SweepSettings:
         def required(name: str) -> str:
-            value = env.get(name, "").strip()
-            if not value:
-                raise ConfigurationError(f"{name} is required but not set")
-            return value
+            return _required(env, name)
 
         stale_hours = _integer(env, "STALE_AFTER_HOURS", default=0, low=0)
         return cls(

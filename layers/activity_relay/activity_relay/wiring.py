@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from activity_relay.contact_queue import SqsContactQueue
 from activity_relay.dead_letters import SqsDeadLetters
@@ -15,6 +16,12 @@ from activity_relay.publish import EventBridgePublisher, FanOutPublisher, SnsPub
 from activity_relay.relay import Relay
 from activity_relay.settings import ConfigurationError, Settings, SweepSettings
 from activity_relay.state import DynamoDbStateStore
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sqs import SQSClient
 
 SECRET_MAX_AGE_SECONDS = 300
 
@@ -47,27 +54,15 @@ def resolve_api_key(settings: Settings, *, refresh: bool = False) -> str:
 
 
 def build_relay(settings: Settings, api_key: str) -> Relay:
-    import boto3
-    from botocore.config import Config
-
-    config = Config(
-        retries={"mode": "standard", "max_attempts": 5}, connect_timeout=3, read_timeout=10
-    )
-    session = boto3.session.Session()
+    clients = _AwsClients()
     publishers: list[Publisher] = []
     if settings.topic_arn is not None:
-        publishers.append(SnsPublisher(session.client("sns", config=config), settings.topic_arn))
+        publishers.append(SnsPublisher(clients.sns(), settings.topic_arn))
     if settings.event_bus_name is not None:
         publishers.append(
-            EventBridgePublisher(
-                session.client("events", config=config),
-                settings.event_bus_name,
-                settings.event_source,
-            )
+            EventBridgePublisher(clients.events(), settings.event_bus_name, settings.event_source)
         )
-    store = DynamoDbStateStore(
-        session.client("dynamodb", config=config), settings.watermark_table_name
-    )
+    store = DynamoDbStateStore(clients.dynamodb(), settings.watermark_table_name)
     leadlex = LeadLexClient(
         api_key,
         settings.api_base_url,
@@ -86,9 +81,7 @@ def build_relay(settings: Settings, api_key: str) -> Relay:
     )
     return Relay(
         engine=engine,
-        rejected=SqsDeadLetters(
-            session.client("sqs", config=config), settings.dead_letter_queue_url
-        ),
+        rejected=SqsDeadLetters(clients.sqs(), settings.dead_letter_queue_url),
         deferrals=store,
         clock=lambda: datetime.now(UTC),
         concurrency=settings.contact_concurrency,
@@ -98,16 +91,34 @@ def build_relay(settings: Settings, api_key: str) -> Relay:
 
 def build_sweep_ports(settings: SweepSettings) -> tuple[DynamoDbStateStore, SqsContactQueue]:
     """The sweep's deferrals (the state table) and the contact queue it feeds."""
-    import boto3
-    from botocore.config import Config
-
-    config = Config(
-        retries={"mode": "standard", "max_attempts": 5}, connect_timeout=3, read_timeout=10
-    )
-    session = boto3.session.Session()
+    clients = _AwsClients()
     return (
-        DynamoDbStateStore(
-            session.client("dynamodb", config=config), settings.watermark_table_name
-        ),
-        SqsContactQueue(session.client("sqs", config=config), settings.contact_queue_url),
+        DynamoDbStateStore(clients.dynamodb(), settings.watermark_table_name),
+        SqsContactQueue(clients.sqs(), settings.contact_queue_url),
     )
+
+
+class _AwsClients:
+    """boto3 clients of one session, with botocore's standard retries and short timeouts.
+    boto3 is imported on first use, not at import time (cold starts)."""
+
+    def __init__(self) -> None:
+        import boto3
+        from botocore.config import Config
+
+        self._session = boto3.session.Session()
+        self._config = Config(
+            retries={"mode": "standard", "max_attempts": 5}, connect_timeout=3, read_timeout=10
+        )
+
+    def sns(self) -> SNSClient:
+        return self._session.client("sns", config=self._config)
+
+    def events(self) -> EventBridgeClient:
+        return self._session.client("events", config=self._config)
+
+    def dynamodb(self) -> DynamoDBClient:
+        return self._session.client("dynamodb", config=self._config)
+
+    def sqs(self) -> SQSClient:
+        return self._session.client("sqs", config=self._config)
