@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TextIO
 
-from activity_relay.engine import InitialSync, SyncEngine
-from activity_relay.leadlex import LeadLexClient
-from activity_relay.model import ActivityEvent
-from activity_relay.relay import Relay
+from activity_relay.adapters.leadlex import LeadLexClient
+from activity_relay.core.batch import Relay
+from activity_relay.core.engine import SyncEngine
+from activity_relay.core.model import ActivityEvent, InitialSync
 from leadlex_sandbox import SandboxServer
 from relay_local.memory import MemoryStateStore, RecordingPublisher
 

@@ -49,7 +49,7 @@ simulated time (clock frozen) and keeps its slot for 1 s + 0.15 s per request of
 sync, in whole seconds. DEFERRED messages are acknowledged: the relay records the contact in
 the store (`deferred`).
 
-Sweep, as deployed: `activity_relay.sweep.sweep` on the store and the simulated queue every
+Sweep, as deployed: `activity_relay.core.sweep.sweep` on the store and the simulated queue every
 15 minutes, all day and after midnight, with `requests_per_minute` 50 (Pro; the template's
 RequestsPerMinute), no quota reserve, DefaultDailyQuota 100, no reconciliation
 (StaleAfterHours 0). After the reset it enqueues at most 50 x 16 deferred contacts a run, paced
@@ -104,10 +104,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from activity_relay.engine import SyncStatus
-from activity_relay.relay import ContactMessage, Disposition, MessageResult
-from activity_relay.settings import SweepSettings
-from activity_relay.sweep import MAX_DELAY_SECONDS, sweep
+from activity_relay.core.batch import ContactMessage, Disposition, MessageResult
+from activity_relay.core.engine import SyncStatus
+from activity_relay.core.sweep import MAX_DELAY_SECONDS, SweepPolicy, sweep
 from benchmarks._harness import PLENTY_OF_TIME_MS, Rig, build_rig, emit, json_flag, table
 from leadlex_sandbox import Plan, SandboxServer
 from relay_local.memory import MemoryStateStore
@@ -366,9 +365,7 @@ class Simulation:
         self.quota_exhausted_at: float | None = None
         self.day_requests = (0, 0, 0)
         self.dead_letters: list[dict[str, object]] = []
-        self.sweep_settings = SweepSettings(
-            watermark_table_name="memory",
-            contact_queue_url="memory",
+        self.sweep_policy = SweepPolicy(
             quota_reserve=0,
             default_daily_quota=100,
             requests_per_minute=requests_per_minute,
@@ -427,7 +424,7 @@ class Simulation:
             sent, contact = webhooks.popleft()
             self.queue.send(contact, sent)
         if second % SWEEP_EVERY == 0:
-            sweep(self.rig.store, self.queue, self.sweep_settings, now=self.sandbox.clock.now())
+            sweep(self.rig.store, self.queue, self.sweep_policy, now=self.sandbox.clock.now())
         self.queue.release_due(second)
         self.trigger(second)
 

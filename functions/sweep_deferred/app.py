@@ -15,10 +15,10 @@ from aws_lambda_powertools.logging.utils import copy_config_to_registered_logger
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from activity_relay.contact_queue import SqsContactQueue
+from activity_relay.adapters.dynamodb import DynamoDbStateStore
+from activity_relay.adapters.sqs import SqsContactQueue
+from activity_relay.core.sweep import sweep
 from activity_relay.settings import ConfigurationError, SweepSettings
-from activity_relay.state import DynamoDbStateStore
-from activity_relay.sweep import sweep
 from activity_relay.wiring import build_sweep_ports
 
 logger = Logger()
@@ -47,7 +47,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         metrics.add_metric(name="SweepConfigurationErrors", unit=MetricUnit.Count, value=1)
         return {"error": str(error)}
 
-    result = sweep(deferrals, queue, settings, now=datetime.now(UTC))
+    result = sweep(deferrals, queue, settings.policy, now=datetime.now(UTC))
     summary = {
         "budget": result.budget,
         "deferred_enqueued": result.deferred_enqueued,

@@ -22,7 +22,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSEvent, SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from activity_relay.relay import ContactMessage, Disposition, MessageResult, Relay
+from activity_relay.core.batch import ContactMessage, Disposition, MessageResult, Relay
 from activity_relay.settings import ConfigurationError, Settings
 from activity_relay.wiring import build_relay, resolve_api_key
 

@@ -14,7 +14,8 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import IO
 
-from relay_local.cli import EVENT_HEADER, enqueue, format_event
+from relay_cli.commands.enqueue import enqueue
+from relay_cli.events import EVENT_HEADER, format_event
 from relay_local.embedded import TOPIC_FILTER, EmbeddedRelay, Received
 
 CONTACTS = (("Jane Doe", 6), ("Omar Haddad", 4), ("Lena Novak", 5), ("Carlos Ruiz", 3))

@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any, Final
 import boto3
 
 from leadlex_sandbox import SandboxServer
+from relay_cli.events import event_document
+from relay_cli.target import FAKE_CREDENTIALS, STATE_FILE
 from relay_local.server import MotoServer
 from relay_local.stack import LocalStack, StackClients, provision_stack
 from relay_local.trigger import EventSourceMapping, Handler, SqsTrigger
@@ -34,15 +36,8 @@ if TYPE_CHECKING:
 
 REPO_ROOT: Final = Path(__file__).resolve().parents[2]
 FUNCTION_DIR: Final = REPO_ROOT / "functions" / "sync_activities"
-STATE_FILE: Final = REPO_ROOT / ".relay-local.json"
-"""Where a running local stack tells the relay CLI its endpoint and names."""
 
 REGION: Final = "us-east-1"
-FAKE_CREDENTIALS: Final = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-}
 
 TOPIC_FILTER: Final = {"activity_type": ["call", "meeting"]}
 """The topic subscriber's filter policy: an example of selecting on a message attribute."""
@@ -305,19 +300,3 @@ def drain_queue(sqs: SQSClient, queue_url: str) -> Iterator[str]:
         )
         for message in batch:
             yield message.get("Body", "")
-
-
-def event_document(body: str) -> Mapping[str, Any] | None:
-    """The relay's event document inside a subscriber's message: raw SNS delivery, an SNS
-    envelope, or an EventBridge event. None when the body is none of these."""
-    try:
-        parsed = json.loads(body)
-    except ValueError:
-        return None
-    if not isinstance(parsed, dict):
-        return None
-    if parsed.get("Type") == "Notification" and isinstance(parsed.get("Message"), str):
-        return event_document(parsed["Message"])
-    if isinstance(parsed.get("detail"), dict):
-        return event_document(json.dumps(parsed["detail"]))
-    return parsed if "event_id" in parsed else None

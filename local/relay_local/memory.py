@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from activity_relay.model import ActivityEvent, ContactState
-from activity_relay.ports import PublishFailed, QuotaSnapshot, StateConflict
+from activity_relay.core.model import ActivityEvent, ContactState
+from activity_relay.core.ports import PublishFailed, QuotaSnapshot, StateConflict
 
 
 @dataclass

@@ -21,7 +21,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
-from relay_local.embedded import STATE_FILE, EmbeddedRelay
+from relay_cli.target import STATE_FILE
+from relay_local.embedded import EmbeddedRelay
 
 DEFAULT_PORT = 4577
 

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 import pytest
 
-from relay_local import cli
+from relay_cli import main as cli
 from relay_local.embedded import EmbeddedRelay
 
 

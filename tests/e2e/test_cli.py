@@ -16,7 +16,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from relay_local.cli import enqueue
+from relay_cli.commands.enqueue import enqueue
 from relay_local.embedded import EmbeddedRelay
 
 from .conftest import StartRelay, run_cli

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from activity_relay.leadlex import LeadLexClient, RequestRejected
-from activity_relay.ports import (
+from activity_relay.adapters.leadlex import LeadLexClient, RequestRejected
+from activity_relay.core.ports import (
     AuthenticationFailed,
     ContactNotFound,
     MalformedResponse,
@@ -463,7 +463,7 @@ def test_the_key_never_appears_in_logs_errors_or_reprs(
 def test_a_failure_logs_status_code_contact_and_request_id(
     sandbox: SandboxServer, client: LeadLexClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="activity_relay.leadlex")
+    caplog.set_level(logging.WARNING, logger="activity_relay.adapters.leadlex")
 
     with pytest.raises(ContactNotFound) as failure:
         client.fetch_page(UNKNOWN_CONTACT, 1)

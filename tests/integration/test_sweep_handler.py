@@ -9,10 +9,10 @@ from typing import Any
 import boto3
 import pytest
 
-from activity_relay.fingerprint import Fingerprint
-from activity_relay.model import ContactState
-from activity_relay.ports import QuotaSnapshot
-from activity_relay.state import DynamoDbStateStore
+from activity_relay.adapters.dynamodb import DynamoDbStateStore
+from activity_relay.core.fingerprint import Fingerprint
+from activity_relay.core.model import ContactState
+from activity_relay.core.ports import QuotaSnapshot
 from relay_local.stack import LocalStack
 from tests.integration.lambda_support import LambdaContext, load_function
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from activity_relay.model import Activity, ActivityPage
-from activity_relay.ports import ContactNotFound
+from activity_relay.core.model import Activity, ActivityPage
+from activity_relay.core.ports import ContactNotFound
 from relay_local.memory import MemoryStateStore, RecordingPublisher
 
 __all__ = ["EPOCH", "FakeLeadLex", "MemoryStateStore", "RecordingPublisher", "at"]

@@ -7,8 +7,14 @@ from datetime import timedelta
 
 import pytest
 
-from activity_relay.engine import InitialSync, SyncEngine, SyncStatus
-from activity_relay.ports import ListingChanged, MalformedResponse, PublishFailed, StateConflict
+from activity_relay.core.engine import SyncEngine, SyncStatus
+from activity_relay.core.model import InitialSync
+from activity_relay.core.ports import (
+    ListingChanged,
+    MalformedResponse,
+    PublishFailed,
+    StateConflict,
+)
 from tests.unit.fakes import EPOCH, FakeLeadLex, MemoryStateStore, RecordingPublisher, at
 
 CONTACT = "123e4567-e89b-12d3-a456-426614174000"

@@ -13,7 +13,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from activity_relay.engine import InitialSync, SyncEngine
+from activity_relay.core.engine import SyncEngine
+from activity_relay.core.model import InitialSync
 from tests.unit.fakes import EPOCH, FakeLeadLex, MemoryStateStore, RecordingPublisher
 
 CONTACT = "123e4567-e89b-12d3-a456-426614174000"

@@ -8,16 +8,16 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from activity_relay.engine import InitialSync, SyncEngine
-from activity_relay.model import ActivityPage
-from activity_relay.ports import (
+from activity_relay.core.batch import ContactMessage, Disposition, MessageResult, Relay
+from activity_relay.core.engine import SyncEngine
+from activity_relay.core.model import ActivityPage, InitialSync
+from activity_relay.core.ports import (
     AuthenticationFailed,
     QuotaExhausted,
     QuotaSnapshot,
     RateLimited,
     TransientSourceError,
 )
-from activity_relay.relay import ContactMessage, Disposition, MessageResult, Relay
 from tests.unit.fakes import EPOCH, FakeLeadLex, MemoryStateStore, RecordingPublisher
 
 CONTACTS = [f"{n}23e4567-e89b-12d3-a456-426614174000" for n in range(1, 10)]

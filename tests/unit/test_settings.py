@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from activity_relay.engine import InitialSync
+from activity_relay.core.model import InitialSync
 from activity_relay.settings import DEFAULT_API_BASE_URL, ConfigurationError, Settings
 
 VALID = {

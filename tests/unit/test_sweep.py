@@ -12,11 +12,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from activity_relay.fingerprint import Fingerprint
-from activity_relay.model import ContactState
-from activity_relay.ports import QuotaSnapshot
+from activity_relay.core.fingerprint import Fingerprint
+from activity_relay.core.model import ContactState
+from activity_relay.core.ports import QuotaSnapshot
+from activity_relay.core.sweep import RECHECK, SweepPolicy, quota_budget, sweep
 from activity_relay.settings import ConfigurationError, SweepSettings
-from activity_relay.sweep import RECHECK, quota_budget, sweep
 from tests.unit.fakes import MemoryStateStore
 
 NOW = datetime(2026, 3, 2, 0, 15, tzinfo=UTC)
@@ -34,10 +34,8 @@ def settings(
     default_quota: int = 100,
     stale_hours: int | None = None,
     per_minute: int = 10_000,
-) -> SweepSettings:
-    return SweepSettings(
-        watermark_table_name="watermarks",
-        contact_queue_url="https://sqs.example/contacts",
+) -> SweepPolicy:
+    return SweepPolicy(
         quota_reserve=reserve,
         default_daily_quota=default_quota,
         requests_per_minute=per_minute,

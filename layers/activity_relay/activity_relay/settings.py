@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlparse
 
-from activity_relay.engine import InitialSync
+from activity_relay.core.model import InitialSync
+from activity_relay.core.sweep import SweepPolicy
 
 DEFAULT_API_BASE_URL = "https://data.leadlex.com/functions/v1/api-gateway"
 DEFAULT_EVENT_SOURCE = "leadlex.activities"
@@ -142,6 +143,15 @@ class SweepSettings:
     requests_per_minute: int
     stale_after: timedelta | None
     """None: no reconciliation of contacts not synced for a while."""
+
+    @property
+    def policy(self) -> SweepPolicy:
+        return SweepPolicy(
+            quota_reserve=self.quota_reserve,
+            default_daily_quota=self.default_daily_quota,
+            requests_per_minute=self.requests_per_minute,
+            stale_after=self.stale_after,
+        )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> SweepSettings:

@@ -7,15 +7,16 @@ import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from activity_relay.contact_queue import SqsContactQueue
-from activity_relay.dead_letters import SqsDeadLetters
-from activity_relay.engine import SyncEngine
-from activity_relay.leadlex import LeadLexClient
-from activity_relay.ports import Publisher
-from activity_relay.publish import EventBridgePublisher, FanOutPublisher, SnsPublisher
-from activity_relay.relay import Relay
+from activity_relay.adapters.dynamodb import DynamoDbStateStore
+from activity_relay.adapters.eventbridge import EventBridgePublisher
+from activity_relay.adapters.leadlex import LeadLexClient
+from activity_relay.adapters.sns import SnsPublisher
+from activity_relay.adapters.sqs import SqsContactQueue, SqsDeadLetters
+from activity_relay.core.batch import Relay
+from activity_relay.core.engine import SyncEngine
+from activity_relay.core.fanout import FanOutPublisher
+from activity_relay.core.ports import Publisher
 from activity_relay.settings import ConfigurationError, Settings, SweepSettings
-from activity_relay.state import DynamoDbStateStore
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

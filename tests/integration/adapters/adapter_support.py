@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from activity_relay.model import ActivityEvent
+from activity_relay.core.model import ActivityEvent
 
 CONTACT_ID = "123e4567-e89b-12d3-a456-426614174000"
 

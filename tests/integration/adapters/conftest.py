@@ -10,7 +10,7 @@ import boto3
 import pytest
 from adapter_support import CONTACT_ID, MakeEvent
 
-from activity_relay.model import Activity, ActivityEvent
+from activity_relay.core.model import Activity, ActivityEvent
 from relay_local.stack import LocalStack
 
 REGION = "us-east-1"

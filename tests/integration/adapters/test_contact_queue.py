@@ -11,7 +11,7 @@ import pytest
 from adapter_support import drain, record_calls
 from botocore.stub import Stubber
 
-from activity_relay.contact_queue import SqsContactQueue
+from activity_relay.adapters.sqs import SqsContactQueue
 from relay_local.stack import LocalStack
 
 pytestmark = pytest.mark.integration

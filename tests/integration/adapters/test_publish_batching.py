@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 from adapter_support import MakeEvent, drain, record_calls, sns_entry_size, subscribe_queue
 
-from activity_relay.publish import MAX_BATCH_BYTES, EventBridgePublisher, SnsPublisher
+from activity_relay.adapters.eventbridge import EventBridgePublisher
+from activity_relay.adapters.publishing import MAX_BATCH_BYTES
+from activity_relay.adapters.sns import SnsPublisher
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from adapter_support import CONTACT_ID, MakeEvent, create_queue, drain
 
-from activity_relay.publish import EventBridgePublisher
+from activity_relay.adapters.eventbridge import EventBridgePublisher
 
 pytestmark = pytest.mark.integration
 

@@ -14,9 +14,11 @@ from adapter_support import MakeEvent, record_calls
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from activity_relay.model import ActivityEvent
-from activity_relay.ports import PublishFailed
-from activity_relay.publish import EventBridgePublisher, RetryPolicy, SnsPublisher
+from activity_relay.adapters.eventbridge import EventBridgePublisher
+from activity_relay.adapters.publishing import RetryPolicy
+from activity_relay.adapters.sns import SnsPublisher
+from activity_relay.core.model import ActivityEvent
+from activity_relay.core.ports import PublishFailed
 
 TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:activities"
 
@@ -211,7 +213,7 @@ class TestSnsPartialFailures:
         event = make_event(description="confidential call notes")
 
         with (
-            caplog.at_level(logging.WARNING, logger="activity_relay.publish"),
+            caplog.at_level(logging.WARNING, logger="activity_relay.adapters.publishing"),
             pytest.raises(PublishFailed),
         ):
             SnsPublisher(client, TOPIC_ARN, retry=retry).publish([event])

@@ -7,11 +7,9 @@ from collections.abc import Sequence
 import pytest
 from adapter_support import MakeEvent
 
-from activity_relay.model import ActivityEvent
-from activity_relay.ports import PublishFailed
-from activity_relay.publish import (
-    FanOutPublisher,
-)
+from activity_relay.core.fanout import FanOutPublisher
+from activity_relay.core.model import ActivityEvent
+from activity_relay.core.ports import PublishFailed
 
 
 class FakePublisher:

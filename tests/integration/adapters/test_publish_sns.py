@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from adapter_support import CONTACT_ID, MakeEvent, drain, subscribe_queue
 
-from activity_relay.publish import SnsPublisher, deduplication_id, serialize
+from activity_relay.adapters.sns import SnsPublisher, deduplication_id
+from activity_relay.core.documents import serialize
 
 pytestmark = pytest.mark.integration
 

@@ -43,9 +43,9 @@ from typing import TYPE_CHECKING, Any, Final
 
 from botocore.exceptions import ClientError
 
-from activity_relay.fingerprint import Fingerprint
-from activity_relay.model import ContactState, parse_timestamp
-from activity_relay.ports import QuotaSnapshot, StateConflict
+from activity_relay.core.fingerprint import Fingerprint
+from activity_relay.core.model import ContactState, parse_timestamp
+from activity_relay.core.ports import QuotaSnapshot, StateConflict
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

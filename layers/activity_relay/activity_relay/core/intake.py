@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from activity_relay.model import parse_contact_id
+from activity_relay.core.model import parse_contact_id
 
 MAX_REASON_BODY = 80
 

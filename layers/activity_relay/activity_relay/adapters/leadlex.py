@@ -20,8 +20,8 @@ from urllib3.exceptions import MaxRetryError
 from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
-from activity_relay.model import Activity, ActivityPage, parse_contact_id
-from activity_relay.ports import (
+from activity_relay.core.model import Activity, ActivityPage, parse_contact_id
+from activity_relay.core.ports import (
     AuthenticationFailed,
     ContactNotFound,
     MalformedResponse,

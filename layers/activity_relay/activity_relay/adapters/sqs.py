@@ -1,4 +1,5 @@
-"""The contact queue as the sweep feeds it (SQS; like dead_letters.py, an SQS adapter)."""
+"""SQS: the contact queue (one message per contact id) and the dead-letter queue as the place
+for rejected messages. The only code of the relay that speaks SQS."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 10
 """SendMessageBatch's limit on entries."""
+EMPTY_BODY = "(empty body)"  # SQS refuses empty message bodies
 
 
 class SqsContactQueue:
@@ -97,3 +99,21 @@ def _entry(
     if delay is not None:
         entry["DelaySeconds"] = delay
     return entry
+
+
+class SqsDeadLetters:
+    """Rejected messages go here with their reason, instead of being retried."""
+
+    def __init__(self, client: SQSClient, queue_url: str) -> None:
+        self._client = client
+        self._queue_url = queue_url
+
+    def reject(self, *, message_id: str, body: str, reason: str) -> None:
+        self._client.send_message(
+            QueueUrl=self._queue_url,
+            MessageBody=body or EMPTY_BODY,
+            MessageAttributes={
+                "rejection_reason": {"DataType": "String", "StringValue": reason},
+                "original_message_id": {"DataType": "String", "StringValue": message_id},
+            },
+        )

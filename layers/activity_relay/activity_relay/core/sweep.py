@@ -13,13 +13,25 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from activity_relay.ports import ContactQueue, Deferrals, QuotaSnapshot
-from activity_relay.settings import SweepSettings
+from activity_relay.core.ports import ContactQueue, Deferrals, QuotaSnapshot
 
 logger = logging.getLogger(__name__)
 
 MAX_DELAY_SECONDS = 900  # SQS's longest delivery delay
 RECHECK = timedelta(hours=2)  # beyond the pacing, a few visibility timeouts and retries
+
+
+@dataclass(frozen=True, slots=True)
+class SweepPolicy:
+    """What the sweep may spend, and how fast."""
+
+    quota_reserve: int
+    default_daily_quota: int
+    """Assumed until LeadLex has reported the real one."""
+    requests_per_minute: int
+    """The plan's per-minute limit, which LeadLex reports in no header."""
+    stale_after: timedelta | None
+    """None: no reconciliation of contacts not synced for a while."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,23 +63,23 @@ def pacing(count: int, per_minute: int) -> list[int]:
 
 
 def sweep(
-    deferrals: Deferrals, queue: ContactQueue, settings: SweepSettings, *, now: datetime
+    deferrals: Deferrals, queue: ContactQueue, policy: SweepPolicy, *, now: datetime
 ) -> SweepResult:
     budget = quota_budget(
         deferrals.load_quota(),
         now=now,
-        default_limit=settings.default_daily_quota,
-        reserve=settings.quota_reserve,
+        default_limit=policy.default_daily_quota,
+        reserve=policy.quota_reserve,
     )
     # Released all at once after a reset, a day's deferred contacts would hit the per-minute
     # limit and return to the queue until the DLQ took them: pace them over the delays SQS
     # allows, and leave the rest to the next sweep.
-    budget = min(budget, settings.requests_per_minute * (MAX_DELAY_SECONDS // 60 + 1))
+    budget = min(budget, policy.requests_per_minute * (MAX_DELAY_SECONDS // 60 + 1))
     if budget == 0:
         return SweepResult(budget=0, deferred_enqueued=0, stale_enqueued=0, failed=())
 
     due = deferrals.due(now, budget)
-    failed_due = set(queue.enqueue(due, delays=pacing(len(due), settings.requests_per_minute)))
+    failed_due = set(queue.enqueue(due, delays=pacing(len(due), policy.requests_per_minute)))
     enqueued_due = [contact_id for contact_id in due if contact_id not in failed_due]
     if enqueued_due:
         # Not forgotten: should the message never lead to a successful sync (the DLQ, say),
@@ -77,14 +89,14 @@ def sweep(
     stale: list[str] = []
     failed_stale: set[str] = set()
     left = budget - len(enqueued_due)
-    if settings.stale_after is not None and left > 0:
+    if policy.stale_after is not None and left > 0:
         already = set(due)
         stale = [
             contact_id
-            for contact_id in deferrals.stale(now - settings.stale_after, left)
+            for contact_id in deferrals.stale(now - policy.stale_after, left)
             if contact_id not in already
         ]
-        delays = pacing(len(enqueued_due) + len(stale), settings.requests_per_minute)
+        delays = pacing(len(enqueued_due) + len(stale), policy.requests_per_minute)
         failed_stale = set(queue.enqueue(stale, delays=delays[len(enqueued_due) :]))
 
     failed = tuple(c for c in due if c in failed_due) + tuple(c for c in stale if c in failed_stale)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from activity_relay.fingerprint import Fingerprint
+from activity_relay.core.fingerprint import Fingerprint
 
 SCHEMA_VERSION = "1.0"
 EVENT_TYPE = "activity.created"
@@ -124,3 +124,28 @@ class ContactState:
     seen: Fingerprint  # every activity published, or excluded by INITIAL_SYNC
     version: int = 0  # the store's optimistic-concurrency counter; 0 = never stored
     last_sync_started_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InitialSync:
+    """Which of a new contact's existing activities its first sync publishes."""
+
+    mode: str  # "all", "none" or "since"
+    since_micros: int | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> InitialSync:
+        value = text.strip()
+        if value.lower() in ("all", "none"):
+            return cls(mode=value.lower())
+        try:
+            since = parse_timestamp(value)
+        except ValueError:
+            raise ValueError(f"expected 'all', 'none' or an ISO 8601 date, got {text!r}") from None
+        return cls(mode="since", since_micros=epoch_micros(since))
+
+    def publishes(self, activity: Activity) -> bool:
+        if self.mode == "since":
+            assert self.since_micros is not None
+            return activity.created_micros >= self.since_micros
+        return self.mode == "all"

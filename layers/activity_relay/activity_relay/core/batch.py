@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
-from activity_relay.engine import SyncEngine, SyncOutcome, SyncStatus
-from activity_relay.intake import InvalidMessage, contact_id_from_body
-from activity_relay.ports import (
+from activity_relay.core.engine import SyncEngine, SyncOutcome, SyncStatus
+from activity_relay.core.intake import InvalidMessage, contact_id_from_body
+from activity_relay.core.ports import (
     AuthenticationFailed,
     Deferrals,
     PermissionDenied,

@@ -24,16 +24,15 @@ from datetime import datetime, timedelta
 from enum import Enum
 from itertools import accumulate
 
-from activity_relay.fingerprint import Fingerprint, SketchMismatch, SketchOverflow, id_hash
-from activity_relay.model import (
+from activity_relay.core.fingerprint import Fingerprint, SketchMismatch, SketchOverflow, id_hash
+from activity_relay.core.model import (
     Activity,
     ActivityEvent,
     ActivityPage,
     ContactState,
-    epoch_micros,
-    parse_timestamp,
+    InitialSync,
 )
-from activity_relay.ports import (
+from activity_relay.core.ports import (
     ActivitySource,
     ContactNotFound,
     ListingChanged,
@@ -49,31 +48,6 @@ logger = logging.getLogger(__name__)
 MAX_SEARCH_RESTARTS = 2
 # SQS stamps SentTimestamp with its clock, the sync's start comes from ours: allow for skew.
 COALESCING_MARGIN = timedelta(seconds=1)
-
-
-@dataclass(frozen=True, slots=True)
-class InitialSync:
-    """Which of a new contact's existing activities its first sync publishes."""
-
-    mode: str  # "all", "none" or "since"
-    since_micros: int | None = None
-
-    @classmethod
-    def parse(cls, text: str) -> InitialSync:
-        value = text.strip()
-        if value.lower() in ("all", "none"):
-            return cls(mode=value.lower())
-        try:
-            since = parse_timestamp(value)
-        except ValueError:
-            raise ValueError(f"expected 'all', 'none' or an ISO 8601 date, got {text!r}") from None
-        return cls(mode="since", since_micros=epoch_micros(since))
-
-    def publishes(self, activity: Activity) -> bool:
-        if self.mode == "since":
-            assert self.since_micros is not None
-            return activity.created_micros >= self.since_micros
-        return self.mode == "all"
 
 
 class SyncStatus(Enum):

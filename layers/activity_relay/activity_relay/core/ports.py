@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from activity_relay.model import ActivityEvent, ActivityPage, ContactState
+from activity_relay.core.model import ActivityEvent, ActivityPage, ContactState
 
 
 class ActivitySource(Protocol):

@@ -1,0 +1,64 @@
+"""EventBridge publisher: the only code that speaks to EventBridge."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from activity_relay.adapters.publishing import (
+    MAX_BATCH_BYTES,
+    Entry,
+    RetryPolicy,
+    publish_in_batches,
+)
+from activity_relay.core.documents import fit_document, serialize
+from activity_relay.core.model import EVENT_TYPE, ActivityEvent
+
+if TYPE_CHECKING:
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
+
+DETAIL_TYPE = EVENT_TYPE
+
+
+class EventBridgePublisher:
+    """Puts events on an EventBridge bus with PutEvents."""
+
+    def __init__(
+        self,
+        client: EventBridgeClient,
+        bus_name: str,
+        source: str,
+        *,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self._client = client
+        self._bus_name = bus_name
+        self._source = source
+        self._retry = retry or RetryPolicy()
+
+    def publish(self, events: Sequence[ActivityEvent]) -> None:
+        publish_in_batches("EventBridge PutEvents", events, self._entry, self._send, self._retry)
+
+    def _entry(self, position: int, event: ActivityEvent) -> Entry[PutEventsRequestEntryTypeDef]:
+        overhead = len(self._source.encode()) + len(DETAIL_TYPE.encode())
+        detail = serialize(fit_document(event.document(), MAX_BATCH_BYTES - overhead))
+        request: PutEventsRequestEntryTypeDef = {
+            "Source": self._source,
+            "DetailType": DETAIL_TYPE,
+            "Detail": detail,
+            "EventBusName": self._bus_name,
+        }
+        return Entry(position, event.event_id, request, len(detail) + overhead)
+
+    def _send(self, entries: Sequence[Entry[PutEventsRequestEntryTypeDef]]) -> dict[int, str]:
+        response = self._client.put_events(Entries=[entry.request for entry in entries])
+        # Results match the request entries by position; an entry without an EventId (or
+        # without any result) was not put, whatever FailedEntryCount says.
+        results = response.get("Entries", [])
+        failures: dict[int, str] = {}
+        for index, entry in enumerate(entries):
+            result = results[index] if index < len(results) else {}
+            if "EventId" not in result or "ErrorCode" in result:
+                failures[entry.position] = result.get("ErrorCode", "NotReported")
+        return failures

@@ -1,0 +1,100 @@
+"""SNS publisher: the only code that speaks to SNS.
+
+FIFO topics. MessageGroupId is the contact id, MessageDeduplicationId the event id. SNS takes
+at most 128 characters from ASCII 33-126 for the latter; an event id outside that is replaced
+by its SHA-256 hex digest, still the same for every publication of the same activity.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from activity_relay.adapters.publishing import (
+    MAX_BATCH_BYTES,
+    Entry,
+    RetryPolicy,
+    publish_in_batches,
+)
+from activity_relay.core.documents import fit_document, serialize
+from activity_relay.core.model import EVENT_TYPE, ActivityEvent
+
+if TYPE_CHECKING:
+    from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sns.type_defs import (
+        MessageAttributeValueTypeDef,
+        PublishBatchRequestEntryTypeDef,
+    )
+
+_DEDUPLICATION_ID = re.compile(r"[\x21-\x7e]{1,128}")
+_STRING = "String"
+
+
+class SnsPublisher:
+    """Publishes to a standard or FIFO (ARN ending in `.fifo`) SNS topic with PublishBatch."""
+
+    def __init__(
+        self, client: SNSClient, topic_arn: str, *, retry: RetryPolicy | None = None
+    ) -> None:
+        self._client = client
+        self._topic_arn = topic_arn
+        self._fifo = topic_arn.endswith(".fifo")
+        self._retry = retry or RetryPolicy()
+
+    def publish(self, events: Sequence[ActivityEvent]) -> None:
+        publish_in_batches("SNS PublishBatch", events, self._entry, self._send, self._retry)
+
+    def _entry(self, position: int, event: ActivityEvent) -> Entry[PublishBatchRequestEntryTypeDef]:
+        attributes = _message_attributes(event)
+        overhead = sum(
+            len(name.encode()) + len(_STRING) + len(value["StringValue"].encode())
+            for name, value in attributes.items()
+        )
+        message = serialize(fit_document(event.document(), MAX_BATCH_BYTES - overhead))
+        request: PublishBatchRequestEntryTypeDef = {
+            "Id": str(position),
+            "Message": message,
+            "MessageAttributes": attributes,
+        }
+        if self._fifo:
+            request["MessageGroupId"] = event.contact_id
+            request["MessageDeduplicationId"] = deduplication_id(event.event_id)
+        return Entry(position, event.event_id, request, len(message) + overhead)
+
+    def _send(self, entries: Sequence[Entry[PublishBatchRequestEntryTypeDef]]) -> dict[int, str]:
+        response = self._client.publish_batch(
+            TopicArn=self._topic_arn,
+            PublishBatchRequestEntries=[entry.request for entry in entries],
+        )
+        # An entry counts as published only when SNS says so; silence is a failure.
+        succeeded = {result.get("Id") for result in response.get("Successful", [])}
+        codes = {failure["Id"]: failure["Code"] for failure in response.get("Failed", [])}
+        return {
+            entry.position: codes.get(entry.request["Id"], "NotReported")
+            for entry in entries
+            if entry.request["Id"] not in succeeded
+        }
+
+
+def _message_attributes(event: ActivityEvent) -> dict[str, MessageAttributeValueTypeDef]:
+    values = {
+        "event_type": EVENT_TYPE,
+        "activity_type": event.activity.activity_type,
+        "entity_type": event.activity.entity_type,
+        "contact_id": event.contact_id,
+    }
+    # SNS rejects an empty String attribute; leaving it out lets filter policies match
+    # on its absence instead.
+    return {
+        name: {"DataType": _STRING, "StringValue": value} for name, value in values.items() if value
+    }
+
+
+def deduplication_id(event_id: str) -> str:
+    """The FIFO MessageDeduplicationId of an event: its id, or the id's SHA-256 hex digest
+    when SNS would not accept the id as it is."""
+    if _DEDUPLICATION_ID.fullmatch(event_id):
+        return event_id
+    return hashlib.sha256(event_id.encode()).hexdigest()
