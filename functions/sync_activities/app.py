@@ -2,52 +2,44 @@
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from typing import Any
 
-# Powertools reads these itself; defaults here keep a bare local run from failing at flush.
-os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "activity-relay")
-os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "LeadLexRelay")
-
-from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSEvent, SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from activity_relay.core.batch import ContactMessage, Disposition, MessageResult, Relay
-from activity_relay.settings import ConfigurationError, Settings
-from activity_relay.wiring import build_relay, resolve_api_key
+from activity_relay import wiring
+from activity_relay.core.batch import ContactMessage, Disposition, MessageResult
+from activity_relay.observability import logger, metrics, tracer
+from activity_relay.settings import ConfigurationError
 
-logger = Logger()
-metrics = Metrics()
-tracer = Tracer()
-# A batch where every message failed is reported like any other, not raised with a trace.
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-copy_config_to_registered_loggers(source_logger=logger, include={"activity_relay"})
-
-_relay: Relay | None = None
-_refresh_key = False
-
-
-class MessageReturned(Exception):
-    """Tells the batch processor that a message goes back to the queue."""
+# Written out, so that a dashboard's metric can be found by grep.
+_MESSAGE_METRICS = {
+    Disposition.SYNCED: "MessagesSynced",
+    Disposition.COALESCED: "MessagesCoalesced",
+    Disposition.NOT_FOUND: "MessagesNotFound",
+    Disposition.DEFERRED: "MessagesDeferred",
+    Disposition.REJECTED: "MessagesRejected",
+    Disposition.RETRY: "MessagesRetry",
+}
 
 
-def _current_relay() -> Relay:
-    global _relay, _refresh_key
-    if _relay is None:
-        settings = Settings.from_env(os.environ)
-        _relay = build_relay(settings, resolve_api_key(settings, refresh=_refresh_key))
-        _refresh_key = False
-    return _relay
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    records = list(SQSEvent(event).records)
+    try:
+        runtime = wiring.sync_runtime()
+        results = runtime.process(
+            [_message(record) for record in records], context.get_remaining_time_in_millis
+        )
+    except ConfigurationError as error:
+        logger.error(f"configuration error: {error}")
+        return _returned(record.message_id for record in records)
+    _count(results)
+    return _returned(r.message_id for r in results if not r.disposition.acknowledged)
 
 
 def _message(record: SQSRecord) -> ContactMessage:
@@ -59,45 +51,19 @@ def _message(record: SQSRecord) -> ContactMessage:
     )
 
 
+def _returned(message_ids: Any) -> dict[str, Any]:
+    """The partial batch response: exactly the messages that go back to the queue."""
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in message_ids]}
+
+
 def _count(results: list[MessageResult]) -> None:
-    for disposition in Disposition:
-        matching = [r for r in results if r.disposition is disposition]
+    for disposition, name in _MESSAGE_METRICS.items():
+        matching = sum(1 for result in results if result.disposition is disposition)
         if matching:
-            name = f"Messages{disposition.value.title().replace('_', '')}"
-            metrics.add_metric(name=name, unit=MetricUnit.Count, value=len(matching))
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=matching)
     metrics.add_metric(
         name="ActivitiesPublished", unit=MetricUnit.Count, value=sum(r.published for r in results)
     )
     metrics.add_metric(
         name="LeadLexRequests", unit=MetricUnit.Count, value=sum(r.requests for r in results)
     )
-
-
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    global _relay, _refresh_key
-    try:
-        relay = _current_relay()
-    except ConfigurationError as error:
-        logger.error(f"configuration error: {error}")
-        return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"]]}
-
-    messages = [_message(record) for record in SQSEvent(event).records]
-    results, credentials_refused = relay.process(messages, context.get_remaining_time_in_millis)
-    _count(results)
-    by_message = {result.message_id: result for result in results}
-
-    def report(record: SQSRecord) -> None:
-        result = by_message[record.message_id]
-        if not result.disposition.acknowledged:
-            raise MessageReturned(result.reason)
-
-    response = process_partial_response(
-        event=event, record_handler=report, processor=processor, context=context
-    )
-    if credentials_refused:
-        # The key may have been rotated in Secrets Manager: fetch it afresh next time.
-        _relay, _refresh_key = None, True
-    return response

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import boto3
 
+from activity_relay import wiring
 from leadlex_sandbox import SandboxServer
 from relay_cli.events import event_document
 from relay_cli.target import FAKE_CREDENTIALS, STATE_FILE
@@ -219,10 +220,7 @@ class EmbeddedRelay:
             else:
                 os.environ[name] = value
         self._saved_env.clear()
-        if "app" in sys.modules:
-            import app
-
-            app._relay = None  # wired to the stack that just went away
+        wiring.reset()  # wired to the stack that just went away
 
     def _set_env(self, values: Mapping[str, str]) -> None:
         for name, value in values.items():
@@ -247,7 +245,7 @@ def _fresh_handler() -> Handler:
         sys.path.insert(0, str(FUNCTION_DIR))
     import app
 
-    app._relay = None  # its wiring is cached per container; this one has a new environment
+    wiring.reset()  # runtimes are cached per container; this one has a new environment
     return app.lambda_handler
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
+from activity_relay import wiring
 from activity_relay.adapters.dynamodb import DynamoDbStateStore
 from activity_relay.core.fingerprint import Fingerprint
 from activity_relay.core.model import ContactState
@@ -33,7 +34,7 @@ def environment(aws_stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Local
     for name, value in aws_stack.function_environment("SweepFunction").items():
         monkeypatch.setenv(name, value)
     # Each test has its own moto: no adapters from an earlier test's.
-    monkeypatch.setattr(sweep_app, "_ports", None)
+    wiring.reset()
     return aws_stack
 
 

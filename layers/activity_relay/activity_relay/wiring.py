@@ -1,21 +1,29 @@
-"""Settings → the relay (or the sweep's ports), assembled from real adapters. Called once per
-warm container."""
+"""Settings → real adapters → the one runtime object each handler calls.
+
+Each function has one runtime, built on its first invocation and kept for the container's life
+(`sync_runtime()`, `sweep_runtime()`); `reset()` forgets them, for a test or a local stack that
+changed the environment. This module and settings.py are the only readers of the environment.
+"""
 
 from __future__ import annotations
 
-import json
+import os
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from functools import cache
 from typing import TYPE_CHECKING
 
 from activity_relay.adapters.dynamodb import DynamoDbStateStore
 from activity_relay.adapters.eventbridge import EventBridgePublisher
 from activity_relay.adapters.leadlex import LeadLexClient
+from activity_relay.adapters.secrets import SecretUnusable, read_secret
 from activity_relay.adapters.sns import SnsPublisher
 from activity_relay.adapters.sqs import SqsContactQueue, SqsDeadLetters
-from activity_relay.core.batch import Relay
+from activity_relay.core.batch import ContactMessage, MessageResult, Relay
 from activity_relay.core.engine import SyncEngine
 from activity_relay.core.fanout import FanOutPublisher
 from activity_relay.core.ports import Publisher
+from activity_relay.core.sweep import SweepResult, sweep
 from activity_relay.settings import ConfigurationError, Settings, SweepSettings
 
 if TYPE_CHECKING:
@@ -23,35 +31,6 @@ if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_sqs import SQSClient
-
-SECRET_MAX_AGE_SECONDS = 300
-
-
-def resolve_api_key(settings: Settings, *, refresh: bool = False) -> str:
-    """The LeadLex key: from the environment locally, from Secrets Manager in production.
-
-    A secret holds the key as plain text or as JSON with an `api_key` field.
-    """
-    if settings.api_key is not None:
-        return settings.api_key
-    assert settings.api_key_secret_id is not None
-    from aws_lambda_powertools.utilities.parameters import get_secret
-
-    value = get_secret(
-        settings.api_key_secret_id, max_age=SECRET_MAX_AGE_SECONDS, force_fetch=refresh
-    )
-    text = value.decode() if isinstance(value, bytes) else str(value)
-    if text.lstrip().startswith("{"):
-        document = json.loads(text)
-        key = document.get("api_key") if isinstance(document, dict) else None
-        if not isinstance(key, str) or not key:
-            raise ConfigurationError(
-                "LEADLEX_API_KEY_SECRET_ID names a JSON secret without a string api_key field"
-            )
-        return key
-    if not text.strip():
-        raise ConfigurationError("LEADLEX_API_KEY_SECRET_ID names an empty secret")
-    return text.strip()
 
 
 def build_relay(settings: Settings, api_key: str) -> Relay:
@@ -90,13 +69,70 @@ def build_relay(settings: Settings, api_key: str) -> Relay:
     )
 
 
-def build_sweep_ports(settings: SweepSettings) -> tuple[DynamoDbStateStore, SqsContactQueue]:
-    """The sweep's deferrals (the state table) and the contact queue it feeds."""
-    clients = _AwsClients()
-    return (
-        DynamoDbStateStore(clients.dynamodb(), settings.watermark_table_name),
-        SqsContactQueue(clients.sqs(), settings.contact_queue_url),
-    )
+class SyncRuntime:
+    """The sync function's runtime: the relay, and the key it was built with.
+
+    A refused key may have been rotated in Secrets Manager: the next batch rebuilds the relay
+    with the key fetched afresh.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._relay: Relay | None = None
+        self._refresh_key = False
+
+    def process(
+        self, messages: Sequence[ContactMessage], remaining_ms: Callable[[], int]
+    ) -> list[MessageResult]:
+        if self._relay is None:
+            api_key = resolve_api_key(self.settings, refresh=self._refresh_key)
+            self._relay, self._refresh_key = build_relay(self.settings, api_key), False
+        results, credentials_refused = self._relay.process(messages, remaining_ms)
+        if credentials_refused:
+            self._relay, self._refresh_key = None, True
+        return results
+
+
+class SweepRuntime:
+    """The sweep function's runtime: the deferrals (the state table) and the contact queue."""
+
+    def __init__(self, settings: SweepSettings) -> None:
+        clients = _AwsClients()
+        self.settings = settings
+        self._deferrals = DynamoDbStateStore(clients.dynamodb(), settings.watermark_table_name)
+        self._queue = SqsContactQueue(clients.sqs(), settings.contact_queue_url)
+
+    def sweep(self) -> SweepResult:
+        return sweep(self._deferrals, self._queue, self.settings.policy, now=datetime.now(UTC))
+
+
+@cache
+def sync_runtime() -> SyncRuntime:
+    """Raises ConfigurationError naming the variable; nothing is cached then."""
+    return SyncRuntime(Settings.from_env(os.environ))
+
+
+@cache
+def sweep_runtime() -> SweepRuntime:
+    return SweepRuntime(SweepSettings.from_env(os.environ))
+
+
+def reset() -> None:
+    """Forget every runtime: the next invocation reads the environment again."""
+    sync_runtime.cache_clear()
+    sweep_runtime.cache_clear()
+
+
+def resolve_api_key(settings: Settings, *, refresh: bool = False) -> str:
+    """The LeadLex key: from the environment locally, from Secrets Manager in production (plain
+    text, or JSON with an `api_key` field)."""
+    if settings.api_key is not None:
+        return settings.api_key
+    assert settings.api_key_secret_id is not None
+    try:
+        return read_secret(settings.api_key_secret_id, json_field="api_key", refresh=refresh)
+    except SecretUnusable as unusable:
+        raise ConfigurationError(f"LEADLEX_API_KEY_SECRET_ID: {unusable}") from None
 
 
 class _AwsClients:

@@ -1,0 +1,37 @@
+"""Secrets Manager: the only code that reads secrets (the LeadLex API key, webhook secrets).
+
+Values are cached per container by Powertools Parameters for MAX_AGE_SECONDS; `refresh=True`
+fetches afresh, for a caller that has just seen a secret fail (a rotated key or signing secret
+then needs no redeploy). The value is never logged and never part of an error message.
+"""
+
+from __future__ import annotations
+
+import json
+
+from aws_lambda_powertools.utilities.parameters import get_secret
+
+MAX_AGE_SECONDS = 300
+
+
+class SecretUnusable(Exception):
+    """The secret exists but holds nothing usable; the message names the secret, not its value."""
+
+
+def read_secret(secret_id: str, *, json_field: str | None = None, refresh: bool = False) -> str:
+    """The secret's text, stripped. With `json_field`, a secret holding a JSON object yields
+    that field instead (a plain-text secret is taken as it is)."""
+    value = get_secret(secret_id, max_age=MAX_AGE_SECONDS, force_fetch=refresh)
+    text = (value.decode() if isinstance(value, bytes) else str(value)).strip()
+    if json_field is not None and text.startswith("{"):
+        try:
+            document = json.loads(text)
+        except ValueError:
+            raise SecretUnusable(f"secret {secret_id} looks like JSON but is not valid") from None
+        field = document.get(json_field) if isinstance(document, dict) else None
+        if not isinstance(field, str) or not field.strip():
+            raise SecretUnusable(f"secret {secret_id} is JSON without a string {json_field} field")
+        return field.strip()
+    if not text:
+        raise SecretUnusable(f"secret {secret_id} is empty")
+    return text
