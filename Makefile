@@ -1,6 +1,7 @@
 # LeadLex activity relay — the two commands are `make test` and `make lint`.
 #
 #   make test    .venv (Python 3.12) from requirements/dev.lock when missing, then every test
+#   make unit    the fast loop: unit tests and the contract cases on the fakes (seconds)
 #   make lint    ruff, mypy --strict, and the template checks (cfn-lint, sam validate, checkov)
 #   make build   sam build, no containers
 #   make bench   the benchmarks in benchmarks/ (requests per scenario, parallel batch, a Pro day)
@@ -28,6 +29,11 @@ $(VENV)/.installed: requirements/dev.lock pyproject.toml layers/activity_relay/p
 ## test: the whole suite (unit, integration over real HTTP, end to end)
 test: venv
 	$(PY) -m pytest
+
+## unit: the fast loop, seconds: unit tests and the contract cases on the in-memory fakes
+.PHONY: unit
+unit: venv
+	$(PY) -m pytest -q -m "unit or (contract and not integration)"
 
 ## bench: the benchmarks of benchmarks/README.md at their default scale (about a minute)
 .PHONY: bench

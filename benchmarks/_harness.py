@@ -20,19 +20,9 @@ from activity_relay.core.batch import Relay
 from activity_relay.core.engine import SyncEngine
 from activity_relay.core.model import ActivityEvent, InitialSync
 from leadlex_sandbox import SandboxServer
-from relay_local.memory import MemoryStateStore, RecordingPublisher
+from relay_local.memory import MemoryStateStore, RecordingPublisher, RejectionLog
 
 PLENTY_OF_TIME_MS = 60_000  # the template's default function timeout
-
-
-@dataclass
-class RejectionLog:
-    """RejectedMessages in memory: benchmarks send only valid bodies, so it should stay empty."""
-
-    rejected: list[tuple[str, str, str]] = field(default_factory=list)
-
-    def reject(self, *, message_id: str, body: str, reason: str) -> None:
-        self.rejected.append((message_id, body, reason))
 
 
 @dataclass
@@ -76,7 +66,7 @@ def build_rig(
         clock=lambda: sandbox.clock.now().timestamp(),
         **client_options,
     )
-    store = store if store is not None else MemoryStateStore()
+    store = store if store is not None else MemoryStateStore(clock=sandbox.clock.now)
     publisher = TimedPublisher(clock=sandbox.clock.now)
     engine = SyncEngine(
         source=client, store=store, publisher=publisher, initial_sync=InitialSync.parse("all")

@@ -654,7 +654,10 @@ def run(
             sandbox.reset_quota()
             sandbox.reset_stats()
             store = MemoryStateStore(
-                states={c: replace(s, seen=s.seen.copy()) for c, s in baseline_store.states.items()}
+                states={
+                    c: replace(s, seen=s.seen.copy()) for c, s in baseline_store.states.items()
+                },
+                clock=sandbox.clock.now,
             )
             rig = build_rig(sandbox, store=store, backoff_factor=0, backoff_jitter=0)
             simulation = Simulation(

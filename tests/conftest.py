@@ -1,12 +1,62 @@
-"""Fixtures shared by every test folder."""
+"""Fixtures shared by every test folder, and the folder → marker rule.
 
+AWS fixtures: moto in-process, with the relay's stack provisioned from template.yaml.
+
+    def test_something(aws_stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> None:
+        for name, value in aws_stack.function_environment().items():
+            monkeypatch.setenv(name, value)
+        sqs = boto3.client("sqs")          # region and fake credentials come from the env
+
+``stack_factory`` makes further stacks (parameter overrides, a FIFO topic), each under its own
+stack name, in the same moto account.
+"""
+
+from __future__ import annotations
+
+import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Protocol
 
 import pytest
+from moto import mock_aws
 
 from leadlex_sandbox import SandboxServer
-from relay_local.stack import load_template
+from relay_local.stack import LocalStack, StackClients, load_template, provision_stack
+
+REGION = "us-east-1"
+TESTS = Path(__file__).parent
+
+# --- Markers: every test carries the marker of its folder ----------------------------------------
+
+FOLDER_MARKERS = {
+    "unit": "unit",
+    "contract": "contract",
+    "integration": "integration",
+    "e2e": "e2e",
+    "benchmarks": "benchmarks",
+}
+"""tests/<folder>/ → the marker its tests get (registered in pyproject.toml)."""
+
+
+def folder_marker(path: Path) -> str:
+    """The marker of a test file under tests/; a folder without one stops the run, so that no
+    test goes unmarked (and unselected by `make unit` and the like)."""
+    folder = path.resolve().relative_to(TESTS.resolve()).parts[0]
+    if folder not in FOLDER_MARKERS:
+        raise pytest.UsageError(
+            f"{path}: tests/{folder} has no marker; add it to FOLDER_MARKERS in tests/conftest.py"
+        )
+    return FOLDER_MARKERS[folder]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        item.add_marker(folder_marker(item.path))
+
+
+# --- Environment ---------------------------------------------------------------------------------
 
 
 def _powertools_environment() -> None:
@@ -22,8 +72,78 @@ def _powertools_environment() -> None:
 _powertools_environment()
 
 
+# --- LeadLex -------------------------------------------------------------------------------------
+
+
 @pytest.fixture
 def sandbox() -> Iterator[SandboxServer]:
     """A fresh LeadLex sandbox on an ephemeral port, no quota to speak of."""
     with SandboxServer(plan="unlimited", seed=1) as server:
         yield server
+
+
+# --- AWS (moto) ----------------------------------------------------------------------------------
+
+
+class StackFactory(Protocol):
+    def __call__(
+        self,
+        *,
+        parameter_overrides: Mapping[str, str | int] | None = None,
+        fifo_topic: bool = False,
+    ) -> LocalStack: ...
+
+
+@pytest.fixture
+def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake credentials and region, so nothing can reach a real account."""
+    for name in (
+        "AWS_PROFILE",
+        "AWS_ENDPOINT_URL",
+        "AWS_CONFIG_FILE",
+        "AWS_SHARED_CREDENTIALS_FILE",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
+    monkeypatch.setenv("AWS_SECURITY_TOKEN", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_REGION", REGION)
+
+
+@pytest.fixture
+def aws_mock(aws_credentials: None) -> Iterator[None]:
+    """moto's in-process AWS for the duration of the test."""
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def stack_clients(aws_mock: None) -> StackClients:
+    return StackClients.create(region_name=REGION)
+
+
+@pytest.fixture
+def stack_factory(stack_clients: StackClients) -> StackFactory:
+    numbers = itertools.count(1)
+
+    def make(
+        *,
+        parameter_overrides: Mapping[str, str | int] | None = None,
+        fifo_topic: bool = False,
+    ) -> LocalStack:
+        return provision_stack(
+            stack_clients,
+            stack_name=f"relay-test-{next(numbers)}",
+            parameter_overrides=parameter_overrides,
+            fifo_topic=fifo_topic,
+        )
+
+    return make
+
+
+@pytest.fixture
+def aws_stack(stack_factory: StackFactory) -> LocalStack:
+    """The template's stack with its parameter defaults, under moto.mock_aws in us-east-1."""
+    return stack_factory()

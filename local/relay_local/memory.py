@@ -1,36 +1,66 @@
-"""In-memory adapters: a state store and a publisher that keep everything in dicts and lists.
+"""In-memory fakes of every port of activity_relay.core.ports, the only ones in the project.
 
-For simulations and benchmarks that run the real engine without AWS, and for unit tests.
+For unit tests, simulations and benchmarks that run the real engine without AWS or LeadLex.
+tests/contract/ runs the same cases against each fake and its real adapter, so a fake that
+drifts from the adapter it stands for fails there: the real adapter is the reference.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from activity_relay.core.model import ActivityEvent, ContactState
-from activity_relay.core.ports import PublishFailed, QuotaSnapshot, StateConflict
+from activity_relay.adapters.leadlex import RequestRejected
+from activity_relay.adapters.sqs import EMPTY_BODY
+from activity_relay.core.model import Activity, ActivityEvent, ActivityPage, ContactState
+from activity_relay.core.model import parse_contact_id as _parse_contact_id
+from activity_relay.core.ports import ContactNotFound, PublishFailed, QuotaSnapshot, StateConflict
+from activity_relay.core.sweep import MAX_DELAY_SECONDS
+
+EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def at(seconds: int) -> str:
+    """`seconds` after EPOCH as the API writes a created_date."""
+    return (EPOCH + timedelta(seconds=seconds)).isoformat().replace("+00:00", "Z")
+
+
+# --- StateStore and Deferrals (DynamoDbStateStore) -----------------------------------------------
 
 
 @dataclass
 class MemoryStateStore:
+    """DynamoDbStateStore in dicts. `clock` plays the store's own now, which `postpone` reads
+    as the real one does."""
+
     states: dict[str, ContactState] = field(default_factory=dict)
     not_found: dict[str, datetime] = field(default_factory=dict)
     deferred: dict[str, datetime] = field(default_factory=dict)
     quota: QuotaSnapshot | None = None
     saves: int = 0
+    clock: Callable[[], datetime] = _now
 
     def load(self, contact_id: str) -> ContactState | None:
-        return self.states.get(contact_id)
+        stored = self.states.get(contact_id)
+        # A copy, as a read from a table is: what the caller changes stays with the caller.
+        return None if stored is None else replace(stored, seen=stored.seen.copy())
 
     def save(self, state: ContactState) -> ContactState:
         stored = self.states.get(state.contact_id)
         if (stored.version if stored else 0) != state.version:
             raise StateConflict(f"contact {state.contact_id} was saved by someone else")
-        saved = replace(state, seen=state.seen.copy(), version=state.version + 1)
-        self.states[state.contact_id] = saved
+        saved = replace(state, version=state.version + 1)
+        self.states[state.contact_id] = replace(saved, seen=state.seen.copy())
+        # The sync a deferral waited for has happened, and the contact has been found.
         self.deferred.pop(state.contact_id, None)
+        self.not_found.pop(state.contact_id, None)
         self.saves += 1
         return saved
 
@@ -38,34 +68,109 @@ class MemoryStateStore:
         self.not_found[contact_id] = at
         self.deferred.pop(contact_id, None)
 
-    # Deferrals
+    def forget(self, contact_id: str) -> None:
+        self.states.pop(contact_id, None)
+        self.not_found.pop(contact_id, None)
+        self.deferred.pop(contact_id, None)
 
     def defer(self, contact_id: str, until: datetime) -> None:
         self.deferred[contact_id] = until
 
     def due(self, now: datetime, limit: int) -> list[str]:
+        if limit <= 0:
+            return []
         waiting = sorted((until, c) for c, until in self.deferred.items() if until <= now)
         return [contact_id for _, contact_id in waiting[:limit]]
 
     def postpone(self, contact_ids: Sequence[str], until: datetime) -> None:
+        # Only a deferral that has come due moves: one renewed since (a later reset) stays.
+        now = self.clock()
         for contact_id in contact_ids:
-            if contact_id in self.deferred:
-                self.deferred[contact_id] = max(self.deferred[contact_id], until)
+            current = self.deferred.get(contact_id)
+            if current is not None and current <= now:
+                self.deferred[contact_id] = until
 
     def stale(self, synced_before: datetime, limit: int) -> list[str]:
+        if limit <= 0:
+            return []
         stale = [
             c
             for c, state in self.states.items()
-            if state.last_sync_started_at is None or state.last_sync_started_at < synced_before
+            if c not in self.not_found
+            and c not in self.deferred
+            and (state.last_sync_started_at is None or state.last_sync_started_at < synced_before)
         ]
         return sorted(stale)[:limit]
 
     def record_quota(self, snapshot: QuotaSnapshot) -> None:
-        if self.quota is None or snapshot.observed_at >= self.quota.observed_at:
+        if self.quota is None or _newer_quota(snapshot, self.quota):
             self.quota = snapshot
 
     def load_quota(self) -> QuotaSnapshot | None:
         return self.quota
+
+
+def _newer_quota(new: QuotaSnapshot, stored: QuotaSnapshot) -> bool:
+    """A newer window always wins; within a window the later observation, and on a tie the
+    lower remaining count (DynamoDbStateStore's condition)."""
+    if new.resets_at != stored.resets_at:
+        return new.resets_at > stored.resets_at
+    if new.observed_at != stored.observed_at:
+        return new.observed_at > stored.observed_at
+    return new.remaining < stored.remaining
+
+
+# --- ContactQueue (SqsContactQueue) --------------------------------------------------------------
+
+
+@dataclass
+class MemoryContactQueue:
+    """The contact queue: `sent` and `delays` hold each accepted message, in order, and the
+    delay it waits (the queue's own `queue_delay` when the sender names none). Ids in
+    `refuse` are refused as SQS refuses a message it blames on the sender."""
+
+    queue_delay: int = 0
+    refuse: set[str] = field(default_factory=set)
+    sent: list[str] = field(default_factory=list)
+    delays: list[int] = field(default_factory=list)
+
+    def enqueue(
+        self, contact_ids: Sequence[str], *, delays: Sequence[int] | None = None
+    ) -> list[str]:
+        given: Sequence[int | None] = [None] * len(contact_ids) if delays is None else delays
+        if len(given) != len(contact_ids):
+            raise ValueError(f"{len(contact_ids)} contacts but {len(given)} delays")
+        failed: list[str] = []
+        for contact_id, delay in zip(contact_ids, given, strict=True):
+            if contact_id in self.refuse or (
+                delay is not None and not 0 <= delay <= MAX_DELAY_SECONDS
+            ):
+                failed.append(contact_id)
+                continue
+            self.sent.append(contact_id)
+            self.delays.append(self.queue_delay if delay is None else delay)
+        return failed
+
+    def visible(self) -> list[str]:
+        """What a receive would return now: the messages that wait no delay."""
+        return [c for c, delay in zip(self.sent, self.delays, strict=True) if delay == 0]
+
+
+# --- RejectedMessages (SqsDeadLetters) -----------------------------------------------------------
+
+
+@dataclass
+class RejectionLog:
+    """Rejected messages as (message id, body, reason), the body as the dead-letter queue keeps
+    it (SQS refuses an empty one)."""
+
+    rejected: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def reject(self, *, message_id: str, body: str, reason: str) -> None:
+        self.rejected.append((message_id, body or EMPTY_BODY, reason))
+
+
+# --- Publisher (SnsPublisher, EventBridgePublisher) ----------------------------------------------
 
 
 @dataclass
@@ -86,3 +191,70 @@ class RecordingPublisher:
     @property
     def ids(self) -> list[str]:
         return [event.event_id for event in self.delivered]
+
+
+# --- ActivitySource (LeadLexClient) --------------------------------------------------------------
+
+
+@dataclass
+class FakeLeadLex:
+    """A contact's activity list as the API serves it: newest first, offset pages.
+
+    `tie_order` decides how activities with equal created_date are ordered, since the API
+    does not say: by insertion, newest insertion first ("newest", the sandbox's order), oldest
+    first ("oldest"), or by id ("id").
+    """
+
+    page_size: int = 100
+    tie_order: str = "newest"
+    contacts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    requests: int = 0
+    between_pages: list[Callable[[str, int], None]] = field(default_factory=list)
+    _sequence: itertools.count[int] = field(default_factory=itertools.count)
+    _order: dict[str, int] = field(default_factory=dict)
+
+    def add(self, contact_id: str, seconds: int, activity_type: str = "call") -> dict[str, Any]:
+        number = next(self._sequence)
+        activity = {
+            "id": f"act_{number:06d}",
+            "activity_type": activity_type,
+            "entity_type": "contact",
+            "description": f"activity {number}",
+            "created_date": at(seconds),
+        }
+        self._order[activity["id"]] = number
+        self.contacts.setdefault(contact_id, []).append(activity)
+        return activity
+
+    def listing(self, contact_id: str) -> list[dict[str, Any]]:
+        items = self.contacts[contact_id]
+
+        def tie(activity: dict[str, Any]) -> Any:
+            if self.tie_order == "id":
+                return activity["id"]
+            sequence = self._order[activity["id"]]
+            return sequence if self.tie_order == "newest" else -sequence
+
+        return sorted(items, key=lambda a: (a["created_date"], tie(a)), reverse=True)
+
+    def fetch_page(self, contact_id: str, page: int) -> ActivityPage:
+        # As LeadLexClient: no request for a page before the first or an id that is no UUID.
+        if page < 1:
+            raise ValueError(f"page must be >= 1, not {page}")
+        try:
+            contact = _parse_contact_id(contact_id)
+        except ValueError:
+            raise RequestRejected(f"not a contact UUID: {contact_id[:100]!r}") from None
+        if contact not in self.contacts:
+            raise ContactNotFound(f"contact {contact} not found")
+        for hook in self.between_pages:
+            hook(contact, page)
+        self.requests += 1
+        items = self.listing(contact)
+        chunk = items[(page - 1) * self.page_size : page * self.page_size]
+        return ActivityPage(
+            number=page,
+            per_page=self.page_size,
+            total=len(items),
+            activities=tuple(Activity.from_api(raw) for raw in chunk),
+        )

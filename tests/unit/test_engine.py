@@ -15,7 +15,7 @@ from activity_relay.core.ports import (
     PublishFailed,
     StateConflict,
 )
-from tests.unit.fakes import EPOCH, FakeLeadLex, MemoryStateStore, RecordingPublisher, at
+from relay_local.memory import EPOCH, FakeLeadLex, MemoryStateStore, RecordingPublisher, at
 
 CONTACT = "123e4567-e89b-12d3-a456-426614174000"
 DAY = 86_400

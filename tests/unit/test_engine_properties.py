@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from activity_relay.core.engine import SyncEngine
 from activity_relay.core.model import InitialSync
-from tests.unit.fakes import EPOCH, FakeLeadLex, MemoryStateStore, RecordingPublisher
+from relay_local.memory import EPOCH, FakeLeadLex, MemoryStateStore, RecordingPublisher
 
 CONTACT = "123e4567-e89b-12d3-a456-426614174000"
 DAY = 86_400

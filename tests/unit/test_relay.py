@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from activity_relay.core.batch import ContactMessage, Disposition, MessageResult, Relay
@@ -18,19 +18,17 @@ from activity_relay.core.ports import (
     RateLimited,
     TransientSourceError,
 )
-from tests.unit.fakes import EPOCH, FakeLeadLex, MemoryStateStore, RecordingPublisher
+from relay_local.memory import (
+    EPOCH,
+    FakeLeadLex,
+    MemoryStateStore,
+    RecordingPublisher,
+    RejectionLog,
+)
 
 CONTACTS = [f"{n}23e4567-e89b-12d3-a456-426614174000" for n in range(1, 10)]
 RESET = EPOCH + timedelta(days=1)
 PLENTY_OF_TIME = 60_000
-
-
-@dataclass
-class RejectionLog:
-    rejected: list[tuple[str, str, str]] = field(default_factory=list)
-
-    def reject(self, *, message_id: str, body: str, reason: str) -> None:
-        self.rejected.append((message_id, body, reason))
 
 
 class Clock:

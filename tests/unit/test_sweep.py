@@ -4,8 +4,6 @@ the queue; and its settings."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -17,7 +15,7 @@ from activity_relay.core.model import ContactState
 from activity_relay.core.ports import QuotaSnapshot
 from activity_relay.core.sweep import RECHECK, SweepPolicy, quota_budget, sweep
 from activity_relay.settings import ConfigurationError, SweepSettings
-from tests.unit.fakes import MemoryStateStore
+from relay_local.memory import MemoryContactQueue, MemoryStateStore
 
 NOW = datetime(2026, 3, 2, 0, 15, tzinfo=UTC)
 RESET = datetime(2026, 3, 2, tzinfo=UTC)
@@ -52,21 +50,6 @@ def snapshot(remaining: int, *, resets: datetime, limit: int | None = 1000) -> Q
     return QuotaSnapshot(
         limit=limit, remaining=remaining, resets_at=resets, observed_at=resets - timedelta(hours=1)
     )
-
-
-@dataclass
-class FakeQueue:
-    refuse: set[str] = field(default_factory=set)
-    sent: list[str] = field(default_factory=list)
-    delays: list[int] = field(default_factory=list)
-
-    def enqueue(
-        self, contact_ids: Sequence[str], *, delays: Sequence[int] | None = None
-    ) -> list[str]:
-        accepted = [i for i, c in enumerate(contact_ids) if c not in self.refuse]
-        self.sent.extend(contact_ids[i] for i in accepted)
-        self.delays.extend((delays or [0] * len(contact_ids))[i] for i in accepted)
-        return [c for c in contact_ids if c in self.refuse]
 
 
 def synced(store: MemoryStateStore, contact_id: str, started: datetime) -> None:
@@ -110,7 +93,7 @@ def test_due_contacts_are_enqueued_longest_waiting_first_and_postponed() -> None
     store.defer(contact(1), RESET)
     store.defer(contact(2), RESET - timedelta(days=1))
     store.defer(contact(3), NEXT_RESET)  # not due yet
-    queue = FakeQueue()
+    queue = MemoryContactQueue()
 
     result = sweep(store, queue, settings(), now=NOW)
 
@@ -128,7 +111,7 @@ def test_no_budget_no_enqueue() -> None:
     store = MemoryStateStore(quota=snapshot(5, resets=NEXT_RESET))
     store.defer(contact(1), RESET)
     synced(store, contact(2), NOW - timedelta(days=3))
-    queue = FakeQueue()
+    queue = MemoryContactQueue()
 
     result = sweep(store, queue, settings(reserve=5, stale_hours=24), now=NOW)
 
@@ -141,7 +124,7 @@ def test_the_budget_caps_the_deferred_contacts() -> None:
     store = MemoryStateStore(quota=snapshot(3, resets=NEXT_RESET))
     for number in range(5):
         store.defer(contact(number), RESET - timedelta(minutes=number))
-    queue = FakeQueue()
+    queue = MemoryContactQueue()
 
     result = sweep(store, queue, settings(), now=NOW)
 
@@ -154,7 +137,7 @@ def test_only_enqueued_contacts_are_postponed() -> None:
     store = MemoryStateStore(quota=snapshot(0, resets=RESET))
     store.defer(contact(1), RESET)
     store.defer(contact(2), RESET)
-    queue = FakeQueue(refuse={contact(2)})
+    queue = MemoryContactQueue(refuse={contact(2)})
 
     result = sweep(store, queue, settings(), now=NOW)
 
@@ -167,7 +150,7 @@ def test_only_enqueued_contacts_are_postponed() -> None:
 def test_stale_contacts_only_when_asked_for() -> None:
     store = MemoryStateStore(quota=snapshot(0, resets=RESET))
     synced(store, contact(1), NOW - timedelta(days=3))
-    queue = FakeQueue()
+    queue = MemoryContactQueue()
 
     result = sweep(store, queue, settings(), now=NOW)
 
@@ -183,7 +166,7 @@ def test_stale_contacts_come_after_the_deferred_ones_within_what_is_left() -> No
     synced(store, contact(4), NOW - timedelta(hours=25))
     synced(store, contact(5), NOW - timedelta(hours=26))
     synced(store, contact(6), NOW - timedelta(hours=1))  # recent enough
-    queue = FakeQueue()
+    queue = MemoryContactQueue()
 
     result = sweep(store, queue, settings(stale_hours=24), now=NOW)
 
@@ -197,7 +180,7 @@ def test_a_contact_both_due_and_stale_is_enqueued_once() -> None:
     store = MemoryStateStore(quota=snapshot(0, resets=RESET))
     synced(store, contact(1), NOW - timedelta(days=3))
     store.defer(contact(1), RESET)
-    queue = FakeQueue(refuse={contact(1)})
+    queue = MemoryContactQueue(refuse={contact(1)})
 
     result = sweep(store, queue, settings(stale_hours=24), now=NOW)
 
@@ -234,7 +217,7 @@ def test_never_more_than_the_budget_and_deferred_first(
         store.defer(contact(number), RESET - timedelta(minutes=number))
     for number in range(40, 40 + stale):
         synced(store, contact(number), NOW - timedelta(days=2))
-    queue = FakeQueue(refuse={contact(n) for n in refused})
+    queue = MemoryContactQueue(refuse={contact(n) for n in refused})
     deferred_ids = {contact(n) for n in range(deferred)}
 
     result = sweep(
@@ -272,7 +255,7 @@ def test_contacts_are_paced_to_the_per_minute_limit() -> None:
     store = MemoryStateStore(quota=snapshot(0, resets=RESET))
     for number in range(25):
         store.defer(contact(number), RESET - timedelta(minutes=number))
-    queue = FakeQueue()
+    queue = MemoryContactQueue()
 
     sweep(store, queue, settings(per_minute=10), now=NOW)
 
@@ -284,7 +267,7 @@ def test_one_sweep_enqueues_no_more_than_the_longest_delay_can_pace() -> None:
     store = MemoryStateStore(quota=snapshot(0, resets=RESET))
     for number in range(100):
         store.defer(contact(number), RESET - timedelta(minutes=number))
-    queue = FakeQueue()
+    queue = MemoryContactQueue()
 
     result = sweep(store, queue, settings(per_minute=2), now=NOW)
 

@@ -2,27 +2,41 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Callable, Sequence
 
 import pytest
-from adapter_support import MakeEvent
 
 from activity_relay.core.fanout import FanOutPublisher
-from activity_relay.core.model import ActivityEvent
+from activity_relay.core.model import Activity, ActivityEvent
 from activity_relay.core.ports import PublishFailed
+from relay_local.memory import RecordingPublisher
+
+CONTACT_ID = "123e4567-e89b-12d3-a456-426614174000"
+
+MakeEvent = Callable[[], ActivityEvent]
 
 
-class FakePublisher:
+@pytest.fixture
+def make_event() -> MakeEvent:
+    """Events with distinct, ordered ids and dates."""
+    counter = itertools.count()
+
+    def make() -> ActivityEvent:
+        number = next(counter)
+        raw = {"id": f"act-{number:05d}", "created_date": f"2024-05-01T10:00:{number:02d}Z"}
+        return ActivityEvent(contact_id=CONTACT_ID, activity=Activity.from_api(raw))
+
+    return make
+
+
+def delivering(fails_at: int | None = None) -> RecordingPublisher:
     """Delivers up to `fails_at` events of each call, then fails."""
+    return RecordingPublisher(fail_after=fails_at)
 
-    def __init__(self, fails_at: int | None = None) -> None:
-        self.fails_at = fails_at
-        self.received: list[list[str]] = []
 
-    def publish(self, events: Sequence[ActivityEvent]) -> None:
-        self.received.append([event.event_id for event in events])
-        if self.fails_at is not None and self.fails_at < len(events):
-            raise PublishFailed("fake failure", delivered=self.fails_at)
+def received(publisher: RecordingPublisher) -> list[list[str]]:
+    return [ids(call) for call in publisher.calls]
 
 
 def ids(events: Sequence[ActivityEvent]) -> list[str]:
@@ -31,17 +45,17 @@ def ids(events: Sequence[ActivityEvent]) -> list[str]:
 
 def test_every_publisher_receives_every_event(make_event: MakeEvent) -> None:
     events = [make_event() for _ in range(4)]
-    first, second = FakePublisher(), FakePublisher()
+    first, second = delivering(), delivering()
 
     FanOutPublisher([first, second]).publish(events)
 
-    assert first.received == second.received == [ids(events)]
+    assert received(first) == received(second) == [ids(events)]
 
 
 def test_a_failure_of_the_first_limits_what_the_second_is_given(make_event: MakeEvent) -> None:
     # Given a first publisher that delivers 3 of 5
     events = [make_event() for _ in range(5)]
-    first, second = FakePublisher(fails_at=3), FakePublisher()
+    first, second = delivering(fails_at=3), delivering()
 
     # When fanned out
     with pytest.raises(PublishFailed) as failure:
@@ -49,7 +63,7 @@ def test_a_failure_of_the_first_limits_what_the_second_is_given(make_event: Make
 
     # Then 3 count as delivered, and the second got only those: the rest is retried anyway
     assert failure.value.delivered == 3
-    assert second.received == [ids(events[:3])]
+    assert received(second) == [ids(events[:3])]
     assert isinstance(failure.value.__cause__, PublishFailed)
 
 
@@ -57,7 +71,7 @@ def test_delivered_is_the_least_any_publisher_delivered(make_event: MakeEvent) -
     events = [make_event() for _ in range(5)]
 
     with pytest.raises(PublishFailed) as failure:
-        FanOutPublisher([FakePublisher(fails_at=4), FakePublisher(fails_at=2)]).publish(events)
+        FanOutPublisher([delivering(fails_at=4), delivering(fails_at=2)]).publish(events)
 
     assert failure.value.delivered == 2
 

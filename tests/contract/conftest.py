@@ -1,0 +1,328 @@
+"""Each port once per implementation: the in-memory fake of relay_local.memory and the real
+adapter (moto provisioned from template.yaml, the LeadLex sandbox over HTTP).
+
+A fixture here yields the port under test together with what the test needs to observe it from
+outside (a queue's visible messages, a subscriber's deliveries), the same for both sides. The
+real side is the reference: when a case fails on the fake only, the fake is wrong.
+Real parameters also carry the `integration` marker, so `-m "not integration"` (make unit) runs
+the fakes alone.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+
+from activity_relay.adapters.dynamodb import DynamoDbStateStore
+from activity_relay.adapters.eventbridge import EventBridgePublisher
+from activity_relay.adapters.leadlex import LeadLexClient
+from activity_relay.adapters.publishing import RetryPolicy
+from activity_relay.adapters.sns import SnsPublisher
+from activity_relay.adapters.sqs import SqsContactQueue, SqsDeadLetters
+from activity_relay.core.model import ActivityEvent
+from activity_relay.core.ports import (
+    ActivitySource,
+    ContactQueue,
+    Publisher,
+    RejectedMessages,
+)
+from leadlex_sandbox import SandboxServer
+from relay_local.memory import (
+    EPOCH,
+    FakeLeadLex,
+    MemoryContactQueue,
+    MemoryStateStore,
+    RecordingPublisher,
+    RejectionLog,
+)
+from relay_local.stack import LocalStack, load_template
+
+REGION = "us-east-1"
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+
+FAKE = pytest.param("fake", id="fake")
+REAL = pytest.param("real", id="real", marks=pytest.mark.integration)
+
+
+def no_pause(_: float) -> None:
+    """Adapters' retry sleeps: nothing to wait for in a test."""
+
+
+def drain(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
+    """Every message a receive hands out now, in order, deleted as read."""
+    messages: list[dict[str, Any]] = []
+    while batch := sqs.receive_message(
+        QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+    ).get("Messages", []):
+        messages.extend(batch)
+        sqs.delete_message_batch(
+            QueueUrl=queue_url,
+            Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)
+            ],
+        )
+    return messages
+
+
+def create_queue(sqs: Any, name: str) -> tuple[str, str]:
+    url = str(sqs.create_queue(QueueName=name)["QueueUrl"])
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    return url, str(arn)
+
+
+# --- StateStore + Deferrals ----------------------------------------------------------------------
+
+
+class Clock:
+    """The store's own now (postpone reads it), moved by the test."""
+
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture(params=[FAKE, REAL])
+def store(request: pytest.FixtureRequest, clock: Clock) -> MemoryStateStore | DynamoDbStateStore:
+    """A StateStore and Deferrals: DynamoDbStateStore on the template's table, or its fake."""
+    if request.param == "fake":
+        return MemoryStateStore(clock=clock)
+    stack: LocalStack = request.getfixturevalue("aws_stack")
+    return DynamoDbStateStore(
+        boto3.client("dynamodb", region_name=REGION), stack.table_name, clock=clock
+    )
+
+
+# --- ContactQueue --------------------------------------------------------------------------------
+
+QUEUE_DELAY = int(load_template()["Parameters"]["DeliveryDelaySeconds"]["Default"])
+"""The contact queue's own delay, as the template declares it."""
+
+
+@dataclass
+class QueueUnderTest:
+    queue: ContactQueue
+    visible: Callable[[], list[str]]
+    """The bodies a receive hands out now (messages whose delay has passed), in order."""
+
+
+@pytest.fixture(params=[FAKE, REAL])
+def contact_queue(request: pytest.FixtureRequest) -> QueueUnderTest:
+    if request.param == "fake":
+        fake = MemoryContactQueue(queue_delay=QUEUE_DELAY)
+        return QueueUnderTest(fake, fake.visible)
+    stack: LocalStack = request.getfixturevalue("aws_stack")
+    sqs = boto3.client("sqs", region_name=REGION)
+    real = SqsContactQueue(sqs, stack.contact_queue_url, sleep=no_pause)
+    return QueueUnderTest(real, lambda: [m["Body"] for m in drain(sqs, stack.contact_queue_url)])
+
+
+# --- RejectedMessages ----------------------------------------------------------------------------
+
+
+@dataclass
+class RejectionsUnderTest:
+    rejected: RejectedMessages
+    kept: Callable[[], list[tuple[str, str, str]]]
+    """What the dead-letter place holds: (original message id, body, reason), in order."""
+
+
+def _dead_letters(sqs: Any, queue_url: str) -> list[tuple[str, str, str]]:
+    return [
+        (
+            m["MessageAttributes"]["original_message_id"]["StringValue"],
+            m["Body"],
+            m["MessageAttributes"]["rejection_reason"]["StringValue"],
+        )
+        for m in drain(sqs, queue_url)
+    ]
+
+
+@pytest.fixture(params=[FAKE, REAL])
+def rejections(request: pytest.FixtureRequest) -> RejectionsUnderTest:
+    if request.param == "fake":
+        fake = RejectionLog()
+        return RejectionsUnderTest(fake, lambda: list(fake.rejected))
+    stack: LocalStack = request.getfixturevalue("aws_stack")
+    sqs = boto3.client("sqs", region_name=REGION)
+    real = SqsDeadLetters(sqs, stack.dead_letter_queue_url)
+    return RejectionsUnderTest(real, lambda: _dead_letters(sqs, stack.dead_letter_queue_url))
+
+
+# --- Publisher -----------------------------------------------------------------------------------
+
+
+@dataclass
+class PublisherUnderTest:
+    publisher: Publisher
+    delivered: Callable[[], list[dict[str, Any]]]
+    """The documents subscribers received, in order."""
+    fail_from: Callable[[Sequence[ActivityEvent], int], None]
+    """Make the service refuse every event of the list from this position on."""
+
+
+def _refuse_calls_with(
+    client: Any, operation: str, refused: Callable[[dict[str, Any]], bool]
+) -> None:
+    """Answer every call of `operation` whose parameters `refused` picks with a 500, as a
+    service that is down would; the others reach moto."""
+
+    class Down:
+        status_code = 500
+
+    def judge(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context["refused"] = refused(params)
+
+    def answer(context: dict[str, Any], **_: Any) -> tuple[Any, dict[str, Any]] | None:
+        if context.get("refused"):
+            return Down(), {"Error": {"Code": "InternalError", "Message": "injected outage"}}
+        return None
+
+    service = client.meta.service_model.service_id.hyphenize()
+    client.meta.events.register(f"before-parameter-build.{service}.{operation}", judge)
+    client.meta.events.register(f"before-call.{service}.{operation}", answer)
+
+
+def _sns(stack: LocalStack) -> PublisherUnderTest:
+    sns = boto3.client("sns", region_name=REGION)
+    sqs = boto3.client("sqs", region_name=REGION)
+    queue_url, queue_arn = create_queue(sqs, "subscriber")
+    sns.subscribe(
+        TopicArn=stack.topic_arn,
+        Protocol="sqs",
+        Endpoint=queue_arn,
+        Attributes={"RawMessageDelivery": "true"},
+    )
+
+    def fail_from(events: Sequence[ActivityEvent], position: int) -> None:
+        refused = {event.event_id for event in events[position:]}
+        _refuse_calls_with(
+            sns,
+            "PublishBatch",
+            lambda params: any(
+                json.loads(e["Message"])["event_id"] in refused
+                for e in params["PublishBatchRequestEntries"]
+            ),
+        )
+
+    publisher = SnsPublisher(sns, stack.topic_arn, retry=RetryPolicy(sleep=no_pause))
+    return PublisherUnderTest(
+        publisher, lambda: [json.loads(m["Body"]) for m in drain(sqs, queue_url)], fail_from
+    )
+
+
+def _eventbridge(stack: LocalStack) -> PublisherUnderTest:
+    events = boto3.client("events", region_name=REGION)
+    sqs = boto3.client("sqs", region_name=REGION)
+    queue_url, queue_arn = create_queue(sqs, "subscriber")
+    source = stack.function_environment()["EVENT_SOURCE"]
+    events.put_rule(
+        Name="all", EventBusName=stack.bus_name, EventPattern=json.dumps({"source": [source]})
+    )
+    events.put_targets(
+        Rule="all", EventBusName=stack.bus_name, Targets=[{"Id": "queue", "Arn": queue_arn}]
+    )
+
+    def fail_from(published: Sequence[ActivityEvent], position: int) -> None:
+        refused = {event.event_id for event in published[position:]}
+        _refuse_calls_with(
+            events,
+            "PutEvents",
+            lambda params: any(
+                json.loads(e["Detail"])["event_id"] in refused for e in params["Entries"]
+            ),
+        )
+
+    publisher = EventBridgePublisher(
+        events, stack.bus_name, source, retry=RetryPolicy(sleep=no_pause)
+    )
+    return PublisherUnderTest(
+        publisher,
+        lambda: [json.loads(m["Body"])["detail"] for m in drain(sqs, queue_url)],
+        fail_from,
+    )
+
+
+def _recording() -> PublisherUnderTest:
+    fake = RecordingPublisher()
+
+    def fail_from(_: Sequence[ActivityEvent], position: int) -> None:
+        fake.fail_after = position
+
+    return PublisherUnderTest(fake, lambda: [e.document() for e in fake.delivered], fail_from)
+
+
+@pytest.fixture(
+    params=[
+        FAKE,
+        pytest.param("sns", id="sns", marks=pytest.mark.integration),
+        pytest.param("eventbridge", id="eventbridge", marks=pytest.mark.integration),
+    ]
+)
+def publisher(request: pytest.FixtureRequest) -> PublisherUnderTest:
+    if request.param == "fake":
+        return _recording()
+    stack: LocalStack = request.getfixturevalue("aws_stack")
+    return _sns(stack) if request.param == "sns" else _eventbridge(stack)
+
+
+# --- ActivitySource ------------------------------------------------------------------------------
+
+PAGE_SIZE = 3
+
+
+@dataclass
+class SourceUnderTest:
+    source: ActivitySource
+    new_contact: Callable[[], str]
+    log: Callable[..., str]
+    """log(contact_id, created: datetime, activity_type="call") -> the new activity's id."""
+    unknown: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+def _fake_source() -> SourceUnderTest:
+    fake = FakeLeadLex(page_size=PAGE_SIZE)
+
+    def new_contact() -> str:
+        contact_id = str(uuid.uuid4())
+        fake.contacts[contact_id] = []
+        return contact_id
+
+    def log(contact_id: str, created: datetime, activity_type: str = "call") -> str:
+        seconds = int((created - EPOCH).total_seconds())
+        return str(fake.add(contact_id, seconds, activity_type)["id"])
+
+    return SourceUnderTest(fake, new_contact, log)
+
+
+@pytest.fixture(params=[FAKE, REAL])
+def activity_source(request: pytest.FixtureRequest) -> Iterator[SourceUnderTest]:
+    if request.param == "fake":
+        yield _fake_source()
+        return
+    server: SandboxServer = request.getfixturevalue("sandbox")
+
+    def log(contact_id: str, created: datetime, activity_type: str = "call") -> str:
+        return str(
+            server.add_activity(contact_id, created_date=created, activity_type=activity_type)["id"]
+        )
+
+    with LeadLexClient(
+        server.create_key(), server.base_url, per_page=PAGE_SIZE, retries=0
+    ) as client:
+        yield SourceUnderTest(client, lambda: server.create_contact(), log)
