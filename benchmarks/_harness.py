@@ -20,7 +20,12 @@ from activity_relay.core.batch import Relay
 from activity_relay.core.engine import SyncEngine
 from activity_relay.core.model import ActivityEvent, InitialSync
 from leadlex_sandbox import SandboxServer
-from relay_local.memory import MemoryStateStore, RecordingPublisher, RejectionLog
+from relay_local.memory import (
+    MemoryStateStore,
+    QueuedContinuations,
+    RecordingPublisher,
+    RejectionLog,
+)
 
 PLENTY_OF_TIME_MS = 60_000  # the template's default function timeout
 
@@ -49,6 +54,7 @@ class Rig:
     engine: SyncEngine
     relay: Relay
     rejections: RejectionLog
+    continuations: QueuedContinuations
 
 
 def build_rig(
@@ -72,15 +78,17 @@ def build_rig(
         source=client, store=store, publisher=publisher, initial_sync=InitialSync.parse("all")
     )
     rejections = RejectionLog()
+    continuations = QueuedContinuations()
     relay = Relay(
         engine=engine,
         rejected=rejections,
         deferrals=store,
+        continuations=continuations,
         clock=sandbox.clock.now,
         concurrency=concurrency,
         quota=client.quota,
     )
-    return Rig(sandbox, client, store, publisher, engine, relay, rejections)
+    return Rig(sandbox, client, store, publisher, engine, relay, rejections, continuations)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:

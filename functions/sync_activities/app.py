@@ -20,6 +20,7 @@ _MESSAGE_METRICS = {
     Disposition.COALESCED: "MessagesCoalesced",
     Disposition.NOT_FOUND: "MessagesNotFound",
     Disposition.DEFERRED: "MessagesDeferred",
+    Disposition.CONTINUED: "MessagesContinued",
     Disposition.REJECTED: "MessagesRejected",
     Disposition.RETRY: "MessagesRetry",
 }

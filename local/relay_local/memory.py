@@ -258,3 +258,16 @@ class FakeLeadLex:
             total=len(items),
             activities=tuple(Activity.from_api(raw) for raw in chunk),
         )
+
+
+@dataclass
+class QueuedContinuations:
+    """Continuations kept in order instead of sent: (contact id, delay in seconds)."""
+
+    queued: list[tuple[str, int]] = field(default_factory=list)
+    fail: bool = False
+
+    def continue_later(self, contact_id: str, *, delay_seconds: int) -> None:
+        if self.fail:
+            raise RuntimeError("injected failure to queue a continuation")
+        self.queued.append((contact_id, delay_seconds))

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from activity_relay.core.fingerprint import Fingerprint
-from activity_relay.core.model import ContactState
+from activity_relay.core.model import Backfill, ContactState
 from activity_relay.core.ports import Deferrals, QuotaSnapshot, StateConflict, StateStore
 from tests.contract.conftest import NOW, Clock
 
@@ -56,6 +56,26 @@ def test_a_saved_state_loads_back_one_version_on(store: Store) -> None:
         NOW,
     )
     assert loaded.seen.encode() == fingerprint("a", "b").encode()
+
+
+@pytest.mark.parametrize("total", [None, 12_000])
+def test_a_continuing_syncs_position_round_trips_and_goes_with_its_end(
+    store: Store, total: int | None
+) -> None:
+    # Given a sync that stopped at a checkpoint, 3,100 activities up from the list's end
+    backfill = Backfill(read_from_end=3_100, total=total, first_sync=True, checkpointed_at=NOW)
+    saved = store.save(ContactState(contact(1), fingerprint("a"), backfill=backfill))
+
+    # Then a later invocation finds the position again
+    loaded = store.load(contact(1))
+    assert loaded is not None
+    assert loaded.backfill == backfill
+
+    # And once the sync is complete, nothing of it is left
+    store.save(ContactState(contact(1), fingerprint("a"), saved.version, NOW, backfill=None))
+    loaded = store.load(contact(1))
+    assert loaded is not None
+    assert loaded.backfill is None
 
 
 def test_a_save_on_an_old_version_conflicts(store: Store) -> None:

@@ -46,6 +46,7 @@ CONTRACT_VARIABLES = {
     "ACTIVITY_TOPIC_ARN",
     "ACTIVITY_EVENT_BUS_NAME",
     "DEAD_LETTER_QUEUE_URL",
+    "CONTACT_QUEUE_URL",
     "EVENT_SOURCE",
     "INITIAL_SYNC",
 }
@@ -139,9 +140,13 @@ class TestTemplateContract:
         assert policies["EventBridgePutEventsPolicy"] == {
             "EventBusName": {"Fn::GetAtt": ["ActivityBus", "Name"]}
         }
-        assert policies["SQSSendMessagePolicy"] == {
-            "QueueName": {"Fn::GetAtt": ["ContactDeadLetterQueue", "QueueName"]}
-        }
+        queues = [
+            policy["SQSSendMessagePolicy"]["QueueName"]["Fn::GetAtt"][0]
+            for policy in FUNCTION_PROPERTIES["Policies"]
+            if "SQSSendMessagePolicy" in policy
+        ]
+        # Rejected messages to the dead-letter queue; continuations of long syncs to the queue.
+        assert sorted(queues) == ["ContactDeadLetterQueue", "ContactQueue"]
         assert "LeadLexApiKeySecret" in json.dumps(
             policies["AWSSecretsManagerGetSecretValuePolicy"]
         )
@@ -456,6 +461,7 @@ class TestLocalStack:
         assert environment["ACTIVITY_TOPIC_ARN"] == aws_stack.topic_arn
         assert environment["ACTIVITY_EVENT_BUS_NAME"] == aws_stack.bus_name
         assert environment["DEAD_LETTER_QUEUE_URL"] == aws_stack.dead_letter_queue_url
+        assert environment["CONTACT_QUEUE_URL"] == aws_stack.contact_queue_url
         assert environment["LEADLEX_API_BASE_URL"] == PARAMETERS["LeadLexApiBaseUrl"]["Default"]
         assert environment["EVENT_SOURCE"] == "leadlex.activities"
         assert environment["INITIAL_SYNC"] == "all"

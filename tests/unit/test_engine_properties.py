@@ -8,14 +8,16 @@ sync publishes oldest first; steady state costs the fewest possible requests.
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from activity_relay.core.engine import SyncEngine
+from activity_relay.core.engine import SyncEngine, SyncStatus
 from activity_relay.core.model import InitialSync
-from relay_local.memory import EPOCH, FakeLeadLex, MemoryStateStore, RecordingPublisher
+from activity_relay.core.ports import OutOfTime, RateLimited
+from relay_local.memory import EPOCH, FakeLeadLex, MemoryStateStore, RecordingPublisher, at
 
 CONTACT = "123e4567-e89b-12d3-a456-426614174000"
 DAY = 86_400
@@ -144,3 +146,173 @@ def test_every_activity_is_published_once_whatever_the_history(
     api.between_pages.clear()
     sync_and_check()
     assert published == {a["id"] for a in api.contacts[CONTACT]}
+
+
+# --- Syncs that continue over several invocations ---------------------------------------------
+
+
+class _Cut(Exception):
+    """The simulated invocation ended: its deadline, or the per-minute window."""
+
+
+def run_until_synced(
+    engine: SyncEngine,
+    api: FakeLeadLex,
+    budgets: Any,
+    between_invocations: Any = lambda: None,
+    max_invocations: int = 400,
+) -> tuple[int, int]:
+    """Invoke the engine as the queue would until the contact's sync completes: each
+    invocation may send `next(budgets)` requests, then runs out of time (or, alternately, is
+    rate limited). Returns (invocations, requests)."""
+    requests_before = api.requests
+    continuation = False
+    for invocation in range(1, max_invocations + 1):
+        budget, limited = next(budgets)
+        start = api.requests
+        cut_by_limit = LimitAfter(api, start + budget) if limited else None
+
+        def out_of_time(start: int = start, budget: int = budget, limited: bool = limited) -> bool:
+            return not limited and api.requests - start >= budget
+
+        api.between_pages[:] = [cut_by_limit] if cut_by_limit else []
+        try:
+            outcome = engine.sync(
+                CONTACT, started_at=EPOCH, continuation=continuation, out_of_time=out_of_time
+            )
+        except (OutOfTime, RateLimited):
+            outcome = None  # nothing gained: the message itself comes back
+        api.between_pages.clear()
+        if outcome is not None and outcome.status is SyncStatus.SYNCED:
+            return invocation, api.requests - requests_before
+        continuation = outcome is not None and outcome.status is SyncStatus.CONTINUED
+        between_invocations()
+    raise AssertionError("the sync never completed")
+
+
+class LimitAfter:
+    """A page hook that answers 429 once `limit` requests have been sent in this invocation."""
+
+    def __init__(self, api: FakeLeadLex, limit: int) -> None:
+        self.api, self.limit = api, limit
+
+    def __call__(self, contact_id: str, page: int) -> None:
+        if self.api.requests >= self.limit:
+            raise RateLimited("rate limited: 429 rate_limited")
+
+
+budgets = st.lists(st.tuples(st.integers(2, 6), st.booleans()), min_size=1, max_size=8)
+
+
+def cycle(items: list[Any]) -> Any:
+    while True:
+        yield from items
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    history=st.lists(st.integers(0, 400 * DAY), max_size=1_200),
+    cuts=budgets,
+    tie_order=tie_orders,
+)
+def test_a_first_sync_cut_anywhere_publishes_the_history_once_oldest_first(
+    history: list[int], cuts: list[tuple[int, bool]], tie_order: str
+) -> None:
+    # Given a new contact, and invocations cut off after a few requests each
+    api = FakeLeadLex(tie_order=tie_order)
+    api.contacts[CONTACT] = []
+    for seconds in history:
+        api.add(CONTACT, seconds)
+    engine, publisher = engine_for(api)
+
+    # When its first sync runs, continuing invocation after invocation
+    invocations, requests = run_until_synced(engine, api, cycle(cuts))
+
+    # Then every activity went out once, oldest first across invocations (equal dates on
+    # either side of a slice boundary keep the list's order, see README), and the requests
+    # are the pages plus at most one per invocation
+    assert sorted(publisher.ids) == sorted(a["id"] for a in api.contacts[CONTACT])
+    assert len(publisher.ids) == len(set(publisher.ids))
+    dates = [event.activity.created_micros for event in publisher.delivered]
+    assert dates == sorted(dates)
+    for call in publisher.calls:
+        assert order_keys(call) == sorted(order_keys(call))
+    assert requests <= max(1, math.ceil(len(history) / 100)) + invocations
+
+
+between_step = st.fixed_dictionaries(
+    {
+        "on_top": st.lists(st.integers(0, DAY), max_size=150),
+        "backdated": st.lists(st.integers(0, 300 * DAY), max_size=3),
+        "same_time": st.lists(st.integers(0, 10_000), max_size=2),
+    }
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    history=st.lists(st.integers(0, 300 * DAY), max_size=700),
+    burst=st.lists(st.integers(0, DAY), max_size=400),
+    cuts=budgets,
+    steps=st.lists(between_step, max_size=6),
+    tie_order=tie_orders,
+)
+def test_continued_syncs_with_arrivals_between_invocations_lose_nothing_and_double_nothing(
+    history: list[int],
+    burst: list[int],
+    cuts: list[tuple[int, bool]],
+    steps: list[dict[str, Any]],
+    tie_order: str,
+) -> None:
+    api = FakeLeadLex(tie_order=tie_order)
+    api.contacts[CONTACT] = []
+    clock = 300 * DAY
+    for seconds in history:
+        api.add(CONTACT, seconds)
+    engine, publisher = engine_for(api)
+    pending = list(steps)
+    backdated_ids: set[str] = set()
+
+    def arrivals() -> None:
+        # Between two invocations: new activities on top, backdated ones, equal dates
+        nonlocal clock
+        if not pending:
+            return
+        spec = pending.pop(0)
+        clock += DAY
+        for offset in spec["on_top"]:
+            api.add(CONTACT, clock + offset)
+        for seconds in spec["backdated"]:
+            backdated_ids.add(api.add(CONTACT, seconds)["id"])
+        existing = [a["created_date"] for a in api.contacts[CONTACT]]
+        for pick in spec["same_time"]:
+            twin = api.add(CONTACT, 0)
+            twin["created_date"] = existing[pick % len(existing)]
+            backdated_ids.add(twin["id"])
+
+    # A first sync, then (once it is done) a burst on top of the known contact
+    held_at_start = {a["id"] for a in api.contacts[CONTACT]}
+    run_until_synced(engine, api, cycle(cuts), arrivals)
+    assert held_at_start <= set(publisher.ids)
+    first = len(publisher.delivered)
+    top = max((a["created_date"] for a in api.contacts[CONTACT]), default=at(0))
+    newest = int((datetime.fromisoformat(top) - EPOCH).total_seconds())
+    for offset in burst:
+        api.add(CONTACT, newest + 1 + offset)
+    held_at_start = {a["id"] for a in api.contacts[CONTACT]}
+    run_until_synced(engine, api, cycle(cuts), arrivals)
+    assert held_at_start <= set(publisher.ids)
+    burst_dates = [
+        e.activity.created_micros
+        for e in publisher.delivered[first:]
+        if e.event_id not in backdated_ids
+    ]
+    assert burst_dates == sorted(burst_dates), "a burst goes out oldest first"
+
+    # A last sync with nothing arriving settles what arrived during the others
+    pending.clear()
+    engine.sync(CONTACT, started_at=EPOCH)
+    assert sorted(publisher.ids) == sorted(a["id"] for a in api.contacts[CONTACT])
+    assert len(publisher.ids) == len(set(publisher.ids)), "published twice"
+    for call in publisher.calls:
+        assert order_keys(call) == sorted(order_keys(call))

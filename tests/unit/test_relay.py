@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from activity_relay.core.batch import ContactMessage, Disposition, MessageResult, Relay
 from activity_relay.core.engine import SyncEngine
+from activity_relay.core.intake import continuation_body
 from activity_relay.core.model import ActivityPage, InitialSync
 from activity_relay.core.ports import (
     AuthenticationFailed,
@@ -22,6 +23,7 @@ from relay_local.memory import (
     EPOCH,
     FakeLeadLex,
     MemoryStateStore,
+    QueuedContinuations,
     RecordingPublisher,
     RejectionLog,
 )
@@ -47,6 +49,7 @@ class Harness:
     rejections: RejectionLog
     relay: Relay
     clock: Clock
+    continuations: QueuedContinuations
 
     def run(
         self, *messages: ContactMessage, remaining_ms: int = PLENTY_OF_TIME
@@ -67,6 +70,7 @@ def harness(api: FakeLeadLex | None = None, concurrency: int = 4) -> Harness:
         RejectionLog(),
         Clock(),
     )
+    continuations = QueuedContinuations()
     engine = SyncEngine(
         source=api, store=store, publisher=publisher, initial_sync=InitialSync.parse("all")
     )
@@ -74,11 +78,12 @@ def harness(api: FakeLeadLex | None = None, concurrency: int = 4) -> Harness:
         engine=engine,
         rejected=rejections,
         deferrals=store,
+        continuations=continuations,
         clock=clock,
         concurrency=concurrency,
         quota=lambda: QuotaSnapshot(1000, 990, RESET, clock()),
     )
-    return Harness(api, store, publisher, rejections, relay, clock)
+    return Harness(api, store, publisher, rejections, relay, clock, continuations)
 
 
 def message(number: int, contact: str, sent_at: datetime | None = None) -> ContactMessage:
@@ -215,18 +220,106 @@ def test_no_contact_starts_when_time_is_short() -> None:
     assert h.store.saves == 0
 
 
-def test_a_sync_stops_between_pages_when_time_runs_short_and_checkpoints_nothing() -> None:
+def test_a_sync_stops_at_a_checkpoint_when_time_runs_short_and_continues_by_itself() -> None:
+    # Given a new contact with 450 activities and an invocation whose time runs out after
+    # the first requests (page 1 for the total, then the last page)
     h = harness(concurrency=1)
     for seconds in range(450):
         h.api.add(CONTACTS[0], seconds)
+    history = [a["id"] for a in sorted(h.api.contacts[CONTACTS[0]], key=lambda a: a["id"])]
     remaining = iter([60_000, 60_000, 60_000, 60_000, 1_000])
 
     results, _ = h.relay.process([message(1, CONTACTS[0])], lambda: next(remaining, 1_000))
 
+    # Then the oldest slice went out and was checkpointed, the message is acknowledged and a
+    # continuation of its own is queued (no receive count spent)
+    assert results[0].disposition is Disposition.CONTINUED
+    assert h.publisher.ids == history[:51]
+    assert h.store.states[CONTACTS[0]].backfill is not None
+    assert h.continuations.queued == [(CONTACTS[0], 0)]
+
+    # When the continuation arrives (and a webhook message with it, sent later)
+    h.clock.now += timedelta(seconds=2)
+    h.api.requests = 0
+    done = h.run(
+        ContactMessage("c1", continuation_body(CONTACTS[0])),
+    )
+
+    # Then the rest goes out oldest first, nothing twice, and nothing was read twice
+    assert done["c1"].disposition is Disposition.SYNCED
+    assert h.publisher.ids == history
+    assert h.api.requests == 4, "pages 4, 3, 2, 1: the last page was not read again"
+    assert h.store.states[CONTACTS[0]].backfill is None
+
+
+def test_another_message_during_a_continuing_sync_is_covered_by_it() -> None:
+    h = harness(concurrency=1)
+    for seconds in range(450):
+        h.api.add(CONTACTS[0], seconds)
+    remaining = iter([60_000, 60_000, 60_000, 60_000, 1_000])
+    h.relay.process([message(1, CONTACTS[0])], lambda: next(remaining, 1_000))
+    h.api.requests = 0
+
+    # A webhook's message while the continuation waits: no request, acknowledged
+    results = h.run(message(2, CONTACTS[0], sent_at=h.clock.now + timedelta(minutes=1)))
+    assert results["m2"].disposition is Disposition.COALESCED
+    assert h.api.requests == 0
+
+    # But a chain whose checkpoint is long silent (its message dead-lettered) is taken over
+    h.clock.now += timedelta(hours=1)
+    taken_over = h.run(message(3, CONTACTS[0]))
+    assert taken_over["m3"].disposition is Disposition.SYNCED
+    assert len(set(h.publisher.ids)) == len(h.publisher.ids) == len(h.api.contacts[CONTACTS[0]])
+
+
+def test_coalescing_never_swallows_a_continuation() -> None:
+    # Given a contact synced once, then a burst of 450 on top, cut after its first slice
+    h = harness(concurrency=1)
+    h.run(message(1, CONTACTS[0]))
+    for seconds in range(450):
+        h.api.add(CONTACTS[0], 100 + seconds)
+    h.clock.now += timedelta(minutes=5)
+    remaining = iter([60_000, 60_000, 60_000, 60_000, 1_000])
+    results, _ = h.relay.process([message(2, CONTACTS[0])], lambda: next(remaining, 1_000))
+    assert results[0].disposition is Disposition.CONTINUED
+
+    # When its continuation carries a SentTimestamp older than the last sync's start
+    stale_stamp = h.clock.now - timedelta(hours=1)
+    done = h.run(ContactMessage("c1", continuation_body(CONTACTS[0]), stale_stamp))
+
+    # Then it still continues and finishes the burst
+    assert done["c1"].disposition is Disposition.SYNCED
+    assert len(h.publisher.ids) == len(set(h.publisher.ids)) == len(h.api.contacts[CONTACTS[0]])
+
+
+def test_a_continuation_that_cannot_be_queued_returns_the_message() -> None:
+    h = harness(concurrency=1)
+    for seconds in range(450):
+        h.api.add(CONTACTS[0], seconds)
+    h.continuations.fail = True
+    remaining = iter([60_000, 60_000, 60_000, 60_000, 1_000])
+    results, _ = h.relay.process([message(1, CONTACTS[0])], lambda: next(remaining, 1_000))
     assert results[0].disposition is Disposition.RETRY
-    assert "running out of time" in (results[0].reason or "")
-    assert CONTACTS[0] not in h.store.states, "no half-written checkpoint"
-    assert h.publisher.delivered == []
+    assert h.store.states[CONTACTS[0]].backfill is not None, "the checkpoint holds"
+
+
+def test_the_per_minute_limit_mid_history_continues_a_minute_later() -> None:
+    class LimitedAfterTwo(FakeLeadLex):
+        def fetch_page(self, contact_id: str, page: int) -> ActivityPage:
+            if self.requests >= 2:
+                self.requests += 1
+                raise RateLimited("rate limited: 429 rate_limited")
+            return super().fetch_page(contact_id, page)
+
+    h = harness(LimitedAfterTwo(), concurrency=1)
+    for seconds in range(450):
+        h.api.add(CONTACTS[0], seconds)
+    h.api.requests = 0
+    results = h.run(message(1, CONTACTS[0]), message(2, CONTACTS[1]))
+    assert results["m1"].disposition is Disposition.CONTINUED
+    assert h.continuations.queued == [(CONTACTS[0], 60)]
+    assert results["m2"].disposition is Disposition.RETRY, "the rest of the batch is spared"
+    assert len(h.publisher.ids) == 51
 
 
 def test_contacts_are_synced_concurrently() -> None:

@@ -12,6 +12,7 @@ VALID = {
     "WATERMARK_TABLE_NAME": "watermarks",
     "ACTIVITY_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:activities",
     "DEAD_LETTER_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/contacts-dlq",
+    "CONTACT_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/contacts",
 }
 
 
@@ -33,6 +34,7 @@ def test_an_iso_date_is_an_initial_sync_cutoff() -> None:
     [
         ({"WATERMARK_TABLE_NAME": ""}, "WATERMARK_TABLE_NAME"),
         ({"DEAD_LETTER_QUEUE_URL": "  "}, "DEAD_LETTER_QUEUE_URL"),
+        ({"CONTACT_QUEUE_URL": ""}, "CONTACT_QUEUE_URL"),
         ({"LEADLEX_API_KEY_SECRET_ID": ""}, "LEADLEX_API_KEY_SECRET_ID"),
         ({"ACTIVITY_TOPIC_ARN": ""}, "ACTIVITY_TOPIC_ARN or ACTIVITY_EVENT_BUS_NAME"),
         ({"ACTIVITY_TOPIC_ARN": "activities"}, "ACTIVITY_TOPIC_ARN"),

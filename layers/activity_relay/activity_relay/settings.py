@@ -27,6 +27,7 @@ class Settings:
     topic_arn: str | None
     event_bus_name: str | None
     dead_letter_queue_url: str
+    contact_queue_url: str  # where a sync that stops at a checkpoint queues its continuation
     event_source: str
     initial_sync: InitialSync
     quota_reserve: int = 0
@@ -41,6 +42,7 @@ class Settings:
             f"watermark_table_name={self.watermark_table_name!r}, topic_arn={self.topic_arn!r}, "
             f"event_bus_name={self.event_bus_name!r}, "
             f"dead_letter_queue_url={self.dead_letter_queue_url!r}, "
+            f"contact_queue_url={self.contact_queue_url!r}, "
             f"event_source={self.event_source!r}, initial_sync={self.initial_sync!r}, "
             f"quota_reserve={self.quota_reserve}, contact_concurrency={self.contact_concurrency})"
         )
@@ -94,6 +96,7 @@ class Settings:
             topic_arn=topic_arn,
             event_bus_name=bus_name,
             dead_letter_queue_url=required("DEAD_LETTER_QUEUE_URL"),
+            contact_queue_url=required("CONTACT_QUEUE_URL"),
             event_source=optional("EVENT_SOURCE") or DEFAULT_EVENT_SOURCE,
             initial_sync=initial_sync,
         )

@@ -18,7 +18,7 @@ from activity_relay.adapters.eventbridge import EventBridgePublisher
 from activity_relay.adapters.leadlex import LeadLexClient
 from activity_relay.adapters.secrets import SecretUnusable, read_secret
 from activity_relay.adapters.sns import SnsPublisher
-from activity_relay.adapters.sqs import SqsContactQueue, SqsDeadLetters
+from activity_relay.adapters.sqs import SqsContactQueue, SqsContinuations, SqsDeadLetters
 from activity_relay.core.batch import ContactMessage, MessageResult, Relay
 from activity_relay.core.engine import SyncEngine
 from activity_relay.core.fanout import FanOutPublisher
@@ -63,6 +63,7 @@ def build_relay(settings: Settings, api_key: str) -> Relay:
         engine=engine,
         rejected=SqsDeadLetters(clients.sqs(), settings.dead_letter_queue_url),
         deferrals=store,
+        continuations=SqsContinuations(clients.sqs(), settings.contact_queue_url),
         clock=lambda: datetime.now(UTC),
         concurrency=settings.contact_concurrency,
         quota=leadlex.quota,

@@ -13,6 +13,12 @@ One item per contact, keyed by `contact_id` (S) alone, as template.yaml declares
 | `not_found_at` | S | ISO 8601 UTC, when the API last answered 404 for the contact |
 | `deferred_partition` | S | `"deferred"` while the contact waits for the quota, else absent |
 | `deferred_until` | S | ISO 8601 UTC, when the deferred contact may be synced again |
+| `backfill_read_from_end` | N | a continuing sync's position, counted from the list's end |
+| `backfill_total` | N | `meta.total` at that checkpoint (absent before the first) |
+| `backfill_first_sync` | BOOL | the continuing sync is the contact's first: INITIAL_SYNC applies |
+| `backfill_checkpointed_at` | S | ISO 8601 UTC, when it last checkpointed |
+
+The `backfill_*` attributes exist only while a sync continues over several invocations.
 
 A contact has a state once `save` has written it, i.e. once the item has a `version`: an item
 holding only `not_found_at` loads as None, and its first save is a version-0 save. `save`
@@ -44,7 +50,7 @@ from typing import TYPE_CHECKING, Any, Final
 from botocore.exceptions import ClientError
 
 from activity_relay.core.fingerprint import Fingerprint
-from activity_relay.core.model import ContactState, parse_timestamp
+from activity_relay.core.model import Backfill, ContactState, parse_timestamp
 from activity_relay.core.ports import QuotaSnapshot, StateConflict
 
 if TYPE_CHECKING:
@@ -62,6 +68,12 @@ _CONDITION_FAILED = "ConditionalCheckFailedException"
 _FIRST_SAVE = "attribute_not_exists(contact_id) OR attribute_not_exists(#version)"
 _LATER_SAVE = "#version = :expected"
 _DEFERRAL = ("deferred_partition", "deferred_until")
+_BACKFILL = (
+    "backfill_read_from_end",
+    "backfill_total",
+    "backfill_first_sync",
+    "backfill_checkpointed_at",
+)
 # A newer window always wins; within a window the later observation, and on a tie the lower
 # remaining count, the more cautious reading of two containers' simultaneous answers.
 _NEWER_QUOTA = (
@@ -70,6 +82,18 @@ _NEWER_QUOTA = (
     " OR (quota_resets_at = :resets AND (quota_observed_at < :observed"
     " OR (quota_observed_at = :observed AND quota_remaining > :remaining)))"
 )
+
+
+def _backfill(item: dict[str, Any]) -> Backfill | None:
+    if "backfill_read_from_end" not in item:
+        return None
+    total = item.get("backfill_total", {}).get("N")
+    return Backfill(
+        read_from_end=int(item["backfill_read_from_end"]["N"]),
+        total=int(total) if total is not None else None,
+        first_sync=bool(item.get("backfill_first_sync", {}).get("BOOL", False)),
+        checkpointed_at=parse_timestamp(item["backfill_checkpointed_at"]["S"]),
+    )
 
 
 def _now() -> datetime:
@@ -113,6 +137,7 @@ class DynamoDbStateStore:
             seen=Fingerprint.decode(item["fingerprint"]["B"]),
             version=int(item["version"]["N"]),
             last_sync_started_at=parse_timestamp(started) if started else None,
+            backfill=_backfill(item),
         )
 
     def save(self, state: ContactState) -> ContactState:
@@ -135,6 +160,23 @@ class DynamoDbStateStore:
         else:
             values[":started"] = {"S": _iso(state.last_sync_started_at)}
             assignments.append("last_sync_started_at = :started")
+        if state.backfill is None:
+            removals.extend(_BACKFILL)
+        else:
+            backfill = state.backfill
+            values[":from_end"] = {"N": str(backfill.read_from_end)}
+            values[":first"] = {"BOOL": backfill.first_sync}
+            values[":checkpointed"] = {"S": _iso(backfill.checkpointed_at)}
+            assignments += [
+                "backfill_read_from_end = :from_end",
+                "backfill_first_sync = :first",
+                "backfill_checkpointed_at = :checkpointed",
+            ]
+            if backfill.total is None:
+                removals.append("backfill_total")
+            else:
+                values[":backfill_total"] = {"N": str(backfill.total)}
+                assignments.append("backfill_total = :backfill_total")
         if state.version == 0:
             condition = _FIRST_SAVE
         else:

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from activity_relay.core.intake import continuation_body
+
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sqs.type_defs import SendMessageBatchRequestEntryTypeDef
@@ -116,4 +118,22 @@ class SqsDeadLetters:
                 "rejection_reason": {"DataType": "String", "StringValue": reason},
                 "original_message_id": {"DataType": "String", "StringValue": message_id},
             },
+        )
+
+
+class SqsContinuations:
+    """A sync that stopped at a checkpoint queues its own continuation on the contact queue: a
+    new message, so continuing spends none of the original's receive count."""
+
+    def __init__(self, client: SQSClient, queue_url: str) -> None:
+        self._client = client
+        self._queue_url = queue_url
+
+    def continue_later(self, contact_id: str, *, delay_seconds: int) -> None:
+        # Always an explicit delay: the queue's own (DeliveryDelaySeconds, for debouncing
+        # webhooks) would only hold up work that is already under way.
+        self._client.send_message(
+            QueueUrl=self._queue_url,
+            MessageBody=continuation_body(contact_id),
+            DelaySeconds=max(0, min(900, delay_seconds)),
         )

@@ -19,9 +19,10 @@ from datetime import datetime
 from enum import Enum
 
 from activity_relay.core.engine import SyncEngine, SyncOutcome, SyncStatus
-from activity_relay.core.intake import InvalidMessage, contact_id_from_body
+from activity_relay.core.intake import InvalidMessage, read_body
 from activity_relay.core.ports import (
     AuthenticationFailed,
+    Continuations,
     Deferrals,
     PermissionDenied,
     PublishFailed,
@@ -53,6 +54,7 @@ class Disposition(Enum):
     COALESCED = "coalesced"  # an earlier sync already covered it: no request
     NOT_FOUND = "not_found"
     DEFERRED = "deferred"  # daily quota spent: recorded, synced after the reset
+    CONTINUED = "continued"  # checkpointed; a continuation message of its own carries on
     REJECTED = "rejected"  # sent to the dead-letter queue with its reason
     RETRY = "retry"  # returned to the queue
 
@@ -119,6 +121,7 @@ class Relay:
         engine: SyncEngine,
         rejected: RejectedMessages,
         deferrals: Deferrals,
+        continuations: Continuations,
         clock: Callable[[], datetime],
         concurrency: int = 10,
         quota: Callable[[], QuotaSnapshot | None] = lambda: None,
@@ -126,6 +129,7 @@ class Relay:
         self._engine = engine
         self._rejected = rejected
         self._deferrals = deferrals
+        self._continuations = continuations
         self._clock = clock
         self._concurrency = concurrency
         self._quota = quota
@@ -137,17 +141,24 @@ class Relay:
         batch = _Batch(remaining_ms)
         results: list[MessageResult] = []
         by_contact: dict[str, list[ContactMessage]] = {}
+        continuing: set[str] = set()
         for message in messages:
             try:
-                contact_id = contact_id_from_body(message.body)
+                request = read_body(message.body)
             except InvalidMessage as invalid:
                 results.append(self._reject(message, str(invalid)))
             else:
-                by_contact.setdefault(contact_id, []).append(message)
+                by_contact.setdefault(request.contact_id, []).append(message)
+                if request.continuation:
+                    continuing.add(request.contact_id)
 
         with ThreadPoolExecutor(max_workers=self._concurrency) as pool:
             syncs = [
-                (contact_id, group, pool.submit(self._sync, contact_id, group, batch))
+                (
+                    contact_id,
+                    group,
+                    pool.submit(self._sync, contact_id, group, contact_id in continuing, batch),
+                )
                 for contact_id, group in by_contact.items()
             ]
             for contact_id, group, future in syncs:
@@ -176,7 +187,9 @@ class Relay:
         logger.warning("message %s rejected: %s", message.message_id, reason)
         return MessageResult(message.message_id, Disposition.REJECTED, reason=reason)
 
-    def _sync(self, contact_id: str, group: list[ContactMessage], batch: _Batch) -> _Settled:
+    def _sync(
+        self, contact_id: str, group: list[ContactMessage], continuation: bool, batch: _Batch
+    ) -> _Settled:
         sent = [m.sent_at for m in group if m.sent_at is not None]
         try:
             if batch.halt is not None:
@@ -187,8 +200,11 @@ class Relay:
                 contact_id,
                 started_at=self._clock(),
                 requested_at=max(sent) if len(sent) == len(group) else None,
+                continuation=continuation,
                 out_of_time=batch.out_of_time,
             )
+            if outcome.status is SyncStatus.CONTINUED:
+                return self._continued(contact_id, outcome, batch)
         except _Halt as halt:
             return self._halted(contact_id, halt, batch)
         except QuotaExhausted as exhausted:
@@ -217,6 +233,28 @@ class Relay:
             logger.exception("contact %s: unexpected failure", contact_id)
             return _Settled(Disposition.RETRY, reason=repr(bug))
         return self._synced(contact_id, outcome)
+
+    def _continued(self, contact_id: str, outcome: SyncOutcome, batch: _Batch) -> _Settled:
+        if outcome.continue_after:
+            # The per-minute window is spent: the rest of the batch would only meet 429s.
+            batch.stop(_Halt("rate limited: the per-minute window is spent", Disposition.RETRY))
+        try:
+            self._continuations.continue_later(contact_id, delay_seconds=outcome.continue_after)
+        except Exception as failure:
+            # The checkpoint holds: the message coming back resumes from it, reading nothing
+            # twice; only its receive count pays for the failure.
+            logger.exception("contact %s: its continuation could not be queued", contact_id)
+            return _Settled(Disposition.RETRY, outcome.published, outcome.requests, str(failure))
+        logger.info(
+            "contact %s continues in %d s: %d published, %d LeadLex requests this time",
+            contact_id,
+            outcome.continue_after,
+            outcome.published,
+            outcome.requests,
+        )
+        return _Settled(
+            Disposition.CONTINUED, published=outcome.published, requests=outcome.requests
+        )
 
     def _halted(self, contact_id: str, halt: _Halt, batch: _Batch) -> _Settled:
         if halt.disposition is Disposition.DEFERRED:

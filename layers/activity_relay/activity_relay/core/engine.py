@@ -29,6 +29,7 @@ from activity_relay.core.model import (
     Activity,
     ActivityEvent,
     ActivityPage,
+    Backfill,
     ContactState,
     InitialSync,
 )
@@ -40,6 +41,7 @@ from activity_relay.core.ports import (
     OutOfTime,
     Publisher,
     PublishFailed,
+    RateLimited,
     StateStore,
 )
 
@@ -48,12 +50,18 @@ logger = logging.getLogger(__name__)
 MAX_SEARCH_RESTARTS = 2
 # SQS stamps SentTimestamp with its clock, the sync's start comes from ours: allow for skew.
 COALESCING_MARGIN = timedelta(seconds=1)
+# A continuing sync checkpoints at least this often while its continuation is alive; past it,
+# the chain is taken for broken (its message dead-lettered, say) and any message resumes it.
+CHAIN_STALE_AFTER = timedelta(minutes=15)
+# LeadLex's per-minute window has no headers: a continuation after a 429 waits a whole window.
+RATE_LIMIT_PAUSE_SECONDS = 60
 
 
 class SyncStatus(Enum):
     SYNCED = "synced"
     COALESCED = "coalesced"
     NOT_FOUND = "not_found"
+    CONTINUED = "continued"  # checkpointed; the rest waits for a continuation message
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +71,30 @@ class SyncOutcome:
     published: int = 0
     requests: int = 0
     first_sync: bool = False
+    continue_after: int = 0  # seconds before the continuation is delivered (CONTINUED)
+
+
+@dataclass
+class _Progress:
+    """What a continuing sync got done in this invocation."""
+
+    checkpoints: int = 0
+    published: int = 0
+    # The last slice's checkpoint, held back for the sync's final save (one write fewer).
+    unsaved: ContactState | None = None
+
+
+def _everything(_: Activity) -> bool:
+    return True
+
+
+def _accounted(seen: Fingerprint, activity: Activity) -> bool:
+    """For an activity at or above what a backwards read has reached: already accounted for?
+    Everything accounted lies at or below the head, and what is near it is named exactly."""
+    if seen.head is None or activity.created_micros > seen.head:
+        return False
+    assert seen.recent_floor is not None
+    return activity.created_micros < seen.recent_floor or seen.is_recent(activity.id)
 
 
 class _Drift(Exception):
@@ -94,6 +126,15 @@ class _Listing:
             self.total = page.total
         self.pages[number] = page
         return page
+
+    def page(self, number: int) -> ActivityPage:
+        """Page `number` as cached at the current total, else as the API answers now."""
+        cached = self.pages.get(number)
+        return cached if cached is not None else self.fetch(number)
+
+    def forget(self, number: int) -> None:
+        """Drop a page no longer needed, so that a long read keeps one slice in memory."""
+        self.pages.pop(number, None)
 
     def stable_page(self, number: int) -> ActivityPage:
         """Page `number` of the list as it stands at the current total; _Drift if it moved."""
@@ -135,7 +176,6 @@ class _Discovery:
 
     working: Fingerprint
     new: dict[str, Activity] = field(default_factory=dict)
-    excluded: list[Activity] = field(default_factory=list)
     rebuilt: bool = False
 
     def account(self, activities: Iterable[Activity]) -> None:
@@ -170,17 +210,25 @@ class SyncEngine:
         *,
         started_at: datetime,
         requested_at: datetime | None = None,
+        continuation: bool = False,
         out_of_time: Callable[[], bool] = lambda: False,
     ) -> SyncOutcome:
         """Publish every activity of `contact_id` not yet published, then checkpoint.
 
         A request made (`requested_at`) before the last successful sync started was covered
-        by it and costs nothing. Raises SourceError subclasses, StateConflict and
-        PublishFailed for the caller to turn into a retry; what was delivered before a
-        failure is checkpointed first.
+        by it and costs nothing; so is any message but the continuation while a sync of the
+        contact is continuing. A long read (a new contact, a burst) goes slice by slice, each
+        published and checkpointed; when time or the per-minute limit runs out between two,
+        the outcome is CONTINUED and the caller queues a continuation. Raises SourceError
+        subclasses, StateConflict and PublishFailed for the caller to turn into a retry; what
+        was delivered before a failure is checkpointed first.
         """
         state = self._store.load(contact_id)
-        if (
+        if state is not None and state.backfill is not None:
+            alive = started_at - state.backfill.checkpointed_at < CHAIN_STALE_AFTER
+            if alive and not continuation:
+                return SyncOutcome(contact_id, SyncStatus.COALESCED)
+        elif (
             state is not None
             and state.last_sync_started_at is not None
             and requested_at is not None
@@ -189,69 +237,174 @@ class SyncEngine:
             return SyncOutcome(contact_id, SyncStatus.COALESCED)
         listing = _Listing(self._source, contact_id, out_of_time)
         try:
-            if state is None:
-                discovery = self._read_everything(listing)
-            else:
-                discovery = self._read_what_is_new(listing, state.seen)
+            return self._sync(listing, state, started_at)
         except ContactNotFound:
             self._store.record_not_found(contact_id, started_at)
             return SyncOutcome(contact_id, SyncStatus.NOT_FOUND, requests=listing.requests)
+
+    def _sync(
+        self, listing: _Listing, state: ContactState | None, started_at: datetime
+    ) -> SyncOutcome:
+        contact_id = listing.contact_id
+        base = state or ContactState(contact_id=contact_id, seen=Fingerprint())
+        backfill = base.backfill
+        if state is None:
+            backfill = Backfill(0, None, first_sync=True, checkpointed_at=started_at)
+        first_sync = backfill is not None and backfill.first_sync
+        progress = _Progress()
+        try:
+            while True:
+                if backfill is not None:
+                    base = self._read_backwards(listing, base, backfill, started_at, progress)
+                discovery, burst = self._read_what_is_new(listing, base.seen)
+                if discovery is not None:
+                    break
+                # More new activities on top than one page: read them oldest first too.
+                backfill = Backfill(base.seen.total, burst, False, checkpointed_at=started_at)
+                first_sync = False
+        except (OutOfTime, RateLimited) as stop:
+            if not progress.checkpoints and (state is None or state.backfill is None):
+                raise  # nothing gained yet: the message itself comes back
+            if progress.unsaved is not None:
+                self._store.save(progress.unsaved)
+            logger.info(
+                "contact %s continues later: %d published in %d slices this time (%s)",
+                contact_id,
+                progress.published,
+                progress.checkpoints,
+                type(stop).__name__,
+            )
+            return SyncOutcome(
+                contact_id,
+                SyncStatus.CONTINUED,
+                published=progress.published,
+                requests=listing.requests,
+                first_sync=first_sync,
+                continue_after=RATE_LIMIT_PAUSE_SECONDS if isinstance(stop, RateLimited) else 0,
+            )
 
         events = [
             ActivityEvent(contact_id, activity)
             for activity in sorted(discovery.new.values(), key=lambda a: a.order_key)
         ]
-        base = state or ContactState(contact_id=contact_id, seen=Fingerprint())
         try:
             self._publisher.publish(events)
         except PublishFailed as failure:
             self._checkpoint_delivered(base, discovery, events[: failure.delivered])
             raise
-        self._store.save(replace(base, seen=discovery.working, last_sync_started_at=started_at))
+        self._store.save(
+            replace(base, seen=discovery.working, last_sync_started_at=started_at, backfill=None)
+        )
         return SyncOutcome(
             contact_id,
             SyncStatus.SYNCED,
-            published=len(events),
+            published=progress.published + len(events),
             requests=listing.requests,
-            first_sync=state is None,
+            first_sync=first_sync,
         )
+
+    def _read_backwards(
+        self,
+        listing: _Listing,
+        base: ContactState,
+        backfill: Backfill,
+        started_at: datetime,
+        progress: _Progress,
+    ) -> ContactState:
+        """Read from `backfill`'s position up to the top, one page (a slice) at a time: each
+        slice is published oldest first and checkpointed before the next is requested.
+
+        An activity above the position is newer than (or as new as) everything accounted for,
+        so the fingerprint's head and recent window tell the unread from what was read again
+        because the pages moved. One logged meanwhile inside the part already read is left to
+        the total accounting that follows.
+        """
+        read_from_end, total = backfill.read_from_end, backfill.total
+        while True:
+            page = self._page_above(listing, read_from_end, total)
+            if page is None:
+                return base
+            seen = base.seen.copy()
+            fresh = [a for a in page.activities if not _accounted(seen, a)]
+            publish = self._initial_sync.publishes if backfill.first_sync else _everything
+            excluded = [a for a in fresh if not publish(a)]
+            events = [
+                ActivityEvent(listing.contact_id, a)
+                for a in sorted((a for a in fresh if publish(a)), key=lambda a: a.order_key)
+            ]
+            try:
+                self._publisher.publish(events)
+            except PublishFailed as failure:
+                delivered = [event.activity for event in events[: failure.delivered]]
+                seen.add_all((a.id, a.created_micros) for a in [*excluded, *delivered])
+                self._store.save(replace(base, seen=seen))
+                raise
+            seen.add_all((a.id, a.created_micros) for a in fresh)
+            read_from_end = page.total - (page.number - 1) * listing.page_size
+            total = page.total
+            base = replace(
+                base,
+                seen=seen,
+                backfill=replace(
+                    backfill,
+                    read_from_end=read_from_end,
+                    total=total,
+                    checkpointed_at=started_at,
+                ),
+            )
+            progress.checkpoints += 1
+            progress.published += len(events)
+            if page.number == 1:
+                # The sync's last save follows at once; should it stop first, _sync saves this.
+                progress.unsaved = base
+                return base
+            base = self._store.save(base)
+            progress.unsaved = None
+            listing.forget(page.number)
+
+    @staticmethod
+    def _page_above(
+        listing: _Listing, read_from_end: int, total: int | None
+    ) -> ActivityPage | None:
+        """The page holding the newest activity not yet read, or None when all was read as
+        far as `total` knows (what arrived since is new on top for the total accounting)."""
+        if total is None:
+            total = listing.page(1).total
+        while True:
+            unread = total - read_from_end
+            if unread <= 0:
+                return None
+            number = (unread - 1) // listing.page_size + 1
+            page = listing.page(number)
+            if page.total < read_from_end:
+                raise MalformedResponse(
+                    f"the list shrank to {page.total} activities below the {read_from_end} read"
+                )
+            if (page.total - read_from_end - 1) // listing.page_size + 1 == number:
+                return page
+            total = page.total  # it grew meanwhile: the boundary moved to another page
 
     def _checkpoint_delivered(
         self, base: ContactState, discovery: _Discovery, delivered: list[ActivityEvent]
     ) -> None:
-        if discovery.rebuilt or not (delivered or discovery.excluded):
+        if discovery.rebuilt or not delivered:
             # A rebuilt bucket cannot be split into delivered and not: redo the whole sync.
             return
         seen = base.seen.copy()
-        seen.add_all(
-            (a.id, a.created_micros)
-            for a in [*discovery.excluded, *(event.activity for event in delivered)]
-        )
+        seen.add_all((event.activity.id, event.activity.created_micros) for event in delivered)
         self._store.save(replace(base, seen=seen))
 
-    def _read_everything(self, listing: _Listing) -> _Discovery:
-        """First sync: the whole list, once, so later backdated activities can be named."""
-        everything: dict[str, Activity] = {}
-        number = 1
-        while True:
-            page = listing.fetch(number)
-            everything.update((a.id, a) for a in page.activities)
-            if number * listing.page_size >= page.total:
-                break
-            number += 1
-        discovery = _Discovery(working=Fingerprint())
-        discovery.excluded = [a for a in everything.values() if not self._initial_sync.publishes(a)]
-        discovery.working.add_all((a.id, a.created_micros) for a in discovery.excluded)
-        discovery.account(a for a in everything.values() if self._initial_sync.publishes(a))
-        return discovery
-
-    def _read_what_is_new(self, listing: _Listing, seen: Fingerprint) -> _Discovery:
+    def _read_what_is_new(
+        self, listing: _Listing, seen: Fingerprint
+    ) -> tuple[_Discovery, None] | tuple[None, int]:
+        """What is new since `seen`; or, when page 1 alone is new and more follows (a burst),
+        None and the total, for the caller to read the burst oldest first instead."""
         recent_floor = seen.recent_floor
         known = seen.total
         on_top: dict[str, Activity] = {}
         number = 1
         while True:
-            page = listing.fetch(number)
+            page = listing.page(number)  # page 1 may be cached by a backwards read's end
             if page.total < known:
                 raise MalformedResponse(
                     f"the list shrank from {known} to {page.total} activities; "
@@ -269,6 +422,8 @@ class SyncEngine:
             at_end = number * listing.page_size >= page.total
             if accounted_for or at_end or not all_new:
                 break
+            if number == 1:
+                return None, page.total
             number += 1
 
         discovery = _Discovery(working=seen.copy())
@@ -283,7 +438,7 @@ class SyncEngine:
                     raise ListingChanged(
                         "the list kept changing while searching it for backdated activities"
                     ) from None
-        return discovery
+        return discovery, None
 
     def _search_below_head(self, listing: _Listing, discovery: _Discovery) -> None:
         """Find the activities that the fingerprint does not account for, one bucket at a time.

@@ -1,12 +1,14 @@
 """An SQS message body → the contact it names, or the reason it is rejected.
 
 Accepted (CONTRACT.md): a contact UUID, surrounding whitespace ignored, or the JSON object
-`{"contact_id": "<uuid>"}`. Anything else is rejected, never retried.
+`{"contact_id": "<uuid>"}`. Anything else is rejected, never retried. The relay's own
+continuation messages are that object with `"continuation": true` added.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 from activity_relay.core.model import parse_contact_id
 
@@ -15,6 +17,27 @@ MAX_REASON_BODY = 80
 
 class InvalidMessage(Exception):
     """The message cannot name a contact; str() is the rejection reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRequest:
+    contact_id: str
+    continuation: bool = False  # queued by a sync that stopped at a checkpoint
+
+
+def continuation_body(contact_id: str) -> str:
+    """The body of the message that continues a contact's sync in a later invocation."""
+    return json.dumps({"contact_id": contact_id, "continuation": True}, separators=(",", ":"))
+
+
+def read_body(body: str) -> ContactRequest:
+    """The contact a message names, and whether it continues a sync; InvalidMessage else."""
+    contact_id = contact_id_from_body(body)
+    text = body.strip()
+    continuation = False
+    if text.startswith("{"):
+        continuation = json.loads(text).get("continuation") is True
+    return ContactRequest(contact_id, continuation)
 
 
 def contact_id_from_body(body: str) -> str:

@@ -117,6 +117,21 @@ class ActivityEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class Backfill:
+    """A sync that reads a contact's list from its oldest end up, slice by slice, and so can
+    stop at any slice and continue in a later invocation.
+
+    `read_from_end` counts activities from the end of the newest-first list: activities added
+    at the top do not move it, so the next slice is found again whatever arrived meanwhile.
+    """
+
+    read_from_end: int
+    total: int | None  # meta.total at the last checkpoint: where to look for the next page
+    first_sync: bool  # what it reads is a new contact's history: INITIAL_SYNC applies
+    checkpointed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class ContactState:
     """What the relay remembers of one contact between syncs."""
 
@@ -124,6 +139,7 @@ class ContactState:
     seen: Fingerprint  # every activity published, or excluded by INITIAL_SYNC
     version: int = 0  # the store's optimistic-concurrency counter; 0 = never stored
     last_sync_started_at: datetime | None = None
+    backfill: Backfill | None = None  # a sync under way over several invocations
 
 
 @dataclass(frozen=True, slots=True)

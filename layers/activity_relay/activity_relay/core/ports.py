@@ -86,6 +86,15 @@ class ContactQueue(Protocol):
         ...
 
 
+class Continuations(Protocol):
+    """Where a sync that stopped at a checkpoint asks to be continued: the contact queue."""
+
+    def continue_later(self, contact_id: str, *, delay_seconds: int) -> None:
+        """Queue the contact's continuation message, delivered after `delay_seconds` (0-900).
+        Raises when it could not be queued."""
+        ...
+
+
 class Publisher(Protocol):
     def publish(self, events: Sequence[ActivityEvent]) -> None:
         """Deliver `events` in order. Raises PublishFailed naming how many of the leading
