@@ -1,60 +1,32 @@
-"""SQS calls the commands share: batches of sends, deletes, and peeks at a queue."""
+"""SQS calls the commands share: sends (through the relay's own batch sender), deletes, and
+peeks at a queue."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Final
 
-from botocore.exceptions import ClientError
-
-from relay_cli.target import UsageError, error_text
+from activity_relay.adapters.sqs import BatchOutcome, SqsBatchSender
+from relay_cli.target import UsageError
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
-    from mypy_boto3_sqs.type_defs import MessageTypeDef, SendMessageBatchRequestEntryTypeDef
+    from mypy_boto3_sqs.type_defs import MessageTypeDef
 
 SQS_BATCH: Final = 10
 SEND_ATTEMPTS: Final = 4
-"""Tries per entry SQS failed on its side (SenderFault false) before it is reported."""
+"""Tries per message SQS failed on its side (SenderFault false), or whose call failed, before
+it is reported."""
 PEEK_VISIBILITY: Final = 30
 """Seconds a dead letter stays hidden while listed or redriven, then shown again at once."""
 
 
 def send_batch(
-    sqs: SQSClient,
-    queue_url: str,
-    bodies: Sequence[str],
-    sleep: Callable[[float], None],
-) -> tuple[list[int], list[tuple[int, str]]]:
-    """Indices of ``bodies`` (sent, [(failed, why)]); entries SQS failed on its side (SenderFault
-    false) are tried again with backoff, the others are reported at once."""
-    pending = list(range(len(bodies)))
-    sent: list[int] = []
-    failed: list[tuple[int, str]] = []
-    for attempt in range(SEND_ATTEMPTS):
-        if attempt:
-            sleep(0.2 * 2 ** (attempt - 1))
-        entries: list[SendMessageBatchRequestEntryTypeDef] = [
-            {"Id": str(index), "MessageBody": bodies[index]} for index in pending
-        ]
-        try:
-            response = sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
-        except ClientError as error:
-            failed.extend((index, error_text(error)) for index in pending)
-            return sent, failed
-        sent.extend(int(success["Id"]) for success in response.get("Successful", []))
-        retry: list[int] = []
-        for failure in response.get("Failed", []):
-            index = int(failure["Id"])
-            reason = f"{failure.get('Code')}: {failure.get('Message', '')}".rstrip(": ")
-            if failure.get("SenderFault") or attempt == SEND_ATTEMPTS - 1:
-                failed.append((index, reason))
-            else:
-                retry.append(index)
-        if not retry:
-            break
-        pending = retry
-    return sent, failed
+    sqs: SQSClient, queue_url: str, bodies: Sequence[str], sleep: Callable[[float], None]
+) -> BatchOutcome:
+    """``bodies`` sent as the relay sends (SqsBatchSender), with the CLI's SEND_ATTEMPTS; a
+    message without a delay of its own waits the queue's."""
+    return SqsBatchSender(sqs, queue_url, attempts=SEND_ATTEMPTS, sleep=sleep).send(bodies)
 
 
 def delete(sqs: SQSClient, queue_url: str, messages: Sequence[MessageTypeDef]) -> None:

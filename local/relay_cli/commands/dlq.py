@@ -64,9 +64,8 @@ def run_redrive(args: argparse.Namespace, target: Target, out: IO[str], err: IO[
         kept = [m for m in messages if m not in movable]
         for start in range(0, len(movable), SQS_BATCH):
             chunk = movable[start : start + SQS_BATCH]
-            sent, not_sent = send_batch(
-                sqs, queue_url, [m.get("Body", "") for m in chunk], time.sleep
-            )
+            outcome = send_batch(sqs, queue_url, [m.get("Body", "") for m in chunk], time.sleep)
+            sent, not_sent = outcome.sent, outcome.failed
             if sent:
                 delete(sqs, dlq_url, [chunk[index] for index in sent])
             kept.extend(chunk[index] for index, _ in not_sent)

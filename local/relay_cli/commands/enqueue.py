@@ -83,9 +83,9 @@ def enqueue(
     bar = progress(len(ids)) if progress else None
     for start in range(0, len(ids), SQS_BATCH):
         chunk = ids[start : start + SQS_BATCH]
-        sent, failed = send_batch(sqs, queue_url, chunk, sleep)
-        report.sent.extend(chunk[index] for index in sent)
-        report.failed.extend((chunk[index], why) for index, why in failed)
+        outcome = send_batch(sqs, queue_url, chunk, sleep)
+        report.sent.extend(chunk[index] for index in outcome.sent)
+        report.failed.extend((chunk[index], why) for index, why in outcome.failed)
         if bar:
             bar.advance(len(chunk))
     if bar:

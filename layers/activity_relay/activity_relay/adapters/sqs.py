@@ -1,11 +1,13 @@
-"""SQS: the contact queue (one message per contact id) and the dead-letter queue as the place
-for rejected messages. The only code of the relay that speaks SQS."""
+"""SQS: the batch sender, the contact queue (one message per contact id) and the dead-letter
+queue as the place for rejected messages. The only code of the relay that speaks SQS; the relay
+CLI sends through SqsBatchSender too."""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -14,7 +16,10 @@ from activity_relay.core.intake import continuation_body
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
-    from mypy_boto3_sqs.type_defs import SendMessageBatchRequestEntryTypeDef
+    from mypy_boto3_sqs.type_defs import (
+        BatchResultErrorEntryTypeDef,
+        SendMessageBatchRequestEntryTypeDef,
+    )
 
 logger = logging.getLogger(__name__)
 
@@ -23,11 +28,23 @@ BATCH_SIZE = 10
 EMPTY_BODY = "(empty body)"  # SQS refuses empty message bodies
 
 
-class SqsContactQueue:
-    """One message per contact, its body the bare id (the contact queue's input contract).
+@dataclass(frozen=True, slots=True)
+class BatchOutcome:
+    """What became of the messages given to `SqsBatchSender.send`, by their index."""
 
-    Entries SQS refuses are resent, alone, up to `attempts` times in all; those it blames on the
-    sender (SenderFault) are not, since the same request would fail the same way.
+    sent: list[int]
+    """Indices SQS took, in the order it confirmed them."""
+    failed: list[tuple[int, str]]
+    """(index, why) of the messages not sent, by index."""
+
+
+class SqsBatchSender:
+    """SendMessageBatch, BATCH_SIZE messages a call: the one sender of the relay and its CLI.
+
+    Entries SQS fails on its side, entries it does not report and failed calls are resent,
+    without the entries that went through, up to `attempts` times in all with exponential
+    pauses; entries it blames on the sender (SenderFault) are not, since the same request would
+    fail the same way. What still fails is returned with SQS's reason, never raised.
     """
 
     def __init__(
@@ -45,62 +62,103 @@ class SqsContactQueue:
         self._backoff_seconds = backoff_seconds
         self._sleep = sleep
 
-    def enqueue(
-        self, contact_ids: Sequence[str], *, delays: Sequence[int] | None = None
-    ) -> list[str]:
-        # Given delays are sent even when 0: SQS applies the queue's own delay only to messages
-        # that name none, and the sweep's pacing must not inherit it.
-        given: Sequence[int | None] = [None] * len(contact_ids) if delays is None else delays
-        entries = list(zip(contact_ids, given, strict=True))
-        failed: list[str] = []
-        for start in range(0, len(entries), BATCH_SIZE):
-            failed.extend(self._send(entries[start : start + BATCH_SIZE]))
-        return failed
+    def send(
+        self, bodies: Sequence[str], delays: Sequence[int | None] | None = None
+    ) -> BatchOutcome:
+        """One message per body; a delay of None leaves the queue's own delay to apply."""
+        given: Sequence[int | None] = [None] * len(bodies) if delays is None else delays
+        if len(given) != len(bodies):
+            raise ValueError(f"{len(bodies)} messages but {len(given)} delays")
+        messages = list(zip(bodies, given, strict=True))
+        outcome = BatchOutcome(sent=[], failed=[])
+        for start in range(0, len(messages), BATCH_SIZE):
+            chunk = self._send(messages[start : start + BATCH_SIZE])
+            outcome.sent.extend(start + position for position in chunk.sent)
+            outcome.failed.extend((start + position, why) for position, why in chunk.failed)
+        return outcome
 
-    def _send(self, chunk: Sequence[tuple[str, int | None]]) -> list[str]:
-        # Entry ids are positions in the chunk: unique even when an id is listed twice.
-        pending = {position: contact_id for position, (contact_id, _) in enumerate(chunk)}
-        delay = {position: seconds for position, (_, seconds) in enumerate(chunk)}
+    def _send(self, chunk: Sequence[tuple[str, int | None]]) -> BatchOutcome:
+        # Entry ids are positions in the chunk: unique even when a body is listed twice.
+        pending = list(range(len(chunk)))
+        sent: list[int] = []
         refused: dict[int, str] = {}
+        why: dict[int, str] = {}
         for attempt in range(self._attempts):
             if attempt:
                 self._sleep(self._backoff_seconds * 2 ** (attempt - 1))
             try:
                 response = self._client.send_message_batch(
                     QueueUrl=self._queue_url,
-                    Entries=[
-                        _entry(position, pending[position], delay[position]) for position in pending
-                    ],
+                    Entries=[_entry(position, *chunk[position]) for position in pending],
                 )
             except (ClientError, BotoCoreError) as error:
-                logger.warning("SendMessageBatch of %d contact(s) failed: %s", len(pending), error)
+                why = dict.fromkeys(pending, _call_error(error))
                 continue
-            retry: dict[int, str] = {}
-            for failure in response.get("Failed", []):
-                position = int(failure["Id"])
-                if failure.get("SenderFault"):
-                    refused[position] = pending[position]
+            confirmed = [int(success["Id"]) for success in response.get("Successful", [])]
+            sent.extend(confirmed)
+            reported = {int(failure["Id"]): failure for failure in response.get("Failed", [])}
+            retry: list[int] = []
+            for position in pending:
+                if position in confirmed:
+                    continue
+                failure = reported.get(position)
+                reason = _entry_error(failure) if failure else "NotReported"
+                if failure and failure.get("SenderFault"):
+                    refused[position] = reason
                 else:
-                    retry[position] = pending[position]
-                logger.warning(
-                    "contact %s not enqueued: %s %s",
-                    pending[position],
-                    failure.get("Code"),
-                    failure.get("Message", ""),
-                )
+                    retry.append(position)
+                    why[position] = reason
             pending = retry
             if not pending:
                 break
-        return [contact_id for _, contact_id in sorted((refused | pending).items())]
+        failed = refused | {position: why[position] for position in pending}
+        return BatchOutcome(sent=sent, failed=sorted(failed.items()))
 
 
-def _entry(
-    position: int, contact_id: str, delay: int | None
-) -> SendMessageBatchRequestEntryTypeDef:
-    entry: SendMessageBatchRequestEntryTypeDef = {"Id": str(position), "MessageBody": contact_id}
+def _entry(position: int, body: str, delay: int | None) -> SendMessageBatchRequestEntryTypeDef:
+    entry: SendMessageBatchRequestEntryTypeDef = {"Id": str(position), "MessageBody": body}
     if delay is not None:
         entry["DelaySeconds"] = delay
     return entry
+
+
+def _entry_error(failure: BatchResultErrorEntryTypeDef) -> str:
+    return f"{failure.get('Code')}: {failure.get('Message', '')}".rstrip(": ")
+
+
+def _call_error(error: ClientError | BotoCoreError) -> str:
+    if isinstance(error, ClientError):
+        details = error.response.get("Error", {})
+        return f"{details.get('Code', 'Error')}: {details.get('Message', '')}"
+    return f"{type(error).__name__}: {error}"
+
+
+class SqsContactQueue:
+    """One message per contact, its body the bare id (the contact queue's input contract),
+    sent by SqsBatchSender."""
+
+    def __init__(
+        self,
+        client: SQSClient,
+        queue_url: str,
+        *,
+        attempts: int = 3,
+        backoff_seconds: float = 0.2,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._sender = SqsBatchSender(
+            client, queue_url, attempts=attempts, backoff_seconds=backoff_seconds, sleep=sleep
+        )
+
+    def enqueue(
+        self, contact_ids: Sequence[str], *, delays: Sequence[int] | None = None
+    ) -> list[str]:
+        # Given delays are sent even when 0: SQS applies the queue's own delay only to messages
+        # that name none, and the sweep's pacing must not inherit it.
+        outcome = self._sender.send(contact_ids, delays)
+        for index, why in outcome.failed:
+            logger.warning("contact %s not enqueued: %s", contact_ids[index], why)
+        return [contact_ids[index] for index, _ in outcome.failed]
 
 
 class SqsDeadLetters:
