@@ -111,7 +111,9 @@ def test_a_sweep_never_enqueues_more_than_the_quota_left_can_serve(
 def test_a_persistent_per_minute_limit_returns_the_messages_without_burning_requests(
     relay: Subscribers, sandbox: SandboxServer
 ) -> None:
-    # Given a plan allowing one request a minute, and three contacts in one batch
+    # Given a plan allowing one request a minute, and three contacts in one batch; the sandbox
+    # clock stands still, so its minute cannot roll over while the client backs off (seconds)
+    sandbox.clock.set(sandbox.clock.now(), frozen=True)
     sandbox.plan = Plan("slow", per_day=1000, per_minute=1)
     contacts = [sandbox.create_contact(activities=1) for _ in range(3)]
     event = sqs_event(*contacts)
