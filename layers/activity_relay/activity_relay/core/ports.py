@@ -1,7 +1,7 @@
 """The relay's view of the outside world: small interfaces and the errors they raise.
 
-Adapters (leadlex.py, state.py, publish.py) implement them against real services; tests
-implement them in memory.
+The modules of activity_relay.adapters implement them against real services, and
+relay_local.memory in memory; tests/contract holds each fake to its adapter.
 """
 
 from __future__ import annotations
