@@ -41,6 +41,10 @@ bench: venv
 	$(PY) -m benchmarks.requests_per_scenario
 	$(PY) -m benchmarks.parallel_batch
 	$(PY) -m benchmarks.pro_day
+	@# Pacing (issue 13): a Starter day, and both plans at a tenth of the load
+	$(PY) -m benchmarks.pro_day --preset starter
+	$(PY) -m benchmarks.pro_day --load 0.1 --delays 0,300,900
+	$(PY) -m benchmarks.pro_day --preset starter --load 0.1 --delays 0,300,900
 
 ## demo: the relay end to end on an embedded AWS (moto) and the LeadLex sandbox; stops after
 demo: venv

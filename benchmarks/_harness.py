@@ -19,6 +19,7 @@ from activity_relay.adapters.leadlex import LeadLexClient
 from activity_relay.core.batch import Relay
 from activity_relay.core.engine import SyncEngine
 from activity_relay.core.model import ActivityEvent, InitialSync
+from activity_relay.core.pacing import PacePolicy
 from leadlex_sandbox import SandboxServer
 from relay_local.memory import (
     MemoryStateStore,
@@ -62,6 +63,7 @@ def build_rig(
     *,
     store: MemoryStateStore | None = None,
     concurrency: int = 10,
+    pacing: PacePolicy | None = None,
     **client_options: Any,
 ) -> Rig:
     """The relay as wiring.py assembles it, with in-memory state and the sandbox's clock."""
@@ -87,6 +89,7 @@ def build_rig(
         clock=sandbox.clock.now,
         concurrency=concurrency,
         quota=client.quota,
+        pacing=pacing,
     )
     return Rig(sandbox, client, store, publisher, engine, relay, rejections, continuations)
 

@@ -1,8 +1,9 @@
 """A simulated LeadLex Pro day: contacts kept in sync, and requests per synced contact, for
 several delivery delays of the contact queue, next to the same stream without coalescing.
 
-    .venv/bin/python -m benchmarks.pro_day [--contacts 2000] [--activities 2500]
-        [--delays 0,60,120,300,900] [--window 0] [--json]
+    .venv/bin/python -m benchmarks.pro_day [--preset pro|starter] [--load 1.0]
+        [--contacts 2000] [--activities 2500] [--delays 0,60,120,300,900]
+        [--paced-delays 0,300,900] [--window 0] [--json]
 
 Requirement (issue): "A benchmark in the repo reports, for a simulated Pro day (1,000 requests,
 50/min) with webhook triggers from a realistic activity stream over 2,000 contacts, how many
@@ -62,6 +63,18 @@ Runs (each on a fresh sandbox rebuilt identically, from the same synced state):
   request, which a delay makes likelier (a burst's later messages wait past the first sync).
 * "no coalescing": delay 0, and the trigger hands the relay one message per invocation (batch
   size 1) and withholds SentTimestamp (`sent_at=None`), so every message is a sync of its own.
+* "paced, delay D s" (issue 13): pacing on, as the template deploys it by default. The relay
+  has `PacePolicy()` (core/pacing.py: a head of 10 % of the day's budget, 25 % held for the
+  last hour, the rest along a line); an arrival the allowance does not cover is recorded as
+  waiting and acknowledged. The sweep runs every minute (SweepSchedule rate(1 minute)),
+  releases at most `requests_per_minute` waiting contacts a run within the allowance, longest
+  waiting first, with release bodies that the relay syncs without pacing them again, and
+  claims them in the shared quota observation. Everything else as in "delay D s".
+
+Presets: `--preset pro` (the default: 1,000 a day, 50 a minute, 2,000 contacts, 2,500
+activities) and `--preset starter` (100, 10, 200, 250: the same load per unit of quota).
+`--load 0.1` scales the activities (a day at a tenth of the load, where pacing must cost
+nothing: the paced runs' latency equals the unpaced ones').
 
 The client retries a 429 with no backoff (backoff_factor 0) so that retries take no wall time;
 an invocation that met a 429 instead keeps its slot 3.5 s longer, what the default backoff
@@ -106,6 +119,8 @@ from datetime import UTC, datetime, timedelta
 
 from activity_relay.core.batch import ContactMessage, Disposition, MessageResult
 from activity_relay.core.engine import SyncStatus
+from activity_relay.core.intake import release_body
+from activity_relay.core.pacing import PacePolicy
 from activity_relay.core.sweep import MAX_DELAY_SECONDS, SweepPolicy, sweep
 from benchmarks._harness import PLENTY_OF_TIME_MS, Rig, build_rig, emit, json_flag, table
 from leadlex_sandbox import Plan, SandboxServer
@@ -114,6 +129,7 @@ from relay_local.memory import MemoryStateStore
 DAY = datetime(2026, 3, 3, tzinfo=UTC)  # a Tuesday
 BASELINE_AT = DAY - timedelta(hours=6)
 PRO = Plan("pro", 1_000, 50)
+STARTER = Plan("starter", 100, 10)
 DAY_SECONDS = 86_400
 
 BATCH_SIZE = 10
@@ -121,6 +137,7 @@ MAX_CONCURRENCY = 2
 VISIBILITY_TIMEOUT = 660
 MAX_RECEIVE_COUNT = 5
 SWEEP_EVERY = 900
+PACED_SWEEP_EVERY = 60  # the template's SweepSchedule with pacing: rate(1 minute)
 SECONDS_PER_REQUEST = 0.15
 # What the client's default backoff spends on a 429 before giving up: 0 + 1 + 2 s, plus jitter.
 RATE_LIMIT_BACKOFF_S = 3.5
@@ -330,6 +347,7 @@ class Tally:
     coalesced: int = 0
     merged: int = 0
     deferred_messages: int = 0
+    paced_messages: int = 0
     retries: int = 0
     rate_limited: int = 0
     dead_lettered: int = 0
@@ -348,6 +366,7 @@ class Simulation:
         baseline: set[str],
         delay: float = 0.0,
         requests_per_minute: int = PRO.per_minute,
+        pacing: PacePolicy | None = None,
     ) -> None:
         self.rig = rig
         self.sandbox = rig.sandbox
@@ -365,11 +384,14 @@ class Simulation:
         self.quota_exhausted_at: float | None = None
         self.day_requests = (0, 0, 0)
         self.dead_letters: list[dict[str, object]] = []
+        self.paced = pacing is not None
+        self.sweep_every = PACED_SWEEP_EVERY if self.paced else SWEEP_EVERY
         self.sweep_policy = SweepPolicy(
             quota_reserve=0,
             default_daily_quota=100,
             requests_per_minute=requests_per_minute,
             stale_after=None,
+            pace=pacing,
         )
 
     def run(self) -> dict[str, object]:
@@ -398,7 +420,7 @@ class Simulation:
         """The next second at which anything can happen (one-second steps while messages wait)."""
         if self.queue.visible:
             return second + 1
-        upcoming = [(second // SWEEP_EVERY + 1) * SWEEP_EVERY]
+        upcoming = [(second // self.sweep_every + 1) * self.sweep_every]
         if activities:
             upcoming.append(math.ceil(activities[0].at))
         if webhooks:
@@ -423,7 +445,7 @@ class Simulation:
         while webhooks and webhooks[0][0] <= second:
             sent, contact = webhooks.popleft()
             self.queue.send(contact, sent)
-        if second % SWEEP_EVERY == 0:
+        if second % self.sweep_every == 0:
             sweep(self.rig.store, self.queue, self.sweep_policy, now=self.sandbox.clock.now())
         self.queue.release_due(second)
         self.trigger(second)
@@ -451,7 +473,10 @@ class Simulation:
         """Run the relay on one batch; the seconds the invocation keeps its slot."""
         messages = [
             ContactMessage(
-                m.id, m.contact, DAY + timedelta(seconds=m.sent) if self.coalescing else None
+                m.id,
+                # As SqsContactQueue(released=True) sends them when pacing is on
+                release_body(m.contact) if self.paced and m.origin == "sweep" else m.contact,
+                DAY + timedelta(seconds=m.sent) if self.coalescing else None,
             )
             for m in batch
         ]
@@ -478,6 +503,8 @@ class Simulation:
                 synced_contacts.add(result.contact_id)
             elif disposition is Disposition.COALESCED:
                 tally.coalesced += 1
+            elif disposition is Disposition.DEFERRED and (result.reason or "").startswith("paced"):
+                tally.paced_messages += 1
             elif disposition is Disposition.DEFERRED:
                 tally.deferred_messages += 1
                 if self.quota_exhausted_at is None:
@@ -570,6 +597,7 @@ class Simulation:
             "messages_in_flight_at_end_of_day": len(self.queue.pending) + len(self.queue.visible),
             "contacts_with_activity": len(active),
             "contacts_kept_in_sync": kept,
+            "contacts_kept_in_sync_share": kept / len(active) if active else None,
             "contacts_out_of_sync_without_activity": len(set(missing) - active),
             "activities_unpublished_at_end_of_day": sum(missing.values()),
             "requests_per_synced_contact": units / kept if kept else None,
@@ -626,9 +654,13 @@ def run(
     seed: int = 2026,
     plan: Plan = PRO,
     sweep_per_minute: int | None = None,
+    paced_delays: Sequence[int] = (),
+    coalescing_off: bool = True,
 ) -> dict[str, object]:
     """`sweep_per_minute`: the sweep's requests_per_minute (RequestsPerMinute), by default the
-    plan's per-minute limit, as the template asks a Pro user to set it."""
+    plan's per-minute limit, as the template asks a Pro user to set it. `delays`: runs with
+    pacing off (first come, first served); `paced_delays`: runs with pacing on (the template's
+    default), the sweep every minute; `coalescing_off`: the "no coalescing" run too."""
     per_minute = plan.per_minute if sweep_per_minute is None else sweep_per_minute
     started = time.perf_counter()
     stream = make_stream(contacts, activities, seed)
@@ -639,11 +671,13 @@ def run(
         sandbox.stop()
     baseline_seconds = time.perf_counter() - started
 
-    modes = [(f"delay {d} s", d, True) for d in delays]
-    modes.append(("no coalescing", 0, False))
+    modes = [(f"delay {d} s", d, True, False) for d in delays]
+    if coalescing_off:
+        modes.append(("no coalescing", 0, False, False))
+    modes += [(f"paced, delay {d} s", d, True, True) for d in paced_delays]
     runs: dict[str, dict[str, object]] = {}
     failures: list[str] = []
-    for name, delay, coalescing in modes:
+    for name, delay, coalescing, paced in modes:
         run_started = time.perf_counter()
         sandbox, rebuilt = build_sandbox(stream, seed)
         try:
@@ -659,7 +693,8 @@ def run(
                 },
                 clock=sandbox.clock.now,
             )
-            rig = build_rig(sandbox, store=store, backoff_factor=0, backoff_jitter=0)
+            pacing = PacePolicy(reserve=0, default_limit=100) if paced else None
+            rig = build_rig(sandbox, store=store, backoff_factor=0, backoff_jitter=0, pacing=pacing)
             simulation = Simulation(
                 rig,
                 stream,
@@ -668,6 +703,7 @@ def run(
                 baseline=baseline_ids,
                 delay=delay,
                 requests_per_minute=per_minute,
+                pacing=pacing,
             )
             figures = simulation.run()
             if rig.rejections.rejected:
@@ -756,13 +792,15 @@ ROWS = (
     ("syncs", "syncs"),
     ("coalesced (no request)", "coalesced"),
     ("merged into a batch-mate's sync", "merged"),
-    ("deferred (messages)", "deferred_messages"),
+    ("deferred by the quota (messages)", "deferred_messages"),
+    ("paced: waited (messages)", "paced_messages"),
     ("retried (messages)", "retries"),
     ("dead-lettered", "dead_lettered"),
     ("quota exhausted at", "quota_exhausted_at"),
     ("deferred contacts at 23:59:59", "deferred_contacts_at_end_of_day"),
     ("contacts with activity", "contacts_with_activity"),
     ("contacts kept in sync at 23:59:59", "contacts_kept_in_sync"),
+    ("  share of the active", "contacts_kept_in_sync_share"),
     ("activities unpublished at 23:59:59", "activities_unpublished_at_end_of_day"),
     ("requests per synced contact", "requests_per_synced_contact"),
     ("latency p50, published that day (s)", "publication_delay_p50_s"),
@@ -822,7 +860,8 @@ def report(figures: dict[str, object]) -> str:
             f"({stream['duplicate_deliveries']} duplicate deliveries)",
             "Activities per hour (UTC): " + " ".join(str(n) for n in per_hour),
             f"Trigger: batch size 10 (1 without coalescing), batching window "
-            f"{figures['window_s']:g} s, 2 concurrent invocations; sweep every 15 min, "
+            f"{figures['window_s']:g} s, 2 concurrent invocations; sweep every 15 min "
+            "(every minute when paced), "
             f"{figures['sweep_requests_per_minute']} requests/min; columns: the queue's "
             "DelaySeconds",
             "",
@@ -837,10 +876,33 @@ def report(figures: dict[str, object]) -> str:
     )
 
 
+PRESETS = {
+    # plan, contacts, activities
+    "pro": (PRO, 2_000, 2_500),
+    "starter": (STARTER, 200, 250),
+}
+DEFAULT_PACED_DELAYS = (0, 300, 900)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--contacts", type=int, default=2_000)
-    parser.add_argument("--activities", type=int, default=2_500)
+    parser.add_argument(
+        "--preset",
+        choices=sorted(PRESETS),
+        default="pro",
+        help="pro: 1,000 a day, 50 a minute, 2,000 contacts, 2,500 activities; starter: 100, "
+        "10, 200, 250. --contacts/--activities/--per-day/--per-minute override it",
+    )
+    parser.add_argument("--contacts", type=int, default=None)
+    parser.add_argument("--activities", type=int, default=None)
+    parser.add_argument(
+        "--load", type=float, default=1.0, help="scale the activities (0.1: a tenth of the load)"
+    )
+    parser.add_argument(
+        "--paced-delays",
+        default=",".join(str(d) for d in DEFAULT_PACED_DELAYS),
+        help="DelaySeconds of the runs with pacing on (the default), comma-separated; '' none",
+    )
     parser.add_argument(
         "--delays",
         default=",".join(str(d) for d in DEFAULT_DELAYS),
@@ -849,11 +911,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--window", type=float, default=0.0, help="batching window (s) of every run"
     )
-    parser.add_argument("--per-day", type=int, default=PRO.per_day, help="daily quota")
+    parser.add_argument("--per-day", type=int, default=None, help="daily quota")
     parser.add_argument(
         "--per-minute",
         type=int,
-        default=PRO.per_minute,
+        default=None,
         help="per-minute quota (also the sweep's requests_per_minute unless --sweep-per-minute)",
     )
     parser.add_argument(
@@ -868,21 +930,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Deferrals log a warning per contact: thousands over a simulated day.
     logging.basicConfig(level=logging.ERROR)
     delays = [int(d) for d in args.delays.split(",") if d.strip()]
-    if any(not 0 <= d <= MAX_DELAY_SECONDS for d in delays):
-        parser.error(f"--delays: each between 0 and {MAX_DELAY_SECONDS}")
+    paced_delays = [int(d) for d in args.paced_delays.split(",") if d.strip()]
+    if any(not 0 <= d <= MAX_DELAY_SECONDS for d in [*delays, *paced_delays]):
+        parser.error(f"--delays, --paced-delays: each between 0 and {MAX_DELAY_SECONDS}")
+    preset, preset_contacts, preset_activities = PRESETS[args.preset]
+    per_day = preset.per_day if args.per_day is None else args.per_day
+    per_minute = preset.per_minute if args.per_minute is None else args.per_minute
     plan = (
-        PRO
-        if (args.per_day, args.per_minute) == (PRO.per_day, PRO.per_minute)
-        else Plan("custom", args.per_day, args.per_minute)
+        preset
+        if (per_day, per_minute) == (preset.per_day, preset.per_minute)
+        else Plan("custom", per_day, per_minute)
     )
+    activities = preset_activities if args.activities is None else args.activities
     figures = run(
-        args.contacts,
-        args.activities,
+        preset_contacts if args.contacts is None else args.contacts,
+        max(1, round(activities * args.load)),
         delays,
         args.window,
         args.seed,
         plan,
         sweep_per_minute=args.sweep_per_minute,
+        paced_delays=paced_delays,
     )
     emit(report(figures), figures, args.json)
     return 0 if figures["ok"] else 1

@@ -76,6 +76,10 @@ class MemoryStateStore:
     def defer(self, contact_id: str, until: datetime) -> None:
         self.deferred[contact_id] = until
 
+    def wait(self, contact_id: str, since: datetime) -> None:
+        waiting = self.deferred.get(contact_id)
+        self.deferred[contact_id] = since if waiting is None else min(waiting, since)
+
     def due(self, now: datetime, limit: int) -> list[str]:
         if limit <= 0:
             return []

@@ -121,3 +121,45 @@ def _duplicates(figures: dict[str, object]) -> int:
     duplicates = stream["duplicate_deliveries"]
     assert isinstance(duplicates, int)
     return duplicates
+
+
+# --- Pacing (issue 13) -------------------------------------------------------------------------
+
+
+def test_a_paced_quota_bound_day_keeps_more_in_sync_and_loses_nothing() -> None:
+    # A tiny plan the stream exhausts by mid-morning first come, first served
+    figures = pro_day.run(
+        contacts=40,
+        activities=80,
+        delays=(0,),
+        plan=Plan("tiny", 30, 50),
+        paced_delays=(0,),
+        coalescing_off=False,
+    )
+
+    assert figures["ok"], figures["failures"]
+    runs = figures["runs"]
+    assert isinstance(runs, dict)
+    unpaced, paced = runs["delay 0 s"], runs["paced, delay 0 s"]
+    assert paced["paced_messages"] > 0, "contacts ahead of the line waited"
+    assert paced["quota_units_used"] <= 30
+    assert paced["contacts_kept_in_sync"] > unpaced["contacts_kept_in_sync"]
+    assert paced["dead_letters"] == []
+    catch_up = paced["catch_up"]
+    assert catch_up["nothing_lost"]
+    assert catch_up["deferred_contacts_left"] == 0
+
+
+def test_at_low_load_pacing_costs_nothing() -> None:
+    figures = pro_day.run(
+        contacts=40, activities=50, delays=(300,), paced_delays=(300,), coalescing_off=False
+    )
+
+    assert figures["ok"], figures["failures"]
+    runs = figures["runs"]
+    assert isinstance(runs, dict)
+    unpaced, paced = runs["delay 300 s"], runs["paced, delay 300 s"]
+    assert paced["paced_messages"] == 0
+    for key in ("publication_delay_p50_s", "publication_delay_p95_s", "contacts_kept_in_sync"):
+        assert paced[key] == unpaced[key], key
+    assert paced["catch_up"]["latency_max_s"] == unpaced["catch_up"]["latency_max_s"]

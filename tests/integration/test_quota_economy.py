@@ -54,8 +54,12 @@ def relay(
 
 
 def test_exhaustion_mid_batch_defers_and_the_sweep_finishes_after_the_reset(
-    aws_stack: LocalStack, relay: Subscribers, sandbox: SandboxServer
+    aws_stack: LocalStack,
+    relay: Subscribers,
+    sandbox: SandboxServer,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("PACING", "off")  # first come, first served, then the midnight catch-up
     # Given a workspace whose day began yesterday by the sandbox's clock (so that its reset,
     # the next UTC midnight, is already past for the relay's real clock), 3 requests a day
     sandbox.clock.set(datetime.now(UTC) - timedelta(days=1))
@@ -88,8 +92,12 @@ def test_exhaustion_mid_batch_defers_and_the_sweep_finishes_after_the_reset(
 
 
 def test_a_sweep_never_enqueues_more_than_the_quota_left_can_serve(
-    aws_stack: LocalStack, relay: Subscribers, sandbox: SandboxServer
+    aws_stack: LocalStack,
+    relay: Subscribers,
+    sandbox: SandboxServer,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("PACING", "off")
     sandbox.clock.set(datetime.now(UTC) - timedelta(days=1))
     sandbox.plan = Plan("tiny", per_day=2, per_minute=100)
     contacts = [sandbox.create_contact(activities=1) for _ in range(6)]

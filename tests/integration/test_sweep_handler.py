@@ -12,6 +12,7 @@ import pytest
 from activity_relay import wiring
 from activity_relay.adapters.dynamodb import DynamoDbStateStore
 from activity_relay.core.fingerprint import Fingerprint
+from activity_relay.core.intake import contact_id_from_body, is_release
 from activity_relay.core.model import ContactState
 from activity_relay.core.ports import QuotaSnapshot
 from relay_local.stack import LocalStack
@@ -63,8 +64,9 @@ def quota(remaining: int, resets_at: datetime, limit: int | None = 1000) -> Quot
 
 
 def test_after_the_reset_deferred_contacts_go_back_onto_the_contact_queue(
-    environment: LocalStack, store: DynamoDbStateStore
+    environment: LocalStack, store: DynamoDbStateStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("PACING", "off")  # first come, first served: the quota left at once
     # Given contacts deferred by yesterday's exhausted quota, whose window has since reset
     reset = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     store.record_quota(quota(0, reset))
@@ -107,6 +109,7 @@ def test_stale_contacts_within_what_the_quota_leaves(
 ) -> None:
     monkeypatch.setenv("STALE_AFTER_HOURS", "24")
     monkeypatch.setenv("LEADLEX_QUOTA_RESERVE", "1")
+    monkeypatch.setenv("PACING", "off")
     now = datetime.now(UTC)
     store.record_quota(quota(4, now + timedelta(hours=2)))
     store.defer(contact(1), now - timedelta(hours=1))
@@ -143,3 +146,38 @@ def test_a_bad_setting_is_one_error_line(
     assert "DEFAULT_DAILY_QUOTA" in errors[0]
     assert "DEFAULT_DAILY_QUOTA" in summary["error"]
     assert queued(environment) == []
+
+
+# --- Pacing (issue 13): the sweep releases the waiting at the line's rate -----------------------
+
+
+def test_paced_the_sweep_releases_the_longest_waiting_within_the_allowance_and_claims_it(
+    environment: LocalStack, store: DynamoDbStateStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a day 12 h from its reset with 3 units more left than the line keeps
+    monkeypatch.setenv("DEFAULT_DAILY_QUOTA", "1000")
+    now = datetime.now(UTC)
+    resets_at = now + timedelta(hours=12)
+    # Kept 12 h before the reset: 250 for the last hour + 650 x 11/23 = 310.9, so 561; 3 more
+    store.record_quota(
+        QuotaSnapshot(limit=1000, remaining=564, resets_at=resets_at, observed_at=now)
+    )
+    for number in range(6):
+        store.wait(contact(number), now - timedelta(minutes=10 - number))
+
+    summary = sweep_app.lambda_handler(
+        SCHEDULED_EVENT, LambdaContext(function_name="SweepFunction")
+    )
+
+    # Then the three that waited longest are released, with release bodies, at once
+    assert summary == {"budget": 3, "deferred_enqueued": 3, "stale_enqueued": 0, "failed": 0}
+    bodies = queued(environment)
+    assert sorted(contact_id_from_body(b) for b in bodies) == [contact(n) for n in range(3)]
+    assert all(is_release(b) for b in bodies)
+    # And claimed in the shared observation: the next run releases nobody
+    claimed = store.load_quota()
+    assert claimed is not None
+    assert claimed.remaining == 561
+    again = sweep_app.lambda_handler(SCHEDULED_EVENT, LambdaContext(function_name="SweepFunction"))
+    assert again["deferred_enqueued"] == 0
+    assert store.due(datetime.now(UTC), 10)[0] == contact(3)

@@ -52,6 +52,8 @@ CONTRACT_VARIABLES = {
 }
 # Issue 5 (quota economy): tuning the sync function reads beside the contract's variables.
 QUOTA_VARIABLES = {"LEADLEX_QUOTA_RESERVE", "CONTACT_CONCURRENCY"}
+# Issue 13 (pacing the daily quota): one parameter, read by the sync and the sweep function.
+QUOTA_VARIABLES |= {"PACING"}
 SWEEP = RESOURCES["SweepFunction"]["Properties"]
 SWEEP_VARIABLES = {
     "WATERMARK_TABLE_NAME",
@@ -60,6 +62,7 @@ SWEEP_VARIABLES = {
     "STALE_AFTER_HOURS",
     "DEFAULT_DAILY_QUOTA",
     "LEADLEX_REQUESTS_PER_MINUTE",
+    "PACING",
 }
 
 
@@ -235,6 +238,11 @@ class TestTemplateContract:
         sync_variables = FUNCTION_PROPERTIES["Environment"]["Variables"]
         assert sync_variables["LEADLEX_QUOTA_RESERVE"] == {"Ref": "QuotaReserve"}
         assert sync_variables["CONTACT_CONCURRENCY"] == {"Ref": "ContactConcurrency"}
+        # Pacing: one parameter for both, on by default, and a sweep every minute to release
+        assert variables["PACING"] == sync_variables["PACING"] == {"Ref": "Pacing"}
+        assert PARAMETERS["Pacing"]["Default"] == "on"
+        assert PARAMETERS["Pacing"]["AllowedValues"] == ["on", "off"]
+        assert PARAMETERS["SweepSchedule"]["Default"] == "rate(1 minute)"
         policies = SWEEP["Policies"]
         assert {"DynamoDBReadPolicy": {"TableName": {"Ref": "WatermarkTable"}}} in policies
         assert {

@@ -22,7 +22,8 @@ policies = st.builds(
     PacePolicy,
     reserve=st.integers(0, 200),
     default_limit=st.integers(1, 10_000),
-    head_share=st.floats(0, 1),
+    head_share=st.floats(0, 0.5),
+    end_share=st.floats(0, 0.5),
     tail=st.integers(0, 6 * 3600).map(lambda s: timedelta(seconds=s)),
 )
 limits = st.one_of(st.none(), st.integers(1, 10_000))
@@ -76,7 +77,10 @@ def test_a_day_below_the_line_syncs_on_arrival(
     day_budget = max(0, limit - policy.reserve)
     head = math.floor(day_budget * policy.head_share)
     span = DAY_S - policy.tail.total_seconds()
-    released = head + (day_budget - head) * min(1.0, seconds / span)
+    end = math.floor(day_budget * policy.end_share)
+    released = head + (day_budget - head - end) * min(1.0, seconds / span)
+    if seconds >= span:
+        released = day_budget
     spent = math.floor(max(0.0, released - contacts - 1) * spent_share)
     snapshot = observed(limit - spent, limit=limit)
     if spent + contacts + 1 > released:
@@ -172,18 +176,31 @@ def test_every_waiting_contact_is_released_longest_waiting_first(
     assert [since for since, _ in released] == sorted(since for since, _ in released)
 
 
-def test_a_pro_day_budget_is_released_about_37_an_hour_after_a_head_of_100() -> None:
+@given(policy=policies, remaining=st.integers(0, 1_000), seconds=st.integers(0, DAY_S - 1))
+def test_until_the_tail_the_end_share_is_held_back(
+    policy: PacePolicy, remaining: int, seconds: int
+) -> None:
+    now = START + timedelta(seconds=seconds)
+    end = math.floor(max(0, 1_000 - policy.reserve) * policy.end_share)
+    if now < RESET - policy.tail:
+        assert budget(observed(remaining), now, policy).allowance <= max(
+            0, remaining - policy.reserve - end
+        )
+
+
+def test_a_pro_day_budget_head_100_then_28_an_hour_and_250_for_the_last_hour() -> None:
     policy = PacePolicy()
     fresh = observed(1_000)
 
     assert budget(fresh, START, policy).allowance == 100
+    assert budget(fresh, START + timedelta(hours=22, minutes=59), policy).allowance == 749
     assert budget(fresh, START + timedelta(hours=23), policy).allowance == 1_000
-    assert budget(fresh, START + timedelta(hours=1), policy).per_hour == pytest.approx(900 / 23)
-    # At noon with 700 spent, 300 left: the line allows 100 + 900 x 12/23 = 569 spent, so the
-    # budget is ahead of the rate: nothing may start until the line reaches 700, at 15:20.
+    assert budget(fresh, START + timedelta(hours=1), policy).per_hour == pytest.approx(650 / 23)
+    # At noon with 700 spent, 300 left: the line allows 100 + 650 x 12/23 = 439 spent, so the
+    # budget is ahead of the rate: nothing may start until the line reaches 700, at 21:16.
     assert budget(observed(300), START + timedelta(hours=12), policy).allowance == 0
-    assert budget(observed(300), START + timedelta(hours=15, minutes=20), policy).allowance == 0
-    assert budget(observed(300), START + timedelta(hours=15, minutes=22), policy).allowance == 1
+    assert budget(observed(300), START + timedelta(hours=21, minutes=15), policy).allowance == 0
+    assert budget(observed(300), START + timedelta(hours=21, minutes=16), policy).allowance == 1
 
 
 def test_no_observation_yet_admits_everything() -> None:
@@ -196,6 +213,7 @@ def test_no_observation_yet_admits_everything() -> None:
     [
         ({"reserve": -1}, "reserve"),
         ({"head_share": 1.5}, "head_share"),
+        ({"head_share": 0.5, "end_share": 0.6}, "end_share"),
         ({"tail": timedelta(days=1)}, "tail"),
         ({"default_limit": 0}, "default_limit"),
     ],

@@ -8,6 +8,7 @@ from datetime import timedelta
 from urllib.parse import urlparse
 
 from activity_relay.core.model import InitialSync
+from activity_relay.core.pacing import PacePolicy
 from activity_relay.core.sweep import SweepPolicy
 
 DEFAULT_API_BASE_URL = "https://data.leadlex.com/functions/v1/api-gateway"
@@ -32,6 +33,11 @@ class Settings:
     initial_sync: InitialSync
     quota_reserve: int = 0
     contact_concurrency: int = 10
+    pacing: bool = True
+
+    @property
+    def pace(self) -> PacePolicy | None:
+        return PacePolicy(reserve=self.quota_reserve) if self.pacing else None
 
     def __repr__(self) -> str:
         # Settings end up in logs and tracebacks; the key must not.
@@ -44,7 +50,8 @@ class Settings:
             f"dead_letter_queue_url={self.dead_letter_queue_url!r}, "
             f"contact_queue_url={self.contact_queue_url!r}, "
             f"event_source={self.event_source!r}, initial_sync={self.initial_sync!r}, "
-            f"quota_reserve={self.quota_reserve}, contact_concurrency={self.contact_concurrency})"
+            f"quota_reserve={self.quota_reserve}, contact_concurrency={self.contact_concurrency}, "
+            f"pacing={self.pacing})"
         )
 
     @classmethod
@@ -89,6 +96,7 @@ class Settings:
         return cls(
             quota_reserve=_integer(env, "LEADLEX_QUOTA_RESERVE", default=0, low=0),
             contact_concurrency=_integer(env, "CONTACT_CONCURRENCY", default=10, low=1, high=50),
+            pacing=_pacing(env),
             api_base_url=api_base_url,
             api_key=api_key,
             api_key_secret_id=secret_id,
@@ -146,14 +154,17 @@ class SweepSettings:
     requests_per_minute: int
     stale_after: timedelta | None
     """None: no reconciliation of contacts not synced for a while."""
+    pacing: bool = True
 
     @property
     def policy(self) -> SweepPolicy:
+        pace = PacePolicy(reserve=self.quota_reserve, default_limit=self.default_daily_quota)
         return SweepPolicy(
             quota_reserve=self.quota_reserve,
             default_daily_quota=self.default_daily_quota,
             requests_per_minute=self.requests_per_minute,
             stale_after=self.stale_after,
+            pace=pace if self.pacing else None,
         )
 
     @classmethod
@@ -173,4 +184,17 @@ class SweepSettings:
                 env, "LEADLEX_REQUESTS_PER_MINUTE", default=DEFAULT_REQUESTS_PER_MINUTE, low=1
             ),
             stale_after=timedelta(hours=stale_hours) if stale_hours else None,
+            pacing=_pacing(env),
         )
+
+
+# --- Pacing the daily quota (PACING) ------------------------------------------------------------
+
+
+def _pacing(env: Mapping[str, str]) -> bool:
+    """PACING: "on" (the default) spreads the day's budget over the day; "off" spends it first
+    come, first served. Read by the sync and the sweep function alike."""
+    text = env.get("PACING", "").strip().lower() or "on"
+    if text not in ("on", "off"):
+        raise ConfigurationError(f"PACING must be on or off, got {text!r}")
+    return text == "on"

@@ -67,6 +67,7 @@ def build_relay(settings: Settings, api_key: str) -> Relay:
         clock=lambda: datetime.now(UTC),
         concurrency=settings.contact_concurrency,
         quota=leadlex.quota,
+        pacing=settings.pace,
     )
 
 
@@ -101,7 +102,9 @@ class SweepRuntime:
         clients = _AwsClients()
         self.settings = settings
         self._deferrals = DynamoDbStateStore(clients.dynamodb(), settings.watermark_table_name)
-        self._queue = SqsContactQueue(clients.sqs(), settings.contact_queue_url)
+        self._queue = SqsContactQueue(
+            clients.sqs(), settings.contact_queue_url, released=settings.pacing
+        )
 
     def sweep(self) -> SweepResult:
         return sweep(self._deferrals, self._queue, self.settings.policy, now=datetime.now(UTC))

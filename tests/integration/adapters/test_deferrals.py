@@ -329,3 +329,53 @@ def test_forget_deletes_everything_about_the_contact(
     assert store.load(CONTACT_ID) is None
     assert store.due(MIDNIGHT, 10) == []
     assert store.load_quota() == snapshot(5)
+
+
+# --- wait: contacts waiting for the paced budget (issue 13) -----------------------------------
+
+
+def test_a_waiting_contact_is_due_at_once_in_waiting_order(store: DynamoDbStateStore) -> None:
+    store.wait(contact(1), NOW - timedelta(minutes=5))
+    store.wait(contact(2), NOW - timedelta(minutes=20))
+    store.defer(contact(3), MIDNIGHT)  # the quota's deferral: not due before the reset
+
+    assert store.due(NOW, 10) == [contact(2), contact(1)]
+
+
+def test_later_messages_keep_a_waiting_contact_s_place(
+    store: DynamoDbStateStore, dynamodb: Any, state_table: str
+) -> None:
+    state = synced(store, CONTACT_ID, NOW - timedelta(hours=1))
+    store.wait(CONTACT_ID, NOW - timedelta(minutes=10))
+    store.wait(contact(2), NOW - timedelta(minutes=5))
+
+    store.wait(CONTACT_ID, NOW)
+
+    assert store.due(NOW, 10) == [CONTACT_ID, contact(2)]
+    assert item(dynamodb, state_table, CONTACT_ID)["deferred_until"]["S"] == (
+        (NOW - timedelta(minutes=10)).isoformat()
+    )
+    # Not a state save: the version a concurrent sync expects is untouched
+    assert store.load(CONTACT_ID) == state
+
+
+def test_a_new_message_brings_a_contact_deferred_to_later_forward(
+    store: DynamoDbStateStore,
+) -> None:
+    # A contact postponed after a release (or deferred to the reset) asks again
+    store.defer(CONTACT_ID, NOW + timedelta(hours=2))
+
+    store.wait(CONTACT_ID, NOW)
+
+    assert store.due(NOW, 10) == [CONTACT_ID]
+
+
+def test_the_sync_a_waiting_contact_was_released_for_ends_its_wait(
+    store: DynamoDbStateStore,
+) -> None:
+    state = synced(store, CONTACT_ID, NOW - timedelta(hours=1))
+    store.wait(CONTACT_ID, NOW)
+
+    store.save(dataclasses.replace(state, last_sync_started_at=NOW + timedelta(minutes=1)))
+
+    assert store.due(NOW + timedelta(days=1), 10) == []

@@ -228,6 +228,28 @@ class DynamoDbStateStore:
             },
         )
 
+    def wait(self, contact_id: str, since: datetime) -> None:
+        # Waiting since `since`: due at once, and the index's order is the waiting order. A
+        # contact already due earlier keeps its place (later messages do not push it back); one
+        # deferred to a later reset or postponed after a release comes forward, since its new
+        # message asks for a sync that nothing else has promised.
+        try:
+            self._client.update_item(
+                TableName=self._table_name,
+                Key={"contact_id": {"S": contact_id}},
+                UpdateExpression="SET deferred_partition = :partition, deferred_until = :since",
+                ConditionExpression=(
+                    "attribute_not_exists(deferred_until) OR deferred_until > :since"
+                ),
+                ExpressionAttributeValues={
+                    ":partition": {"S": DEFERRED_PARTITION},
+                    ":since": {"S": _iso(since)},
+                },
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != _CONDITION_FAILED:
+                raise
+
     def due(self, now: datetime, limit: int) -> list[str]:
         contact_ids: list[str] = []
         request: dict[str, Any] = {

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from activity_relay.core.intake import continuation_body
+from activity_relay.core.intake import continuation_body, release_body
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -134,7 +134,8 @@ def _call_error(error: ClientError | BotoCoreError) -> str:
 
 
 class SqsContactQueue:
-    """One message per contact, its body the bare id (the contact queue's input contract),
+    """One message per contact, its body the bare id (the contact queue's input contract), or
+    with `released` the sweep's release body (core/intake.py), which pacing does not hold back;
     sent by SqsBatchSender."""
 
     def __init__(
@@ -145,17 +146,19 @@ class SqsContactQueue:
         attempts: int = 3,
         backoff_seconds: float = 0.2,
         sleep: Callable[[float], None] = time.sleep,
+        released: bool = False,
     ) -> None:
         self._sender = SqsBatchSender(
             client, queue_url, attempts=attempts, backoff_seconds=backoff_seconds, sleep=sleep
         )
+        self._body: Callable[[str], str] = release_body if released else str
 
     def enqueue(
         self, contact_ids: Sequence[str], *, delays: Sequence[int] | None = None
     ) -> list[str]:
         # Given delays are sent even when 0: SQS applies the queue's own delay only to messages
         # that name none, and the sweep's pacing must not inherit it.
-        outcome = self._sender.send(contact_ids, delays)
+        outcome = self._sender.send([self._body(c) for c in contact_ids], delays)
         for index, why in outcome.failed:
             logger.warning("contact %s not enqueued: %s", contact_ids[index], why)
         return [contact_ids[index] for index, _ in outcome.failed]

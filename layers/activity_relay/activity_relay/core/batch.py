@@ -6,6 +6,11 @@ LeadLex connection pool. What LeadLex answers for one contact can settle the res
 too: a refused key, a persistent per-minute limit or an exhausted daily quota stop further
 requests at once. Contacts put off by the daily quota are recorded and acknowledged; the
 scheduled sweep enqueues them again after the reset.
+
+With pacing (core/pacing.py), contacts arriving while the day's budget is ahead of its line are
+not synced either: they are recorded as waiting since their first message (a deferral due at
+once, so the sweep releases them longest-waiting first) and their messages acknowledged. More
+messages for a waiting contact keep its place; the one sync the sweep releases covers them all.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ from datetime import datetime
 from enum import Enum
 
 from activity_relay.core.engine import SyncEngine, SyncOutcome, SyncStatus
-from activity_relay.core.intake import InvalidMessage, read_body
+from activity_relay.core.intake import InvalidMessage, is_release, read_body
+from activity_relay.core.pacing import PacePolicy, admit
 from activity_relay.core.ports import (
     AuthenticationFailed,
     Continuations,
@@ -53,7 +59,7 @@ class Disposition(Enum):
     SYNCED = "synced"
     COALESCED = "coalesced"  # an earlier sync already covered it: no request
     NOT_FOUND = "not_found"
-    DEFERRED = "deferred"  # daily quota spent: recorded, synced after the reset
+    DEFERRED = "deferred"  # daily quota spent or paced: recorded, synced when the sweep releases it
     CONTINUED = "continued"  # checkpointed; a continuation message of its own carries on
     REJECTED = "rejected"  # sent to the dead-letter queue with its reason
     RETRY = "retry"  # returned to the queue
@@ -125,6 +131,7 @@ class Relay:
         clock: Callable[[], datetime],
         concurrency: int = 10,
         quota: Callable[[], QuotaSnapshot | None] = lambda: None,
+        pacing: PacePolicy | None = None,
     ) -> None:
         self._engine = engine
         self._rejected = rejected
@@ -133,6 +140,7 @@ class Relay:
         self._clock = clock
         self._concurrency = concurrency
         self._quota = quota
+        self._pacing = pacing
 
     def process(
         self, messages: Sequence[ContactMessage], remaining_ms: Callable[[], int]
@@ -151,6 +159,9 @@ class Relay:
                 by_contact.setdefault(request.contact_id, []).append(message)
                 if request.continuation:
                     continuing.add(request.contact_id)
+        for contact_id, group in self._paced(by_contact, continuing):
+            del by_contact[contact_id]
+            results.extend(self._wait(contact_id, group))
 
         with ThreadPoolExecutor(max_workers=self._concurrency) as pool:
             syncs = [
@@ -177,6 +188,48 @@ class Relay:
                 )
         self._share_quota()
         return results, batch.credentials_refused
+
+    def _paced(
+        self, by_contact: dict[str, list[ContactMessage]], continuing: set[str]
+    ) -> list[tuple[str, list[ContactMessage]]]:
+        """The contacts that must wait for the budget: arrivals beyond the allowance, the
+        latest-asking first. The sweep's releases were granted their unit, and a continuation
+        carries on a sync already under way: neither waits. No DynamoDB call is made for the
+        decision (the allowance comes from the quota LeadLex reported last, which every
+        container and the sweep share)."""
+        if self._pacing is None:
+            return []
+        released = [
+            c
+            for c, group in by_contact.items()
+            if c in continuing or any(is_release(m.body) for m in group)
+        ]
+        arrivals = sorted(
+            (c for c in by_contact if c not in released),
+            key=lambda c: _asked_at(by_contact[c]) or self._clock(),
+        )
+        allowed = admit(
+            self._quota(), self._clock(), self._pacing, contacts=len(released) + len(arrivals)
+        )
+        admitted = max(0, allowed - len(released))
+        return [(c, by_contact[c]) for c in arrivals[admitted:]]
+
+    def _wait(self, contact_id: str, group: list[ContactMessage]) -> list[MessageResult]:
+        since = _asked_at(group) or self._clock()
+        try:
+            self._deferrals.wait(contact_id, since)
+        except Exception as failure:
+            logger.exception("contact %s could not be recorded as waiting", contact_id)
+            return [
+                MessageResult(m.message_id, Disposition.RETRY, contact_id, reason=str(failure))
+                for m in group
+            ]
+        reason = "paced: waits for the day's budget, released by the sweep"
+        logger.info("contact %s %s", contact_id, reason)
+        return [
+            MessageResult(m.message_id, Disposition.DEFERRED, contact_id, reason=reason)
+            for m in group
+        ]
 
     def _reject(self, message: ContactMessage, reason: str) -> MessageResult:
         try:
@@ -300,3 +353,9 @@ class Relay:
         except Exception:
             # Only an optimisation for other containers and the sweep: never fail messages.
             logger.warning("could not record the quota observation", exc_info=True)
+
+
+def _asked_at(group: Sequence[ContactMessage]) -> datetime | None:
+    """When the contact first asked for a sync, as far as its messages tell."""
+    sent = [m.sent_at for m in group if m.sent_at is not None]
+    return min(sent) if sent else None

@@ -3,6 +3,9 @@
 Accepted (CONTRACT.md): a contact UUID, surrounding whitespace ignored, or the JSON object
 `{"contact_id": "<uuid>"}`. Anything else is rejected, never retried. The relay's own
 continuation messages are that object with `"continuation": true` added.
+
+The sweep's messages add `"released": true`: the contact waited for the paced budget and the
+sweep has spent a unit of it on this message, so the relay syncs it without pacing it again.
 """
 
 from __future__ import annotations
@@ -72,3 +75,23 @@ def _from_json(text: str) -> str:
 
 def _preview(text: str) -> str:
     return repr(text if len(text) <= MAX_REASON_BODY else text[:MAX_REASON_BODY] + "…")
+
+
+RELEASED_FIELD = "released"
+
+
+def release_body(contact_id: str) -> str:
+    """The body of a message the sweep sends for a contact it released."""
+    return json.dumps({"contact_id": contact_id, RELEASED_FIELD: True})
+
+
+def is_release(body: str) -> bool:
+    """Whether the body is a sweep's release (a valid body is checked by contact_id_from_body)."""
+    text = body.strip()
+    if not text.startswith("{"):
+        return False
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError:
+        return False
+    return isinstance(document, dict) and document.get(RELEASED_FIELD) is True

@@ -55,6 +55,11 @@ class Deferrals(Protocol):
         """Remember to sync `contact_id` once `until` has passed."""
         ...
 
+    def wait(self, contact_id: str, since: datetime) -> None:
+        """Record the contact as waiting for the paced budget since `since`: due at once, in
+        that order. A contact already due earlier keeps its place."""
+        ...
+
     def due(self, now: datetime, limit: int) -> list[str]:
         """Up to `limit` deferred contacts whose time has come, longest-waiting first."""
         ...

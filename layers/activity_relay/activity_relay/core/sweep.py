@@ -5,6 +5,11 @@ first; then, when reconciliation is on, contacts not synced for a while (a misse
 no other trace). Never more contacts than the quota left can serve: each sync costs at least
 one request, so one contact is one unit of budget; and no faster than the per-minute limit
 allows, through SQS delivery delays. Plain Python over ports, no AWS imports.
+
+With pacing (core/pacing.py) the sweep is what spends the paced budget on waiting contacts: each
+run (every minute) releases as many as the line allows now, at most a minute of the per-minute
+limit, and claims them in the shared quota observation (one conditional write a run, not one a
+contact), so neither the next run nor a cold container counts them as still available.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from activity_relay.core.pacing import PacePolicy, budget, releasable
 from activity_relay.core.ports import ContactQueue, Deferrals, QuotaSnapshot
 
 logger = logging.getLogger(__name__)
@@ -32,6 +38,8 @@ class SweepPolicy:
     """The plan's per-minute limit, which LeadLex reports in no header."""
     stale_after: timedelta | None
     """None: no reconciliation of contacts not synced for a while."""
+    pace: PacePolicy | None = None
+    """None: no pacing, the quota left is released at once after the reset."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,16 +73,52 @@ def pacing(count: int, per_minute: int) -> list[int]:
 def sweep(
     deferrals: Deferrals, queue: ContactQueue, policy: SweepPolicy, *, now: datetime
 ) -> SweepResult:
-    budget = quota_budget(
-        deferrals.load_quota(),
-        now=now,
-        default_limit=policy.default_daily_quota,
-        reserve=policy.quota_reserve,
+    snapshot = deferrals.load_quota()
+    if policy.pace is not None:
+        allowed = releasable(snapshot, now, policy.pace, per_minute=policy.requests_per_minute)
+    else:
+        allowed = quota_budget(
+            snapshot,
+            now=now,
+            default_limit=policy.default_daily_quota,
+            reserve=policy.quota_reserve,
+        )
+        # Released all at once after a reset, a day's deferred contacts would hit the per-minute
+        # limit and return to the queue until the DLQ took them: pace them over the delays SQS
+        # allows, and leave the rest to the next sweep.
+        allowed = min(allowed, policy.requests_per_minute * (MAX_DELAY_SECONDS // 60 + 1))
+    result = _release(deferrals, queue, policy, now=now, budget=allowed)
+    released = result.deferred_enqueued + result.stale_enqueued
+    if policy.pace is not None and snapshot is not None and released:
+        _claim(deferrals, snapshot, policy.pace, now=now, units=released)
+    return result
+
+
+def _claim(
+    deferrals: Deferrals, snapshot: QuotaSnapshot, pace: PacePolicy, *, now: datetime, units: int
+) -> None:
+    """Record the released contacts as spent: until a sync reports the quota again, the next
+    run (or a cold container) must not count their units as still available. A later
+    observation replaces this one, and by then it includes what they spent."""
+    current = budget(snapshot, now, pace)
+    deferrals.record_quota(
+        QuotaSnapshot(
+            limit=snapshot.limit,
+            remaining=max(0, current.remaining - units),
+            resets_at=current.resets_at,
+            observed_at=max(now, snapshot.observed_at),
+        )
     )
-    # Released all at once after a reset, a day's deferred contacts would hit the per-minute
-    # limit and return to the queue until the DLQ took them: pace them over the delays SQS
-    # allows, and leave the rest to the next sweep.
-    budget = min(budget, policy.requests_per_minute * (MAX_DELAY_SECONDS // 60 + 1))
+
+
+def _release(
+    deferrals: Deferrals,
+    queue: ContactQueue,
+    policy: SweepPolicy,
+    *,
+    now: datetime,
+    budget: int,
+) -> SweepResult:
     if budget == 0:
         return SweepResult(budget=0, deferred_enqueued=0, stale_enqueued=0, failed=())
 

@@ -1,0 +1,152 @@
+"""The sweep with pacing: it releases the waiting at the line's rate, longest-waiting first,
+at most a minute of the per-minute limit, with release bodies, and claims what it released in
+the shared quota observation; and the PACING setting of both functions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from activity_relay.core.intake import contact_id_from_body, is_release, release_body
+from activity_relay.core.pacing import PacePolicy
+from activity_relay.core.ports import QuotaSnapshot
+from activity_relay.core.sweep import SweepPolicy, sweep
+from activity_relay.settings import ConfigurationError, Settings, SweepSettings
+from tests.unit.fakes import MemoryStateStore
+
+DAY_START = datetime(2026, 3, 3, tzinfo=UTC)
+RESET = DAY_START + timedelta(days=1)
+NOON = DAY_START + timedelta(hours=12)
+# At noon on a Pro day the line allows 439 spent: 561 left is exactly on it.
+ON_THE_LINE = 561
+
+
+def contact(number: int) -> str:
+    return f"00000000-0000-4000-8000-{number:012d}"
+
+
+@dataclass
+class Queue:
+    sent: list[str] = field(default_factory=list)
+
+    def enqueue(
+        self, contact_ids: Sequence[str], *, delays: Sequence[int] | None = None
+    ) -> list[str]:
+        assert delays is not None
+        assert set(delays) == {0}, "a minute's worth goes out at once"
+        self.sent.extend(contact_ids)
+        return []
+
+
+def policy(per_minute: int = 50, *, paced: bool = True) -> SweepPolicy:
+    return SweepPolicy(
+        quota_reserve=0,
+        default_daily_quota=100,
+        requests_per_minute=per_minute,
+        stale_after=None,
+        pace=PacePolicy() if paced else None,
+    )
+
+
+def store_with_waiting(remaining: int, count: int) -> MemoryStateStore:
+    store = MemoryStateStore()
+    store.quota = QuotaSnapshot(1_000, remaining, RESET, NOON - timedelta(seconds=5))
+    for n in range(count):
+        # contact(0) has waited longest
+        store.wait(contact(n), NOON - timedelta(minutes=count - n))
+    return store
+
+
+def test_the_waiting_go_out_longest_waiting_first_as_far_as_the_line_allows() -> None:
+    store, queue = store_with_waiting(ON_THE_LINE + 3, 10), Queue()
+
+    result = sweep(store, queue, policy(), now=NOON)
+
+    assert queue.sent == [contact(0), contact(1), contact(2)]
+    assert result.deferred_enqueued == 3
+    # Claimed in the shared observation: the next run sees them spent
+    assert store.quota is not None
+    assert store.quota.remaining == ON_THE_LINE
+    assert sweep(store, Queue(), policy(), now=NOON + timedelta(seconds=1)).deferred_enqueued == 0
+    assert store.due(NOON, 100)[0] == contact(3)
+
+
+def test_on_the_line_nobody_is_released_and_nothing_is_claimed() -> None:
+    store, queue = store_with_waiting(ON_THE_LINE, 5), Queue()
+    before = store.quota
+
+    assert sweep(store, queue, policy(), now=NOON).deferred_enqueued == 0
+    assert queue.sent == []
+    assert store.quota == before
+
+
+def test_a_run_releases_at_most_a_minute_of_the_per_minute_limit() -> None:
+    # Right after the reset, the head of the new day (100) is spendable at once
+    store, queue = store_with_waiting(1_000, 300), Queue()
+    after_reset = RESET + timedelta(seconds=30)
+
+    result = sweep(store, queue, policy(per_minute=50), now=after_reset)
+
+    assert result.deferred_enqueued == 50
+    assert queue.sent == [contact(n) for n in range(50)]
+    assert store.quota is not None
+    assert store.quota.resets_at == RESET + timedelta(days=1)
+    assert store.quota.remaining == 950
+
+
+def test_without_pacing_the_quota_left_goes_out_over_sqs_delays() -> None:
+    store = store_with_waiting(ON_THE_LINE, 5)
+    sent: list[str] = []
+
+    class Delayed:
+        def enqueue(
+            self, contact_ids: Sequence[str], *, delays: Sequence[int] | None = None
+        ) -> list[str]:
+            sent.extend(contact_ids)
+            return []
+
+    assert sweep(store, Delayed(), policy(paced=False), now=NOON).deferred_enqueued == 5
+    assert sent == [contact(n) for n in range(5)]
+
+
+def test_a_release_body_names_its_contact_and_is_told_from_a_webhook_s() -> None:
+    body = release_body(contact(7))
+
+    assert contact_id_from_body(body) == contact(7)
+    assert is_release(body)
+    assert not is_release(contact(7))
+    assert not is_release(f'{{"contact_id": "{contact(7)}"}}')
+    assert not is_release(f'{{"contact_id": "{contact(7)}", "released": "yes"}}')
+    assert not is_release("{not json")
+
+
+SYNC_ENV = {
+    "LEADLEX_API_KEY_SECRET_ID": "arn:aws:secretsmanager:us-east-1:123456789012:secret:leadlex",
+    "WATERMARK_TABLE_NAME": "watermarks",
+    "ACTIVITY_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:activities",
+    "DEAD_LETTER_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/contacts-dlq",
+}
+SWEEP_ENV = {
+    "WATERMARK_TABLE_NAME": "watermarks",
+    "CONTACT_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/contacts",
+}
+
+
+def test_pacing_is_on_by_default_with_the_reserve_and_can_be_turned_off() -> None:
+    sync = Settings.from_env({**SYNC_ENV, "LEADLEX_QUOTA_RESERVE": "50"})
+    assert sync.pace == PacePolicy(reserve=50)
+    assert Settings.from_env({**SYNC_ENV, "PACING": " OFF "}).pace is None
+
+    swept = SweepSettings.from_env({**SWEEP_ENV, "DEFAULT_DAILY_QUOTA": "1000"}).policy
+    assert swept.pace == PacePolicy(reserve=0, default_limit=1000)
+    assert SweepSettings.from_env({**SWEEP_ENV, "PACING": "off"}).policy.pace is None
+
+
+@pytest.mark.parametrize("env", [SYNC_ENV, SWEEP_ENV])
+def test_a_bad_pacing_setting_names_the_variable(env: dict[str, str]) -> None:
+    reader = Settings if env is SYNC_ENV else SweepSettings
+    with pytest.raises(ConfigurationError, match="PACING must be on or off"):
+        reader.from_env({**env, "PACING": "sometimes"})
