@@ -333,3 +333,42 @@ def test_simultaneous_observations_keep_the_lower_remaining(store: Store) -> Non
 
     store.record_quota(snapshot(20))
     assert store.load_quota() == snapshot(20)
+
+
+# --- wait: contacts waiting for the paced budget (issue 13) -------------------------------------
+
+
+def test_a_waiting_contact_is_due_at_once_in_the_order_they_started_to_wait(store: Store) -> None:
+    store.wait(contact(1), NOW - timedelta(minutes=5))
+    store.wait(contact(2), NOW - timedelta(minutes=20))
+    store.defer(contact(3), RESET)  # the quota's deferral: not due before the reset
+
+    assert store.due(NOW, 10) == [contact(2), contact(1)]
+
+
+def test_a_waiting_contact_keeps_its_place_and_its_state(store: Store) -> None:
+    state = synced(store, contact(1))
+    store.wait(contact(1), NOW - timedelta(minutes=10))
+    store.wait(contact(2), NOW - timedelta(minutes=5))
+
+    store.wait(contact(1), NOW)  # a later message
+
+    assert store.due(NOW, 10) == [contact(1), contact(2)]
+    assert store.load(contact(1)) == state
+
+
+def test_a_new_wait_brings_a_later_deferral_forward(store: Store) -> None:
+    store.defer(contact(1), NOW + 2 * HOUR)  # postponed after a release
+
+    store.wait(contact(1), NOW)
+
+    assert store.due(NOW, 10) == [contact(1)]
+
+
+def test_the_sync_a_waiting_contact_was_released_for_ends_its_wait(store: Store) -> None:
+    state = synced(store, contact(1))
+    store.wait(contact(1), NOW - HOUR)
+
+    store.save(state)
+
+    assert store.due(RESET + 24 * HOUR, 10) == []

@@ -9,11 +9,17 @@ from datetime import datetime, timedelta
 
 from activity_relay.core.batch import ContactMessage, Disposition, MessageResult, Relay
 from activity_relay.core.engine import SyncEngine
-from activity_relay.core.intake import release_body
+from activity_relay.core.intake import continuation_body, release_body
 from activity_relay.core.model import InitialSync
 from activity_relay.core.pacing import PacePolicy
 from activity_relay.core.ports import QuotaSnapshot
-from tests.unit.fakes import EPOCH, FakeLeadLex, MemoryStateStore, RecordingPublisher
+from relay_local.memory import (
+    EPOCH,
+    FakeLeadLex,
+    MemoryStateStore,
+    QueuedContinuations,
+    RecordingPublisher,
+)
 
 CONTACTS = [f"{n}23e4567-e89b-12d3-a456-426614174000" for n in range(1, 6)]
 DAY_START = EPOCH
@@ -69,6 +75,7 @@ def relay(
             engine=engine,
             rejected=Rejections(),
             deferrals=store,
+            continuations=QueuedContinuations(),
             clock=lambda: quota.now,
             quota=quota,
             pacing=pacing,
@@ -181,3 +188,13 @@ def test_a_wait_that_cannot_be_recorded_returns_the_messages_to_the_queue() -> N
     assert results["m1"].disposition is Disposition.RETRY
     assert not results["m1"].disposition.acknowledged
     assert api.requests == 0
+
+
+def test_a_continuation_carries_on_its_sync_even_behind_the_line() -> None:
+    r, api, store, _ = relay(BEHIND_THE_LINE)
+
+    results = run(r, ContactMessage("m1", continuation_body(CONTACTS[0]), sent(0)))
+
+    assert results["m1"].disposition is not Disposition.DEFERRED
+    assert api.requests >= 1
+    assert store.deferred == {}

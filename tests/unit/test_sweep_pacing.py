@@ -15,7 +15,7 @@ from activity_relay.core.pacing import PacePolicy
 from activity_relay.core.ports import QuotaSnapshot
 from activity_relay.core.sweep import SweepPolicy, sweep
 from activity_relay.settings import ConfigurationError, Settings, SweepSettings
-from tests.unit.fakes import MemoryStateStore
+from relay_local.memory import MemoryStateStore
 
 DAY_START = datetime(2026, 3, 3, tzinfo=UTC)
 RESET = DAY_START + timedelta(days=1)
@@ -128,6 +128,7 @@ SYNC_ENV = {
     "WATERMARK_TABLE_NAME": "watermarks",
     "ACTIVITY_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:activities",
     "DEAD_LETTER_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/contacts-dlq",
+    "CONTACT_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/contacts",
 }
 SWEEP_ENV = {
     "WATERMARK_TABLE_NAME": "watermarks",
