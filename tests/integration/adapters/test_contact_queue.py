@@ -12,6 +12,7 @@ from adapter_support import drain, record_calls
 from botocore.stub import Stubber
 
 from activity_relay.adapters.sqs import SqsContactQueue
+from activity_relay.core.intake import contact_id_from_body, is_release
 from relay_local.stack import LocalStack
 
 pytestmark = pytest.mark.integration
@@ -166,3 +167,14 @@ def test_a_failed_call_fails_its_batch_only(stubbed: Any) -> None:
     stubber.add_response("send_message_batch", answer([0], []), entries((0, contacts[10])))
 
     assert queue.enqueue(contacts) == contacts[:10]
+
+
+def test_with_pacing_the_sweep_s_messages_are_releases(sqs: Any, aws_stack: LocalStack) -> None:
+    queue = SqsContactQueue(sqs, aws_stack.contact_queue_url, released=True)
+
+    assert queue.enqueue([contact(1), contact(2)], delays=[0, 0]) == []
+
+    bodies = [m["Body"] for m in drain(sqs, aws_stack.contact_queue_url)]
+    # The sync function reads the contact and knows the sweep spent the budget on it
+    assert sorted(contact_id_from_body(b) for b in bodies) == [contact(1), contact(2)]
+    assert all(is_release(b) for b in bodies)
