@@ -266,7 +266,8 @@ class FakeLeadLex:
 
 @dataclass
 class QueuedContinuations:
-    """Continuations kept in order instead of sent: (contact id, delay in seconds)."""
+    """Continuations kept in order instead of sent: (contact id, delay in seconds), the delay
+    held to SQS's 0-900 as SqsContinuations holds it."""
 
     queued: list[tuple[str, int]] = field(default_factory=list)
     fail: bool = False
@@ -274,4 +275,4 @@ class QueuedContinuations:
     def continue_later(self, contact_id: str, *, delay_seconds: int) -> None:
         if self.fail:
             raise RuntimeError("injected failure to queue a continuation")
-        self.queued.append((contact_id, delay_seconds))
+        self.queued.append((contact_id, max(0, min(MAX_DELAY_SECONDS, delay_seconds))))

@@ -25,11 +25,13 @@ from activity_relay.adapters.eventbridge import EventBridgePublisher
 from activity_relay.adapters.leadlex import LeadLexClient
 from activity_relay.adapters.publishing import RetryPolicy
 from activity_relay.adapters.sns import SnsPublisher
-from activity_relay.adapters.sqs import SqsContactQueue, SqsDeadLetters
+from activity_relay.adapters.sqs import SqsContactQueue, SqsContinuations, SqsDeadLetters
+from activity_relay.core.intake import continuation_body
 from activity_relay.core.model import ActivityEvent
 from activity_relay.core.ports import (
     ActivitySource,
     ContactQueue,
+    Continuations,
     Publisher,
     RejectedMessages,
 )
@@ -39,6 +41,7 @@ from relay_local.memory import (
     FakeLeadLex,
     MemoryContactQueue,
     MemoryStateStore,
+    QueuedContinuations,
     RecordingPublisher,
     RejectionLog,
 )
@@ -130,6 +133,31 @@ def contact_queue(request: pytest.FixtureRequest) -> QueueUnderTest:
     sqs = boto3.client("sqs", region_name=REGION)
     real = SqsContactQueue(sqs, stack.contact_queue_url, sleep=no_pause)
     return QueueUnderTest(real, lambda: [m["Body"] for m in drain(sqs, stack.contact_queue_url)])
+
+
+# --- Continuations -------------------------------------------------------------------------------
+
+
+@dataclass
+class ContinuationsUnderTest:
+    continuations: Continuations
+    visible: Callable[[], list[str]]
+    """The contact queue's bodies a receive hands out now, in order."""
+
+
+@pytest.fixture(params=[FAKE, REAL])
+def continuations(request: pytest.FixtureRequest) -> ContinuationsUnderTest:
+    if request.param == "fake":
+        fake = QueuedContinuations()
+        return ContinuationsUnderTest(
+            fake, lambda: [continuation_body(c) for c, delay in fake.queued if delay == 0]
+        )
+    stack: LocalStack = request.getfixturevalue("aws_stack")
+    sqs = boto3.client("sqs", region_name=REGION)
+    return ContinuationsUnderTest(
+        SqsContinuations(sqs, stack.contact_queue_url),
+        lambda: [m["Body"] for m in drain(sqs, stack.contact_queue_url)],
+    )
 
 
 # --- RejectedMessages ----------------------------------------------------------------------------
