@@ -45,6 +45,7 @@ bench: venv
 	$(PY) -m benchmarks.pro_day --preset starter
 	$(PY) -m benchmarks.pro_day --load 0.1 --delays 0,300,900
 	$(PY) -m benchmarks.pro_day --preset starter --load 0.1 --delays 0,300,900
+	$(PY) -m benchmarks.two_instances
 
 ## demo: the relay end to end on an embedded AWS (moto) and the LeadLex sandbox; stops after
 demo: venv

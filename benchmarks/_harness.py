@@ -20,6 +20,7 @@ from activity_relay.core.batch import Relay
 from activity_relay.core.engine import SyncEngine
 from activity_relay.core.model import ActivityEvent, InitialSync
 from activity_relay.core.pacing import PacePolicy
+from activity_relay.core.ports import ContactQueue
 from leadlex_sandbox import SandboxServer
 from relay_local.memory import (
     MemoryStateStore,
@@ -64,6 +65,8 @@ def build_rig(
     store: MemoryStateStore | None = None,
     concurrency: int = 10,
     pacing: PacePolicy | None = None,
+    publisher: TimedPublisher | None = None,
+    requeue: ContactQueue | None = None,
     **client_options: Any,
 ) -> Rig:
     """The relay as wiring.py assembles it, with in-memory state and the sandbox's clock."""
@@ -75,7 +78,7 @@ def build_rig(
         **client_options,
     )
     store = store if store is not None else MemoryStateStore(clock=sandbox.clock.now)
-    publisher = TimedPublisher(clock=sandbox.clock.now)
+    publisher = publisher if publisher is not None else TimedPublisher(clock=sandbox.clock.now)
     engine = SyncEngine(
         source=client, store=store, publisher=publisher, initial_sync=InitialSync.parse("all")
     )
@@ -90,6 +93,7 @@ def build_rig(
         concurrency=concurrency,
         quota=client.quota,
         pacing=pacing,
+        requeue=requeue,
     )
     return Rig(sandbox, client, store, publisher, engine, relay, rejections, continuations)
 

@@ -18,6 +18,8 @@ from activity_relay.settings import ConfigurationError
 _MESSAGE_METRICS = {
     Disposition.SYNCED: "MessagesSynced",
     Disposition.COALESCED: "MessagesCoalesced",
+    Disposition.COVERED: "MessagesCovered",
+    Disposition.REQUEUED: "MessagesRequeued",
     Disposition.NOT_FOUND: "MessagesNotFound",
     Disposition.DEFERRED: "MessagesDeferred",
     Disposition.CONTINUED: "MessagesContinued",

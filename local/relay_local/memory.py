@@ -8,6 +8,7 @@ drifts from the adapter it stands for fails there: the real adapter is the refer
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -17,7 +18,15 @@ from activity_relay.adapters.leadlex import RequestRejected
 from activity_relay.adapters.sqs import EMPTY_BODY
 from activity_relay.core.model import Activity, ActivityEvent, ActivityPage, ContactState
 from activity_relay.core.model import parse_contact_id as _parse_contact_id
-from activity_relay.core.ports import ContactNotFound, PublishFailed, QuotaSnapshot, StateConflict
+from activity_relay.core.ports import (
+    ContactNotFound,
+    Covered,
+    Lease,
+    LeaseHeld,
+    PublishFailed,
+    QuotaSnapshot,
+    StateConflict,
+)
 from activity_relay.core.sweep import MAX_DELAY_SECONDS
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
@@ -38,37 +47,84 @@ def at(seconds: int) -> str:
 @dataclass
 class MemoryStateStore:
     """DynamoDbStateStore in dicts. `clock` plays the store's own now, which `postpone` reads
-    as the real one does."""
+    as the real one does. The conditions of a sync (versions, leases) are decided under one
+    lock, as DynamoDB decides a conditional write: threads may share the store."""
 
     states: dict[str, ContactState] = field(default_factory=dict)
     not_found: dict[str, datetime] = field(default_factory=dict)
     deferred: dict[str, datetime] = field(default_factory=dict)
+    leases: dict[str, Lease] = field(default_factory=dict)
     quota: QuotaSnapshot | None = None
     saves: int = 0
     clock: Callable[[], datetime] = _now
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def load(self, contact_id: str) -> ContactState | None:
         stored = self.states.get(contact_id)
         # A copy, as a read from a table is: what the caller changes stays with the caller.
         return None if stored is None else replace(stored, seen=stored.seen.copy())
 
-    def save(self, state: ContactState) -> ContactState:
-        stored = self.states.get(state.contact_id)
-        if (stored.version if stored else 0) != state.version:
-            raise StateConflict(f"contact {state.contact_id} was saved by someone else")
-        saved = replace(state, version=state.version + 1)
-        self.states[state.contact_id] = replace(saved, seen=state.seen.copy())
-        # The sync a deferral waited for has happened, and the contact has been found.
-        self.deferred.pop(state.contact_id, None)
-        self.not_found.pop(state.contact_id, None)
-        self.saves += 1
-        return saved
+    def begin(
+        self, contact_id: str, lease: Lease, *, covered_after: datetime | None = None
+    ) -> ContactState | None:
+        with self._lock:
+            stored = self.states.get(contact_id)
+            started = stored.last_sync_started_at if stored else None
+            if covered_after is not None and started is not None and started > covered_after:
+                raise Covered(
+                    f"contact {contact_id}: its last sync started at {started.isoformat()}",
+                    last_sync_started_at=started,
+                )
+            held = self.leases.get(contact_id)
+            if (
+                held is not None
+                and held.holder != lease.holder
+                and held.expires_at >= lease.taken_at
+            ):
+                raise LeaseHeld(
+                    f"contact {contact_id}: another sync holds it until "
+                    f"{held.expires_at.isoformat()}",
+                    lease=held,
+                )
+            self.leases[contact_id] = lease
+            return None if stored is None else replace(stored, seen=stored.seen.copy())
 
-    def record_not_found(self, contact_id: str, at: datetime) -> None:
-        self.not_found[contact_id] = at
-        self.deferred.pop(contact_id, None)
+    def save(self, state: ContactState, lease: Lease | None = None) -> ContactState:
+        with self._lock:
+            stored = self.states.get(state.contact_id)
+            if (stored.version if stored else 0) != state.version:
+                raise StateConflict(f"contact {state.contact_id} was saved by someone else")
+            held = self.leases.get(state.contact_id)
+            if lease is not None and held is not None and held.holder != lease.holder:
+                raise StateConflict(f"contact {state.contact_id} is held by another sync")
+            saved = replace(state, version=state.version + 1)
+            self.states[state.contact_id] = replace(saved, seen=state.seen.copy())
+            # The sync a deferral waited for has happened, and the contact has been found.
+            self.deferred.pop(state.contact_id, None)
+            self.not_found.pop(state.contact_id, None)
+            if lease is not None:
+                self.leases.pop(state.contact_id, None)
+            self.saves += 1
+            return saved
+
+    def release(self, contact_id: str, lease: Lease) -> None:
+        with self._lock:
+            self._release(contact_id, lease)
+
+    def record_not_found(self, contact_id: str, at: datetime, lease: Lease | None = None) -> None:
+        with self._lock:
+            self.not_found[contact_id] = at
+            self.deferred.pop(contact_id, None)
+            if lease is not None:
+                self._release(contact_id, lease)
+
+    def _release(self, contact_id: str, lease: Lease) -> None:
+        held = self.leases.get(contact_id)
+        if held is not None and held.holder == lease.holder:
+            del self.leases[contact_id]
 
     def forget(self, contact_id: str) -> None:
+        self.leases.pop(contact_id, None)
         self.states.pop(contact_id, None)
         self.not_found.pop(contact_id, None)
         self.deferred.pop(contact_id, None)
@@ -248,7 +304,7 @@ class FakeLeadLex:
         try:
             contact = _parse_contact_id(contact_id)
         except ValueError:
-            raise RequestRejected(f"not a contact UUID: {contact_id[:100]!r}") from None
+            raise RequestRejected(f"not a contact UUID: {contact_id[:100]!r}", requests=0) from None
         if contact not in self.contacts:
             raise ContactNotFound(f"contact {contact} not found")
         for hook in self.between_pages:

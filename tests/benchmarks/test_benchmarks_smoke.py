@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from benchmarks import parallel_batch, pro_day, requests_per_scenario
+from benchmarks import parallel_batch, pro_day, requests_per_scenario, two_instances
 from leadlex_sandbox import Plan
 
 
@@ -163,3 +163,23 @@ def test_at_low_load_pacing_costs_nothing() -> None:
     for key in ("publication_delay_p50_s", "publication_delay_p95_s", "contacts_kept_in_sync"):
         assert paced[key] == unpaced[key], key
     assert paced["catch_up"]["latency_max_s"] == unpaced["catch_up"]["latency_max_s"]
+
+
+def test_two_instances_on_one_contact_publish_nothing_twice() -> None:
+    figures = two_instances.run(runs=1, new=5, latency=0.05)
+
+    assert figures["ok"], figures["failures"]
+    by_case = {row["case"]: row for row in figures["rows"]}
+    during, before, unleased = by_case["sent during"], by_case["sent before"], by_case["no lease"]
+    for row in (during, before):
+        assert (row["published"], row["duplicates"], row["receive_counts_used"]) == (5, 0, 0)
+        assert row["requests_holder_and_loser"] == 1
+    assert (during["loser"], during["follow_up"], during["follow_up_published"]) == (
+        "requeued",
+        "synced",
+        0,
+    )
+    assert during["requests_follow_up"] == 1
+    assert before["loser"] == "covered"
+    # Without the lease both instances publish the five
+    assert unleased["duplicates"] == 5

@@ -192,9 +192,10 @@ class TestFailures:
         winner = store.states[CONTACT]
 
         class RacingStore(MemoryStateStore):
-            def load(self, contact_id: str):  # type: ignore[no-untyped-def]
-                state = super().load(contact_id)
-                self.save(state)  # another sync of the same contact commits meanwhile
+            def begin(self, contact_id, lease, *, covered_after=None):  # type: ignore[no-untyped-def]
+                state = super().begin(contact_id, lease, covered_after=covered_after)
+                # A writer that holds no lease (say, one whose lease expired) commits meanwhile
+                self.save(state)
                 return state
 
         racing = RacingStore(states={CONTACT: winner})

@@ -28,7 +28,9 @@ class Settings:
     topic_arn: str | None
     event_bus_name: str | None
     dead_letter_queue_url: str
-    contact_queue_url: str  # where a sync that stops at a checkpoint queues its continuation
+    # Where a sync that stops at a checkpoint queues its continuation, and where a contact
+    # that another invocation is syncing goes back, delayed.
+    contact_queue_url: str
     event_source: str
     initial_sync: InitialSync
     quota_reserve: int = 0

@@ -59,15 +59,17 @@ def build_relay(settings: Settings, api_key: str) -> Relay:
         publisher=publishers[0] if len(publishers) == 1 else FanOutPublisher(publishers),
         initial_sync=settings.initial_sync,
     )
+    sqs = clients.sqs()
     return Relay(
         engine=engine,
-        rejected=SqsDeadLetters(clients.sqs(), settings.dead_letter_queue_url),
+        rejected=SqsDeadLetters(sqs, settings.dead_letter_queue_url),
         deferrals=store,
-        continuations=SqsContinuations(clients.sqs(), settings.contact_queue_url),
+        continuations=SqsContinuations(sqs, settings.contact_queue_url),
         clock=lambda: datetime.now(UTC),
         concurrency=settings.contact_concurrency,
         quota=leadlex.quota,
         pacing=settings.pace,
+        requeue=SqsContactQueue(sqs, settings.contact_queue_url),
     )
 
 

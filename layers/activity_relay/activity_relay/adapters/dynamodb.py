@@ -17,6 +17,9 @@ One item per contact, keyed by `contact_id` (S) alone, as template.yaml declares
 | `backfill_total` | N | `meta.total` at that checkpoint (absent before the first) |
 | `backfill_first_sync` | BOOL | the continuing sync is the contact's first: INITIAL_SYNC applies |
 | `backfill_checkpointed_at` | S | ISO 8601 UTC, when it last checkpointed |
+| `lease_holder` | S | the sync holding the contact's lease (`Lease.holder`), while it runs |
+| `lease_taken_at` | S | ISO 8601 UTC, when that sync began |
+| `lease_expires_at` | S | ISO 8601 UTC, its invocation's deadline: then anyone may take it |
 
 The `backfill_*` attributes exist only while a sync continues over several invocations.
 
@@ -35,6 +38,11 @@ of at most 10,000 requests defers and releases far fewer.
 Timestamps are written by `_iso` (`isoformat()` of a UTC datetime, `+00:00`), whose strings sort
 as the moments they name: the index and the conditions below compare them as strings.
 
+The lease is taken by `begin`, in the UpdateItem that also returns the state (ALL_NEW), so a
+sync costs no more calls than a GetItem would; it goes with the sync's `save` (or `release`, or
+`record_not_found`). A brand-new contact's item may hold only a lease: it loads as None, and
+`stale` (which needs a `version`) never returns it.
+
 The quota observation lives in one reserved item keyed `#quota`. Contact ids are UUIDs, so no
 contact can take that key; it has neither `version` nor the deferral attributes, so neither
 `stale` nor `due` can return it.
@@ -43,7 +51,7 @@ contact can take that key; it has neither `version` nor the deferral attributes,
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
@@ -51,7 +59,7 @@ from botocore.exceptions import ClientError
 
 from activity_relay.core.fingerprint import Fingerprint
 from activity_relay.core.model import Backfill, ContactState, parse_timestamp
-from activity_relay.core.ports import QuotaSnapshot, StateConflict
+from activity_relay.core.ports import Covered, Lease, LeaseHeld, QuotaSnapshot, StateConflict
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -74,6 +82,14 @@ _BACKFILL = (
     "backfill_first_sync",
     "backfill_checkpointed_at",
 )
+_LEASE = ("lease_holder", "lease_taken_at", "lease_expires_at")
+_LEASE_FREE = (
+    "(attribute_not_exists(lease_holder) OR lease_expires_at < :taken OR lease_holder = :holder)"
+)
+_NOT_COVERED = (
+    "(attribute_not_exists(last_sync_started_at) OR last_sync_started_at <= :covered_after)"
+)
+_LEASE_MINE = "(attribute_not_exists(lease_holder) OR lease_holder = :holder)"
 # A newer window always wins; within a window the later observation, and on a tie the lower
 # remaining count, the more cautious reading of two containers' simultaneous answers.
 _NEWER_QUOTA = (
@@ -84,7 +100,7 @@ _NEWER_QUOTA = (
 )
 
 
-def _backfill(item: dict[str, Any]) -> Backfill | None:
+def _backfill(item: Mapping[str, Any]) -> Backfill | None:
     if "backfill_read_from_end" not in item:
         return None
     total = item.get("backfill_total", {}).get("N")
@@ -128,19 +144,43 @@ class DynamoDbStateStore:
             Key={"contact_id": {"S": contact_id}},
             ConsistentRead=True,
         )
-        item = response.get("Item")
-        if item is None or "version" not in item:
-            return None
-        started = item.get("last_sync_started_at", {}).get("S")
-        return ContactState(
-            contact_id=contact_id,
-            seen=Fingerprint.decode(item["fingerprint"]["B"]),
-            version=int(item["version"]["N"]),
-            last_sync_started_at=parse_timestamp(started) if started else None,
-            backfill=_backfill(item),
-        )
+        return _state(contact_id, response.get("Item"))
 
-    def save(self, state: ContactState) -> ContactState:
+    def begin(
+        self, contact_id: str, lease: Lease, *, covered_after: datetime | None = None
+    ) -> ContactState | None:
+        values: dict[str, UniversalAttributeValueTypeDef] = {
+            ":holder": {"S": lease.holder},
+            ":taken": {"S": _iso(lease.taken_at)},
+            ":expires": {"S": _iso(lease.expires_at)},
+        }
+        condition = _LEASE_FREE
+        if covered_after is not None:
+            condition = f"{_LEASE_FREE} AND {_NOT_COVERED}"
+            values[":covered_after"] = {"S": _iso(covered_after)}
+        try:
+            response = self._client.update_item(
+                TableName=self._table_name,
+                Key={"contact_id": {"S": contact_id}},
+                UpdateExpression=(
+                    "SET lease_holder = :holder, lease_taken_at = :taken,"
+                    " lease_expires_at = :expires"
+                ),
+                ConditionExpression=condition,
+                ExpressionAttributeValues=values,
+                # Consistent, like every UpdateItem: no save can be missed.
+                ReturnValues="ALL_NEW",
+                # Who holds it, or which sync covered the request, without a second call.
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != _CONDITION_FAILED:
+                raise
+            old: dict[str, Any] = error.response.get("Item") or {}  # type: ignore[assignment]
+            raise _not_begun(contact_id, old, covered_after) from error
+        return _state(contact_id, response.get("Attributes"))
+
+    def save(self, state: ContactState, lease: Lease | None = None) -> ContactState:
         version = state.version + 1
         values: dict[str, UniversalAttributeValueTypeDef] = {
             ":fingerprint": {"B": state.seen.encode()},
@@ -182,6 +222,11 @@ class DynamoDbStateStore:
         else:
             condition = _LATER_SAVE
             values[":expected"] = {"N": str(state.version)}
+        if lease is not None:
+            # A lease that expired and was taken by another sync is no longer ours to release.
+            condition = f"({condition}) AND {_LEASE_MINE}"
+            values[":holder"] = {"S": lease.holder}
+            removals.extend(_LEASE)
         try:
             self._client.update_item(
                 TableName=self._table_name,
@@ -199,14 +244,42 @@ class DynamoDbStateStore:
             raise
         return dataclasses.replace(state, version=version)
 
-    def record_not_found(self, contact_id: str, at: datetime) -> None:
-        self._client.update_item(
-            TableName=self._table_name,
-            Key={"contact_id": {"S": contact_id}},
-            # A contact that is gone is not worth waiting for.
-            UpdateExpression=f"SET not_found_at = :at REMOVE {', '.join(_DEFERRAL)}",
-            ExpressionAttributeValues={":at": {"S": _iso(at)}},
-        )
+    def release(self, contact_id: str, lease: Lease) -> None:
+        try:
+            self._client.update_item(
+                TableName=self._table_name,
+                Key={"contact_id": {"S": contact_id}},
+                UpdateExpression=f"REMOVE {', '.join(_LEASE)}",
+                ConditionExpression="lease_holder = :holder",
+                ExpressionAttributeValues={":holder": {"S": lease.holder}},
+            )
+        except ClientError as error:
+            # Expired and taken by another sync, or already released: nothing of ours is left.
+            if error.response.get("Error", {}).get("Code") != _CONDITION_FAILED:
+                raise
+
+    def record_not_found(self, contact_id: str, at: datetime, lease: Lease | None = None) -> None:
+        # A contact that is gone is not worth waiting for.
+        removals = [*_DEFERRAL]
+        values: dict[str, UniversalAttributeValueTypeDef] = {":at": {"S": _iso(at)}}
+        condition: dict[str, Any] = {}
+        if lease is not None:
+            removals.extend(_LEASE)
+            values[":holder"] = {"S": lease.holder}
+            condition = {"ConditionExpression": _LEASE_MINE}
+        try:
+            self._client.update_item(
+                TableName=self._table_name,
+                Key={"contact_id": {"S": contact_id}},
+                UpdateExpression=f"SET not_found_at = :at REMOVE {', '.join(removals)}",
+                ExpressionAttributeValues=values,
+                **condition,
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != _CONDITION_FAILED:
+                raise
+            # Our lease expired and another sync holds the contact now: leave its lease alone.
+            self.record_not_found(contact_id, at)
 
     def forget(self, contact_id: str) -> None:
         """Delete everything stored about the contact: its next sync is a first sync."""
@@ -361,3 +434,44 @@ class DynamoDbStateStore:
             resets_at=parse_timestamp(item["quota_resets_at"]["S"]),
             observed_at=parse_timestamp(item["quota_observed_at"]["S"]),
         )
+
+
+def _state(contact_id: str, item: Mapping[str, Any] | None) -> ContactState | None:
+    if item is None or "version" not in item:
+        return None
+    started = item.get("last_sync_started_at", {}).get("S")
+    return ContactState(
+        contact_id=contact_id,
+        seen=Fingerprint.decode(item["fingerprint"]["B"]),
+        version=int(item["version"]["N"]),
+        last_sync_started_at=parse_timestamp(started) if started else None,
+        backfill=_backfill(item),
+    )
+
+
+def _not_begun(
+    contact_id: str, old: Mapping[str, Any], covered_after: datetime | None
+) -> Covered | LeaseHeld | StateConflict:
+    """Why `begin`'s condition failed, from the item as it stood (ALL_OLD)."""
+    started = old.get("last_sync_started_at", {}).get("S")
+    if covered_after is not None and started is not None:
+        last_started = parse_timestamp(started)
+        if last_started > covered_after:
+            return Covered(
+                f"contact {contact_id}: its last sync started at {started}",
+                last_sync_started_at=last_started,
+            )
+    holder = old.get("lease_holder", {}).get("S")
+    if holder is None:
+        # The condition compares timestamps as strings: one stored in another format than
+        # `_iso` writes could disagree with the comparison of the parsed values.
+        return StateConflict(f"contact {contact_id}: its lease changed while being taken")
+    lease = Lease(
+        holder=holder,
+        taken_at=parse_timestamp(old["lease_taken_at"]["S"]),
+        expires_at=parse_timestamp(old["lease_expires_at"]["S"]),
+    )
+    return LeaseHeld(
+        f"contact {contact_id}: another sync holds it until {lease.expires_at.isoformat()}",
+        lease=lease,
+    )

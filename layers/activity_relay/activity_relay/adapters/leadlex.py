@@ -3,6 +3,11 @@
 Retries (5xx, 429, dropped connections, read errors) happen inside urllib3, with exponential
 backoff plus jitter, honouring Retry-After when the API sends one. What is left after the
 retries becomes one of the SourceError classes of ports.py.
+
+Every page and every error says how many HTTP requests it took (`ActivityPage.requests`,
+`SourceError.requests`): each attempt urllib3 started, first tries and retries, answered or not
+— LeadLex counts every request it receives against the quota, a 404 or a 503 included, so this
+is what the quota paid at most (a connection that was refused never reached it).
 """
 
 from __future__ import annotations
@@ -56,9 +61,18 @@ class RateLimit:
     reset: int | None  # Unix seconds of the next UTC midnight
 
 
+class _RetriesExhausted(MaxRetryError):
+    """MaxRetryError that knows how many attempts were made before giving up."""
+
+    def __init__(self, exhausted: MaxRetryError, attempts: int) -> None:
+        super().__init__(exhausted.pool, exhausted.url, exhausted.reason)
+        self.attempts = attempts
+
+
 class _Retry(Retry):
     """urllib3's Retry, except that a 429 with no daily quota left is final at once: the
-    window only reopens at UTC midnight, so waiting inside one invocation only burns time."""
+    window only reopens at UTC midnight, so waiting inside one invocation only burns time.
+    Giving up after a connection or read error, it says how many attempts were made."""
 
     def increment(
         self,
@@ -75,7 +89,11 @@ class _Retry(Retry):
             and response.headers.get("X-RateLimit-Remaining", "").strip() == "0"
         ):
             raise MaxRetryError(_pool, url or "", reason=None)
-        return super().increment(method, url, response, error, _pool, _stacktrace)
+        try:
+            return super().increment(method, url, response, error, _pool, _stacktrace)
+        except MaxRetryError as exhausted:
+            # The attempts before this one (each left its history entry) and this one.
+            raise _RetriesExhausted(exhausted, len(self.history) + 1) from exhausted.reason
 
 
 class LeadLexClient:
@@ -170,7 +188,7 @@ class LeadLexClient:
             contact = parse_contact_id(contact_id)
         except ValueError:
             message = f"not a contact UUID: {contact_id[:100]!r}"
-            self._fail(RequestRejected, message, None, None, None)
+            self._fail(RequestRejected, message, None, None, None, requests=0)
         self._spare_the_reserve(contact)
         url = f"{self.base_url}/v1/contacts/{contact}/activities"
         params = {"page": page, "per_page": self.per_page}
@@ -181,15 +199,25 @@ class LeadLexClient:
         except requests.RequestException as error:
             # Exception text carries the URL (no key): still redact, should that ever change.
             reason = self._redact(f"{type(error).__name__}: {error}")
-            self._fail(TransientSourceError, reason, contact, None, None, cause=error)
+            requests_sent = _attempts_before(error)
+            self._fail(
+                TransientSourceError,
+                reason,
+                contact,
+                None,
+                None,
+                cause=error,
+                requests=requests_sent,
+            )
         self._remember_rate_limit(response)
         request_id = response.headers.get("X-Request-ID")
+        attempts = _attempts(response)
         if response.status_code != 200:
-            self._fail_status(response, contact, request_id)
-        return self._parse(response, contact, page, request_id)
+            self._fail_status(response, contact, request_id, attempts)
+        return self._parse(response, contact, page, request_id, attempts)
 
     def _fail_status(
-        self, response: requests.Response, contact: str, request_id: str | None
+        self, response: requests.Response, contact: str, request_id: str | None, attempts: int
     ) -> NoReturn:
         status = response.status_code
         code, message = _error_details(response)
@@ -210,7 +238,7 @@ class LeadLexClient:
             error_class = RequestRejected
             detail += " (not a contact-not-found answer: is the base URL right?)"
         elif status == 429 and response.headers.get("X-RateLimit-Remaining", "").strip() == "0":
-            self._exhausted(f"daily quota exhausted: {detail}", contact, request_id)
+            self._exhausted(f"daily quota exhausted: {detail}", contact, request_id, attempts)
         elif status == 429:
             error_class = RateLimited
             detail = f"rate limited: {detail}"
@@ -218,34 +246,51 @@ class LeadLexClient:
             error_class = TransientSourceError
         else:
             error_class = RequestRejected
-        self._fail(error_class, detail, contact, status, request_id, code=code)
+        self._fail(error_class, detail, contact, status, request_id, code=code, requests=attempts)
 
     def _parse(
-        self, response: requests.Response, contact: str, page: int, request_id: str | None
+        self,
+        response: requests.Response,
+        contact: str,
+        page: int,
+        request_id: str | None,
+        attempts: int,
     ) -> ActivityPage:
+
+        def malformed(reason: str) -> NoReturn:
+            self._fail(
+                MalformedResponse,
+                f"malformed LeadLex response for contact {contact}: {reason}",
+                contact,
+                200,
+                request_id,
+                code="malformed_response",
+                requests=attempts,
+            )
+
         try:
             body = response.json()
         except ValueError:
-            self._malformed("body is not JSON", contact, request_id)
+            malformed("body is not JSON")
         if not isinstance(body, dict):
-            self._malformed("body is not a JSON object", contact, request_id)
+            malformed("body is not a JSON object")
         data, meta = body.get("data"), body.get("meta")
         if not isinstance(data, dict) or not isinstance(data.get("activities"), list):
-            self._malformed("data.activities is not a list", contact, request_id)
+            malformed("data.activities is not a list")
         if not isinstance(meta, dict):
-            self._malformed("meta is not an object", contact, request_id)
+            malformed("meta is not an object")
         total = meta.get("total")
         if not _is_int(total) or total < 0:
             message = f"meta.total is not a non-negative integer: {total!r}"
-            self._malformed(message, contact, request_id)
+            malformed(message)
         for name, expected in (("page", page), ("per_page", self.per_page)):
             if name in meta and meta[name] != expected:
                 message = f"meta.{name} is {meta[name]!r}, asked for {expected}"
-                self._malformed(message, contact, request_id)
+                malformed(message)
         items: list[Any] = data["activities"]
         if len(items) > self.per_page:
             message = f"{len(items)} activities on a page of {self.per_page}"
-            self._malformed(message, contact, request_id)
+            malformed(message)
         # A short page would let the engine believe it has seen everything: never accept one.
         expected_count = min(self.per_page, max(0, total - (page - 1) * self.per_page))
         if len(items) < expected_count:
@@ -253,27 +298,21 @@ class LeadLexClient:
                 f"page {page} holds {len(items)} activities where meta.total={total} "
                 f"implies {expected_count}"
             )
-            self._malformed(message, contact, request_id)
+            malformed(message)
         activities = []
         for item in items:
             if not isinstance(item, dict):
-                self._malformed("an activity is not a JSON object", contact, request_id)
+                malformed("an activity is not a JSON object")
             try:
                 activities.append(Activity.from_api(item))
             except ValueError as error:
-                self._malformed(str(error), contact, request_id)
+                malformed(str(error))
         return ActivityPage(
-            number=page, per_page=self.per_page, total=total, activities=tuple(activities)
-        )
-
-    def _malformed(self, reason: str, contact: str, request_id: str | None) -> NoReturn:
-        self._fail(
-            MalformedResponse,
-            f"malformed LeadLex response for contact {contact}: {reason}",
-            contact,
-            200,
-            request_id,
-            code="malformed_response",
+            number=page,
+            per_page=self.per_page,
+            total=total,
+            activities=tuple(activities),
+            requests=attempts,
         )
 
     def _fail(
@@ -286,17 +325,20 @@ class LeadLexClient:
         *,
         code: str | None = None,
         cause: BaseException | None = None,
+        requests: int,
     ) -> NoReturn:
         message = self._redact(message)
         logger.warning(
-            "LeadLex request failed: status=%s code=%s contact_id=%s request_id=%s error=%s",
+            "LeadLex request failed: status=%s code=%s contact_id=%s request_id=%s requests=%d "
+            "error=%s",
             status,
             code or error_class.__name__,
             contact,
             request_id,
+            requests,
             message,
         )
-        raise error_class(message, request_id=request_id) from cause
+        raise error_class(message, request_id=request_id, requests=requests) from cause
 
     def _redact(self, text: str) -> str:
         return text.replace(self._api_key, "[redacted]")
@@ -346,9 +388,12 @@ class LeadLexClient:
             "no request sent",
             contact,
             None,
+            0,
         )
 
-    def _exhausted(self, message: str, contact: str, request_id: str | None) -> NoReturn:
+    def _exhausted(
+        self, message: str, contact: str, request_id: str | None, requests: int
+    ) -> NoReturn:
         resets_at = self._resets_at(self.rate_limit)
         logger.warning(
             "LeadLex quota exhausted until %s: contact_id=%s request_id=%s %s",
@@ -357,7 +402,9 @@ class LeadLexClient:
             request_id,
             self._redact(message),
         )
-        raise QuotaExhausted(self._redact(message), resets_at=resets_at, request_id=request_id)
+        raise QuotaExhausted(
+            self._redact(message), resets_at=resets_at, request_id=request_id, requests=requests
+        )
 
     def _resets_at(self, known: RateLimit | None) -> datetime:
         if known is not None and known.reset is not None:
@@ -394,3 +441,16 @@ def _header_int(value: str | None) -> int | None:
         return int(value.strip())
     except ValueError:
         return None
+
+
+def _attempts(response: requests.Response) -> int:
+    """Requests behind one response: the retried attempts urllib3 recorded, and the last."""
+    retries = getattr(response.raw, "retries", None)
+    return len(retries.history) + 1 if isinstance(retries, Retry) else 1
+
+
+def _attempts_before(error: requests.RequestException) -> int:
+    """Requests sent before `error` ended the call: every attempt when retries ran out, else
+    the one (a body that broke off after its response began)."""
+    exhausted = next((a for a in error.args if isinstance(a, _RetriesExhausted)), None)
+    return exhausted.attempts if exhausted is not None else 1

@@ -11,25 +11,34 @@ With pacing (core/pacing.py), contacts arriving while the day's budget is ahead 
 not synced either: they are recorded as waiting since their first message (a deferral due at
 once, so the sweep releases them longest-waiting first) and their messages acknowledged. More
 messages for a waiting contact keep its place; the one sync the sweep releases covers them all.
+
+A contact whose lease another invocation holds is not synced twice at once: its message is
+acknowledged when the holder began after it was sent (the holder covers it), else the contact
+goes back on the contact queue, delayed until the holder's lease expires, and the message is
+acknowledged. That spends no receive count, which is for failures; only when the queue cannot
+take it does the message itself go back.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 
-from activity_relay.core.engine import SyncEngine, SyncOutcome, SyncStatus
+from activity_relay.core.engine import SyncEngine, SyncOutcome, SyncStatus, Tally
 from activity_relay.core.intake import InvalidMessage, is_release, read_body
 from activity_relay.core.pacing import PacePolicy, admit
 from activity_relay.core.ports import (
     AuthenticationFailed,
+    ContactQueue,
     Continuations,
     Deferrals,
+    LeaseHeld,
     PermissionDenied,
     PublishFailed,
     QuotaExhausted,
@@ -46,6 +55,8 @@ logger = logging.getLogger(__name__)
 # what is in flight keeps the rest to publish and checkpoint.
 TIME_RESERVE_SHARE = 0.2
 TIME_RESERVE_MIN_MS = 3_000
+# SQS's longest DelaySeconds.
+MAX_REQUEUE_DELAY_S = 900
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +69,8 @@ class ContactMessage:
 class Disposition(Enum):
     SYNCED = "synced"
     COALESCED = "coalesced"  # an earlier sync already covered it: no request
+    COVERED = "covered"  # a concurrent sync that began after it was sent covers it
+    REQUEUED = "requeued"  # another sync held the contact: enqueued again, delayed
     NOT_FOUND = "not_found"
     DEFERRED = "deferred"  # daily quota spent or paced: recorded, synced when the sweep releases it
     CONTINUED = "continued"  # checkpointed; a continuation message of its own carries on
@@ -111,6 +124,10 @@ class _Batch:
     def out_of_time(self) -> bool:
         return self._remaining_ms() < self._reserve_ms
 
+    def deadline(self, now: datetime) -> datetime:
+        """When this invocation will have been cut off, at the latest."""
+        return now + timedelta(milliseconds=self._remaining_ms())
+
     def stop(self, halt: _Halt) -> bool:
         """Halt the batch; True for the first reason given."""
         with self._lock:
@@ -132,6 +149,7 @@ class Relay:
         concurrency: int = 10,
         quota: Callable[[], QuotaSnapshot | None] = lambda: None,
         pacing: PacePolicy | None = None,
+        requeue: ContactQueue | None = None,
     ) -> None:
         self._engine = engine
         self._rejected = rejected
@@ -141,6 +159,7 @@ class Relay:
         self._concurrency = concurrency
         self._quota = quota
         self._pacing = pacing
+        self._requeue = requeue
 
     def process(
         self, messages: Sequence[ContactMessage], remaining_ms: Callable[[], int]
@@ -244,29 +263,35 @@ class Relay:
         self, contact_id: str, group: list[ContactMessage], continuation: bool, batch: _Batch
     ) -> _Settled:
         sent = [m.sent_at for m in group if m.sent_at is not None]
+        tally = Tally()
         try:
             if batch.halt is not None:
                 raise batch.halt
             if batch.out_of_time():
                 raise _Halt("not started: the invocation is running out of time", Disposition.RETRY)
+            started_at = self._clock()
             outcome = self._engine.sync(
                 contact_id,
-                started_at=self._clock(),
+                started_at=started_at,
                 requested_at=max(sent) if len(sent) == len(group) else None,
                 continuation=continuation,
                 out_of_time=batch.out_of_time,
+                deadline=batch.deadline(started_at),
+                tally=tally,
             )
             if outcome.status is SyncStatus.CONTINUED:
                 return self._continued(contact_id, outcome, batch)
         except _Halt as halt:
             return self._halted(contact_id, halt, batch)
+        except LeaseHeld as held:
+            return self._held_elsewhere(contact_id, held)
         except QuotaExhausted as exhausted:
             batch.quota_resets_at = exhausted.resets_at
             deferral = _Halt(
                 f"daily quota exhausted until {exhausted.resets_at}", Disposition.DEFERRED
             )
             batch.stop(deferral)
-            return self._halted(contact_id, deferral, batch)
+            return self._halted(contact_id, deferral, batch, tally.requests)
         except (AuthenticationFailed, PermissionDenied) as refusal:
             batch.credentials_refused = True
             if batch.stop(_Halt(f"LeadLex refused the API key: {refusal}", Disposition.RETRY)):
@@ -276,15 +301,19 @@ class Relay:
                     refusal,
                     refusal.request_id,
                 )
-            return _Settled(Disposition.RETRY, reason=str(refusal))
+            return _Settled(Disposition.RETRY, requests=tally.requests, reason=str(refusal))
         except RateLimited as limited:
             batch.stop(_Halt(f"rate limited: {limited}", Disposition.RETRY))
-            return self._retry(contact_id, limited)
+            return self._retry(contact_id, limited, tally.requests)
         except (SourceError, StateConflict, PublishFailed) as failure:
-            return self._retry(contact_id, failure)
+            return self._retry(contact_id, failure, tally.requests)
         except Exception as bug:
-            logger.exception("contact %s: unexpected failure", contact_id)
-            return _Settled(Disposition.RETRY, reason=repr(bug))
+            logger.exception(
+                "contact %s: unexpected failure after %d LeadLex requests",
+                contact_id,
+                tally.requests,
+            )
+            return _Settled(Disposition.RETRY, requests=tally.requests, reason=repr(bug))
         return self._synced(contact_id, outcome)
 
     def _continued(self, contact_id: str, outcome: SyncOutcome, batch: _Batch) -> _Settled:
@@ -309,30 +338,55 @@ class Relay:
             Disposition.CONTINUED, published=outcome.published, requests=outcome.requests
         )
 
-    def _halted(self, contact_id: str, halt: _Halt, batch: _Batch) -> _Settled:
+    def _halted(self, contact_id: str, halt: _Halt, batch: _Batch, requests: int = 0) -> _Settled:
         if halt.disposition is Disposition.DEFERRED:
             assert batch.quota_resets_at is not None
             try:
                 self._deferrals.defer(contact_id, batch.quota_resets_at)
             except Exception as failure:
                 logger.exception("contact %s could not be deferred", contact_id)
-                return _Settled(Disposition.RETRY, reason=str(failure))
-            logger.info("contact %s deferred: %s", contact_id, halt)
-        return _Settled(halt.disposition, reason=str(halt))
+                return _Settled(Disposition.RETRY, requests=requests, reason=str(failure))
+            logger.info(
+                "contact %s deferred after %d LeadLex requests: %s", contact_id, requests, halt
+            )
+        return _Settled(halt.disposition, requests=requests, reason=str(halt))
 
-    def _retry(self, contact_id: str, failure: Exception) -> _Settled:
+    def _held_elsewhere(self, contact_id: str, held: LeaseHeld) -> _Settled:
+        """Another invocation is syncing the contact, and began before this message was sent:
+        sync again once it is done, without spending a receive count."""
+        seconds = (held.lease.expires_at - self._clock()).total_seconds()
+        delay = min(MAX_REQUEUE_DELAY_S, max(1, math.ceil(seconds)))
+        if self._requeue is not None:
+            try:
+                unsent = self._requeue.enqueue([contact_id], delays=[delay])
+            except Exception:
+                logger.warning("contact %s could not be enqueued again", contact_id, exc_info=True)
+                unsent = [contact_id]
+            if not unsent:
+                logger.info(
+                    "contact %s is being synced by another invocation: enqueued again in %d s",
+                    contact_id,
+                    delay,
+                )
+                return _Settled(Disposition.REQUEUED, reason=str(held))
+        return self._retry(contact_id, held, 0)
+
+    def _retry(self, contact_id: str, failure: Exception, requests: int) -> _Settled:
         logger.warning(
-            "contact %s not synced, its messages return to the queue: %s: %s",
+            "contact %s not synced after %d LeadLex requests, its messages return to the queue: "
+            "%s: %s",
             contact_id,
+            requests,
             type(failure).__name__,
             failure,
         )
-        return _Settled(Disposition.RETRY, reason=str(failure))
+        return _Settled(Disposition.RETRY, requests=requests, reason=str(failure))
 
     def _synced(self, contact_id: str, outcome: SyncOutcome) -> _Settled:
         disposition = {
             SyncStatus.SYNCED: Disposition.SYNCED,
             SyncStatus.COALESCED: Disposition.COALESCED,
+            SyncStatus.COVERED: Disposition.COVERED,
             SyncStatus.NOT_FOUND: Disposition.NOT_FOUND,
         }[outcome.status]
         logger.info(

@@ -12,12 +12,18 @@ that the top does not account for is an activity dated below ones already publis
 (a backdated `created_date`, or one under a future-dated activity): the fingerprint's bucket
 counts locate it by binary search over positions, and its sketch names it.
 
+One sync of a contact runs at a time: it begins by taking the contact's lease in the state
+store, with the same call that loads the state, and releases it with its checkpoint. A sync
+that finds the lease held by another raises LeaseHeld, unless the holder began after the
+request was made, which it then covers like any later sync.
+
 No I/O here: the engine speaks to the world through ports.py.
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -36,12 +42,16 @@ from activity_relay.core.model import (
 from activity_relay.core.ports import (
     ActivitySource,
     ContactNotFound,
+    Covered,
+    Lease,
+    LeaseHeld,
     ListingChanged,
     MalformedResponse,
     OutOfTime,
     Publisher,
     PublishFailed,
     RateLimited,
+    SourceError,
     StateStore,
 )
 
@@ -55,11 +65,14 @@ COALESCING_MARGIN = timedelta(seconds=1)
 CHAIN_STALE_AFTER = timedelta(minutes=15)
 # LeadLex's per-minute window has no headers: a continuation after a 429 waits a whole window.
 RATE_LIMIT_PAUSE_SECONDS = 60
+# The lease of a caller that names no deadline: Lambda's longest timeout.
+DEFAULT_LEASE = timedelta(minutes=15)
 
 
 class SyncStatus(Enum):
     SYNCED = "synced"
     COALESCED = "coalesced"
+    COVERED = "covered"  # a sync in flight began after the request: it covers it
     NOT_FOUND = "not_found"
     CONTINUED = "continued"  # checkpointed; the rest waits for a continuation message
 
@@ -97,6 +110,13 @@ def _accounted(seen: Fingerprint, activity: Activity) -> bool:
     return activity.created_micros < seen.recent_floor or seen.is_recent(activity.id)
 
 
+@dataclass
+class Tally:
+    """What one sync has spent so far, for its caller to report even when the sync fails."""
+
+    requests: int = 0
+
+
 class _Drift(Exception):
     """The list's total changed between two reads of one search."""
 
@@ -108,7 +128,7 @@ class _Listing:
     source: ActivitySource
     contact_id: str
     out_of_time: Callable[[], bool]
-    requests: int = 0
+    tally: Tally = field(default_factory=Tally)
     total: int | None = None
     pages: dict[int, ActivityPage] = field(default_factory=dict)
 
@@ -116,11 +136,22 @@ class _Listing:
     def page_size(self) -> int:
         return self.source.page_size
 
+    @property
+    def requests(self) -> int:
+        return self.tally.requests
+
     def fetch(self, number: int) -> ActivityPage:
         if self.out_of_time():
-            raise OutOfTime(f"stopped before page {number}: the invocation is running out of time")
-        page = self.source.fetch_page(self.contact_id, number)
-        self.requests += 1
+            raise OutOfTime(
+                f"stopped before page {number}: the invocation is running out of time", requests=0
+            )
+        try:
+            page = self.source.fetch_page(self.contact_id, number)
+        except SourceError as failure:
+            # A 404, a 5xx, a timeout: each request sent spent quota all the same.
+            self.tally.requests += failure.requests
+            raise
+        self.tally.requests += page.requests
         if page.total != self.total:
             self.pages.clear()
             self.total = page.total
@@ -212,38 +243,75 @@ class SyncEngine:
         requested_at: datetime | None = None,
         continuation: bool = False,
         out_of_time: Callable[[], bool] = lambda: False,
+        deadline: datetime | None = None,
+        tally: Tally | None = None,
     ) -> SyncOutcome:
         """Publish every activity of `contact_id` not yet published, then checkpoint.
 
         A request made (`requested_at`) before the last successful sync started was covered
-        by it and costs nothing; so is any message but the continuation while a sync of the
-        contact is continuing. A long read (a new contact, a burst) goes slice by slice, each
-        published and checkpointed; when time or the per-minute limit runs out between two,
-        the outcome is CONTINUED and the caller queues a continuation. Raises SourceError
-        subclasses, StateConflict and PublishFailed for the caller to turn into a retry; what
-        was delivered before a failure is checkpointed first.
+        by it and costs nothing; so is one made before a sync in flight began, and any
+        message but the continuation while a sync of the contact is continuing. The contact's
+        lease is held until `deadline` (the invocation's end) at the latest; LeaseHeld is
+        raised when another sync holds it. A long read (a new contact, a burst) goes slice by
+        slice, each published and checkpointed; when time or the per-minute limit runs out
+        between two, the outcome is CONTINUED and the caller queues a continuation. Raises
+        SourceError subclasses, StateConflict and PublishFailed for the caller to turn into a
+        retry; what was delivered before a failure is checkpointed first. `tally` counts the
+        requests sent as they go.
         """
-        state = self._store.load(contact_id)
-        if state is not None and state.backfill is not None:
-            alive = started_at - state.backfill.checkpointed_at < CHAIN_STALE_AFTER
-            if alive and not continuation:
-                return SyncOutcome(contact_id, SyncStatus.COALESCED)
-        elif (
-            state is not None
-            and state.last_sync_started_at is not None
-            and requested_at is not None
-            and requested_at < state.last_sync_started_at - COALESCING_MARGIN
-        ):
-            return SyncOutcome(contact_id, SyncStatus.COALESCED)
-        listing = _Listing(self._source, contact_id, out_of_time)
+        lease = Lease(
+            holder=uuid.uuid4().hex,
+            taken_at=started_at,
+            # SQS's clock and ours may disagree by the margin; so may two containers'.
+            expires_at=(deadline or started_at + DEFAULT_LEASE) + COALESCING_MARGIN,
+        )
+        covered_after = None if requested_at is None else requested_at + COALESCING_MARGIN
         try:
-            return self._sync(listing, state, started_at)
+            state = self._store.begin(contact_id, lease, covered_after=covered_after)
+        except Covered:
+            return SyncOutcome(contact_id, SyncStatus.COALESCED)
+        except LeaseHeld as held:
+            if covered_after is not None and held.lease.taken_at > covered_after:
+                return SyncOutcome(contact_id, SyncStatus.COVERED)
+            raise
+        chain = None if state is None else state.backfill
+        if chain is not None and not continuation:
+            alive = started_at - chain.checkpointed_at < CHAIN_STALE_AFTER
+            if alive:
+                # Its continuation carries the sync on: this message has nothing to add.
+                self._release(contact_id, lease)
+                return SyncOutcome(contact_id, SyncStatus.COALESCED)
+        listing = _Listing(self._source, contact_id, out_of_time, tally or Tally())
+        try:
+            return self._sync_held(contact_id, state, listing, lease, started_at)
+        except BaseException:
+            # A checkpoint of what was delivered may have released it already: harmless.
+            self._release(contact_id, lease)
+            raise
+
+    def _release(self, contact_id: str, lease: Lease) -> None:
+        try:
+            self._store.release(contact_id, lease)
+        except Exception:
+            # It expires by the deadline anyway: the failure that brought us here matters more.
+            logger.warning("contact %s: could not release its lease", contact_id, exc_info=True)
+
+    def _sync_held(
+        self,
+        contact_id: str,
+        state: ContactState | None,
+        listing: _Listing,
+        lease: Lease,
+        started_at: datetime,
+    ) -> SyncOutcome:
+        try:
+            return self._sync(listing, state, lease, started_at)
         except ContactNotFound:
-            self._store.record_not_found(contact_id, started_at)
+            self._store.record_not_found(contact_id, started_at, lease)
             return SyncOutcome(contact_id, SyncStatus.NOT_FOUND, requests=listing.requests)
 
     def _sync(
-        self, listing: _Listing, state: ContactState | None, started_at: datetime
+        self, listing: _Listing, state: ContactState | None, lease: Lease, started_at: datetime
     ) -> SyncOutcome:
         contact_id = listing.contact_id
         base = state or ContactState(contact_id=contact_id, seen=Fingerprint())
@@ -265,8 +333,11 @@ class SyncEngine:
         except (OutOfTime, RateLimited) as stop:
             if not progress.checkpoints and (state is None or state.backfill is None):
                 raise  # nothing gained yet: the message itself comes back
+            # The slices saved so far kept the lease; this invocation's last write gives it up.
             if progress.unsaved is not None:
-                self._store.save(progress.unsaved)
+                self._store.save(progress.unsaved, lease)
+            else:
+                self._release(contact_id, lease)
             logger.info(
                 "contact %s continues later: %d published in %d slices this time (%s)",
                 contact_id,
@@ -290,10 +361,11 @@ class SyncEngine:
         try:
             self._publisher.publish(events)
         except PublishFailed as failure:
-            self._checkpoint_delivered(base, discovery, events[: failure.delivered])
+            self._checkpoint_delivered(base, discovery, events[: failure.delivered], lease)
             raise
         self._store.save(
-            replace(base, seen=discovery.working, last_sync_started_at=started_at, backfill=None)
+            replace(base, seen=discovery.working, last_sync_started_at=started_at, backfill=None),
+            lease,
         )
         return SyncOutcome(
             contact_id,
@@ -385,14 +457,18 @@ class SyncEngine:
             total = page.total  # it grew meanwhile: the boundary moved to another page
 
     def _checkpoint_delivered(
-        self, base: ContactState, discovery: _Discovery, delivered: list[ActivityEvent]
+        self,
+        base: ContactState,
+        discovery: _Discovery,
+        delivered: list[ActivityEvent],
+        lease: Lease,
     ) -> None:
         if discovery.rebuilt or not delivered:
             # A rebuilt bucket cannot be split into delivered and not: redo the whole sync.
             return
         seen = base.seen.copy()
         seen.add_all((event.activity.id, event.activity.created_micros) for event in delivered)
-        self._store.save(replace(base, seen=seen))
+        self._store.save(replace(base, seen=seen), lease)
 
     def _read_what_is_new(
         self, listing: _Listing, seen: Fingerprint

@@ -90,6 +90,7 @@ class ActivityPage:
     per_page: int
     total: int
     activities: tuple[Activity, ...]
+    requests: int = 1  # HTTP requests it took, retries included
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,17 +25,43 @@ class ActivitySource(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """One sync's hold on its contact: no other sync of the contact starts before it is
+    released or `expires_at` (the holder's deadline) has passed."""
+
+    holder: str  # unique to one sync
+    taken_at: datetime  # when the holder began: it reads the list only after this moment
+    expires_at: datetime
+
+
 class StateStore(Protocol):
-    """Per-contact sync state, written with optimistic concurrency."""
+    """Per-contact sync state, written with optimistic concurrency, and the lease that lets
+    one sync of a contact run at a time."""
 
     def load(self, contact_id: str) -> ContactState | None: ...
 
-    def save(self, state: ContactState) -> ContactState:
-        """Store `state` if the stored version is still `state.version`; return it one
-        version on. Raises StateConflict when another writer got there first."""
+    def begin(
+        self, contact_id: str, lease: Lease, *, covered_after: datetime | None = None
+    ) -> ContactState | None:
+        """Take the contact's lease (free, expired at `lease.taken_at`, or this holder's) and
+        return its state, in one step. Raises Covered, taking nothing, when the last successful
+        sync started after `covered_after`; LeaseHeld when another sync holds the lease."""
         ...
 
-    def record_not_found(self, contact_id: str, at: datetime) -> None: ...
+    def save(self, state: ContactState, lease: Lease | None = None) -> ContactState:
+        """Store `state` if the stored version is still `state.version`, releasing `lease`;
+        return it one version on. Raises StateConflict when another writer got there first or
+        another sync holds the lease."""
+        ...
+
+    def release(self, contact_id: str, lease: Lease) -> None:
+        """Give the lease up without saving (a sync that failed); a no-op if it is not held."""
+        ...
+
+    def record_not_found(self, contact_id: str, at: datetime, lease: Lease | None = None) -> None:
+        """Remember the API's 404, releasing `lease`."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,9 +144,13 @@ class RelayError(Exception):
 
 
 class SourceError(RelayError):
-    def __init__(self, message: str, *, request_id: str | None = None) -> None:
+    """`requests`: the HTTP requests the failed call sent, retries included (LeadLex counts
+    each against the quota); 0 when it refused to send one."""
+
+    def __init__(self, message: str, *, request_id: str | None = None, requests: int = 1) -> None:
         super().__init__(message)
         self.request_id = request_id
+        self.requests = requests
 
 
 class ContactNotFound(SourceError):
@@ -146,8 +176,15 @@ class RateLimited(TransientSourceError):
 class QuotaExhausted(SourceError):
     """The daily quota (less the configured reserve) is spent until `resets_at`."""
 
-    def __init__(self, message: str, *, resets_at: datetime, request_id: str | None = None) -> None:
-        super().__init__(message, request_id=request_id)
+    def __init__(
+        self,
+        message: str,
+        *,
+        resets_at: datetime,
+        request_id: str | None = None,
+        requests: int = 1,
+    ) -> None:
+        super().__init__(message, request_id=request_id, requests=requests)
         self.resets_at = resets_at
 
 
@@ -165,6 +202,22 @@ class OutOfTime(TransientSourceError):
 
 class StateConflict(RelayError):
     """Another sync of the same contact stored its state first."""
+
+
+class Covered(RelayError):
+    """The contact's last successful sync started after the request: nothing to do."""
+
+    def __init__(self, message: str, *, last_sync_started_at: datetime) -> None:
+        super().__init__(message)
+        self.last_sync_started_at = last_sync_started_at
+
+
+class LeaseHeld(RelayError):
+    """Another sync of the contact holds its lease (`lease`, as stored)."""
+
+    def __init__(self, message: str, *, lease: Lease) -> None:
+        super().__init__(message)
+        self.lease = lease
 
 
 class PublishFailed(RelayError):
