@@ -15,6 +15,7 @@ import pytest
 
 from activity_relay.core.batch import ContactMessage, Disposition, MessageResult, Relay
 from activity_relay.core.engine import COALESCING_MARGIN, SyncEngine, SyncOutcome, SyncStatus
+from activity_relay.core.intake import continuation_body
 from activity_relay.core.model import ContactState, InitialSync
 from activity_relay.core.ports import (
     ContactNotFound,
@@ -28,6 +29,7 @@ from relay_local.memory import (
     FakeLeadLex,
     MemoryContactQueue,
     MemoryStateStore,
+    QueuedContinuations,
     RecordingPublisher,
 )
 
@@ -259,11 +261,17 @@ class Clock:
         return self.now
 
 
-def relay_for(rig: Rig, queue: MemoryContactQueue | None, clock: Clock) -> Relay:
+def relay_for(
+    rig: Rig,
+    queue: MemoryContactQueue | None,
+    clock: Clock,
+    continuations: QueuedContinuations | None = None,
+) -> Relay:
     return Relay(
         engine=rig.engine,
         rejected=None,  # type: ignore[arg-type]  # every body here is valid
         deferrals=rig.store,
+        continuations=continuations or QueuedContinuations(),
         clock=clock,
         requeue=queue,
     )
@@ -308,6 +316,28 @@ def test_the_loser_sent_before_the_holder_began_is_acknowledged_as_covered(rig: 
     ((result,),) = loser
     assert result.disposition is Disposition.COVERED
     assert result.disposition.acknowledged
+    assert queue.sent == []
+
+
+def test_a_continuation_that_finds_the_contact_held_goes_back_as_a_continuation(
+    rig: Rig,
+) -> None:
+    # Given a continuation (whose SentTimestamp is old: continuations are never "covered")
+    queue, continuations = MemoryContactQueue(), QueuedContinuations()
+    relay = relay_for(rig, queue, Clock(T0), continuations)
+    loser = during_first_page(
+        rig,
+        lambda: relay.process(
+            [ContactMessage("loser", continuation_body(CONTACT), T0 - MINUTE)], lambda: 60_000
+        )[0],
+    )
+
+    relay.process([ContactMessage("holder", CONTACT, T0)], lambda: 60_000)
+
+    # Then it is queued again as a continuation, delayed past the holder's lease
+    ((result,),) = loser
+    assert result.disposition is Disposition.REQUEUED
+    assert continuations.queued == [(CONTACT, 61)]
     assert queue.sent == []
 
 

@@ -113,9 +113,12 @@ class _Halt(Exception):
 class _Batch:
     """What one batch has learnt that spares the rest of it: shared by the worker threads."""
 
-    def __init__(self, remaining_ms: Callable[[], int]) -> None:
+    def __init__(self, remaining_ms: Callable[[], int], now: datetime) -> None:
         self._remaining_ms = remaining_ms
-        self._reserve_ms = max(TIME_RESERVE_MIN_MS, int(remaining_ms() * TIME_RESERVE_SHARE))
+        remaining = remaining_ms()
+        self._reserve_ms = max(TIME_RESERVE_MIN_MS, int(remaining * TIME_RESERVE_SHARE))
+        # When the invocation will have been cut off, at the latest: its leases expire then.
+        self.deadline = now + timedelta(milliseconds=remaining)
         self._lock = threading.Lock()
         self.halt: _Halt | None = None
         self.quota_resets_at: datetime | None = None
@@ -123,10 +126,6 @@ class _Batch:
 
     def out_of_time(self) -> bool:
         return self._remaining_ms() < self._reserve_ms
-
-    def deadline(self, now: datetime) -> datetime:
-        """When this invocation will have been cut off, at the latest."""
-        return now + timedelta(milliseconds=self._remaining_ms())
 
     def stop(self, halt: _Halt) -> bool:
         """Halt the batch; True for the first reason given."""
@@ -165,7 +164,7 @@ class Relay:
         self, messages: Sequence[ContactMessage], remaining_ms: Callable[[], int]
     ) -> tuple[list[MessageResult], bool]:
         """Results for every message, and whether LeadLex refused the key."""
-        batch = _Batch(remaining_ms)
+        batch = _Batch(remaining_ms, self._clock())
         results: list[MessageResult] = []
         by_contact: dict[str, list[ContactMessage]] = {}
         continuing: set[str] = set()
@@ -269,14 +268,13 @@ class Relay:
                 raise batch.halt
             if batch.out_of_time():
                 raise _Halt("not started: the invocation is running out of time", Disposition.RETRY)
-            started_at = self._clock()
             outcome = self._engine.sync(
                 contact_id,
-                started_at=started_at,
+                started_at=self._clock(),
                 requested_at=max(sent) if len(sent) == len(group) else None,
                 continuation=continuation,
                 out_of_time=batch.out_of_time,
-                deadline=batch.deadline(started_at),
+                deadline=batch.deadline,
                 tally=tally,
             )
             if outcome.status is SyncStatus.CONTINUED:
@@ -284,7 +282,7 @@ class Relay:
         except _Halt as halt:
             return self._halted(contact_id, halt, batch)
         except LeaseHeld as held:
-            return self._held_elsewhere(contact_id, held)
+            return self._held_elsewhere(contact_id, held, continuation)
         except QuotaExhausted as exhausted:
             batch.quota_resets_at = exhausted.resets_at
             deferral = _Halt(
@@ -351,25 +349,31 @@ class Relay:
             )
         return _Settled(halt.disposition, requests=requests, reason=str(halt))
 
-    def _held_elsewhere(self, contact_id: str, held: LeaseHeld) -> _Settled:
+    def _held_elsewhere(self, contact_id: str, held: LeaseHeld, continuation: bool) -> _Settled:
         """Another invocation is syncing the contact, and began before this message was sent:
-        sync again once it is done, without spending a receive count."""
+        sync again once it is done, without spending a receive count. A continuation goes back
+        as a continuation, so that it still carries its sync on."""
         seconds = (held.lease.expires_at - self._clock()).total_seconds()
         delay = min(MAX_REQUEUE_DELAY_S, max(1, math.ceil(seconds)))
-        if self._requeue is not None:
-            try:
-                unsent = self._requeue.enqueue([contact_id], delays=[delay])
-            except Exception:
-                logger.warning("contact %s could not be enqueued again", contact_id, exc_info=True)
-                unsent = [contact_id]
-            if not unsent:
-                logger.info(
-                    "contact %s is being synced by another invocation: enqueued again in %d s",
-                    contact_id,
-                    delay,
-                )
-                return _Settled(Disposition.REQUEUED, reason=str(held))
-        return self._retry(contact_id, held, 0)
+        try:
+            if continuation:
+                self._continuations.continue_later(contact_id, delay_seconds=delay)
+                sent = True
+            elif self._requeue is not None:
+                sent = not self._requeue.enqueue([contact_id], delays=[delay])
+            else:
+                sent = False
+        except Exception:
+            logger.warning("contact %s could not be enqueued again", contact_id, exc_info=True)
+            sent = False
+        if not sent:
+            return self._retry(contact_id, held, 0)
+        logger.info(
+            "contact %s is being synced by another invocation: enqueued again in %d s",
+            contact_id,
+            delay,
+        )
+        return _Settled(Disposition.REQUEUED, reason=str(held))
 
     def _retry(self, contact_id: str, failure: Exception, requests: int) -> _Settled:
         logger.warning(

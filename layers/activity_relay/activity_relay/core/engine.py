@@ -265,7 +265,10 @@ class SyncEngine:
             # SQS's clock and ours may disagree by the margin; so may two containers'.
             expires_at=(deadline or started_at + DEFAULT_LEASE) + COALESCING_MARGIN,
         )
-        covered_after = None if requested_at is None else requested_at + COALESCING_MARGIN
+        # A continuation carries on a sync that nothing else covers, whenever it was sent.
+        covered_after = (
+            None if requested_at is None or continuation else requested_at + COALESCING_MARGIN
+        )
         try:
             state = self._store.begin(contact_id, lease, covered_after=covered_after)
         except Covered:
