@@ -14,6 +14,9 @@ from typing import Any
 import boto3
 import pytest
 
+from activity_relay.adapters.dynamodb import DynamoDbStateStore
+from activity_relay.core.intake import is_release
+from activity_relay.core.ports import QuotaSnapshot
 from leadlex_sandbox import Plan, SandboxServer
 from relay_local.stack import LocalStack
 from tests.integration.lambda_support import (
@@ -135,3 +138,45 @@ def test_a_persistent_per_minute_limit_returns_the_messages_without_burning_requ
     assert statuses[0] == 200
     assert set(statuses[1:]) == {429}, "the third contact cost no request"
     assert len(relay.from_topic()) == 1
+
+
+# --- Pacing (issue 13): ahead of the line, contacts wait and the sweep releases them ------------
+
+
+def test_paced_arrivals_wait_acknowledged_and_the_sweep_releases_them_to_be_synced(
+    aws_stack: LocalStack, relay: Subscribers, sandbox: SandboxServer
+) -> None:
+    # Given a shared quota observation exactly on the day's line (12 h before its reset, 561
+    # of 1,000 left: 250 held for the last hour + 650 x 11/23), which a cold container reads
+    store = DynamoDbStateStore(boto3.client("dynamodb"), aws_stack.table_name)
+    now = datetime.now(UTC)
+    resets_at = now + timedelta(hours=12)
+    store.record_quota(QuotaSnapshot(1000, 561, resets_at, now))
+    contacts = [sandbox.create_contact(activities=2) for _ in range(3)]
+
+    # When they arrive: every message acknowledged, no request, nothing published, all waiting
+    assert invoke(sqs_event(*contacts)) == []
+    assert relay.from_topic() == []
+    assert [r for r in sandbox.request_log if "/activities" in r.path] == []
+    assert sorted(store.due(datetime.now(UTC), 10)) == sorted(contacts)
+    assert relay.drain(aws_stack.dead_letter_queue_url) == []
+
+    # When the line moves 2 units ahead (another observation) and the sweep runs
+    store.record_quota(QuotaSnapshot(1000, 563, resets_at, now + timedelta(seconds=1)))
+    summary = sweep_app.lambda_handler({}, LambdaContext(function_name="sweep"))
+    assert summary["deferred_enqueued"] == 2
+    # claimed in the shared observation until a sync reports the quota again
+    claimed = store.load_quota()
+    assert claimed is not None
+    assert claimed.remaining == 561
+
+    # Then the two releases reach the relay, which syncs them although still behind the line
+    event = deliver(aws_stack)
+    assert len(event["Records"]) == 2
+    assert all(is_release(record["body"]) for record in event["Records"])
+    assert invoke(event) == []
+    published = {d["contact_id"] for d in relay.from_topic()}
+    assert len(published) == 2
+    assert published < set(contacts)
+    assert len([r for r in sandbox.request_log if "/activities" in r.path]) == 2
+    assert store.due(datetime.now(UTC), 10) == list(set(contacts) - published)
