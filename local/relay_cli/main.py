@@ -4,6 +4,7 @@
     relay tail [topic|bus|QUEUE_URL]                    print events arriving at a subscriber
     relay state CONTACT_ID / relay reset CONTACT_ID     show / forget a contact's sync state
     relay dlq list / relay dlq redrive                  inspect / replay the dead-letter queue
+    relay webhooks add URL / list / show ID / test ID   HTTPS endpoints receiving signed events
 
 Where the stack is, first found wins: flags (``--queue-url``, ``--dlq-url``, ``--table-name``,
 ``--endpoint-url``, ``--region``); the environment (``RELAY_CONTACT_QUEUE_URL``,
@@ -23,7 +24,7 @@ from typing import IO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from relay_cli.commands import dlq, enqueue, state, tail
+from relay_cli.commands import dlq, enqueue, state, tail, webhooks
 from relay_cli.target import STATE_FILE, UsageError, error_text, resolve_target
 
 
@@ -87,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--include-rejected", action="store_true", help="also messages rejected as unreadable"
     )
     redrive.set_defaults(run=dlq.run_redrive)
+
+    webhooks.add_parser(commands)
     return parser
 
 

@@ -39,6 +39,10 @@ _NAMED_OUTPUTS: Final = {
     "ContactQueueUrl": ("queue_url", "RELAY_CONTACT_QUEUE_URL"),
     "DeadLetterQueueUrl": ("dlq_url", "RELAY_DEAD_LETTER_QUEUE_URL"),
     "TableName": ("table_name", "RELAY_TABLE_NAME"),
+    # relay webhooks
+    "WebhookEndpointTableName": ("webhook_table", "RELAY_WEBHOOK_TABLE_NAME"),
+    "WebhookDeliveryQueueUrl": ("webhook_queue_url", "RELAY_WEBHOOK_DELIVERY_QUEUE_URL"),
+    "WebhookDeadLetterQueueUrl": ("webhook_dlq_url", "RELAY_WEBHOOK_DEAD_LETTER_QUEUE_URL"),
 }
 
 

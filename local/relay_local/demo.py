@@ -3,6 +3,8 @@
 Round 1 enqueues a handful of seeded contacts: every activity arrives, once, at both
 subscribers (the topic's queue only calls and meetings, by its filter policy). Round 2 logs new
 activities, one of them backdated, enqueues every contact again: only the new ones arrive.
+Round 3 registers webhook endpoints and shows signed, verified, retried and filtered deliveries
+(relay_local/webhook_demo.py).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import IO
 
 from relay_cli.commands.enqueue import enqueue
 from relay_cli.events import EVENT_HEADER, format_event
+from relay_local import webhook_demo
 from relay_local.embedded import TOPIC_FILTER, EmbeddedRelay, Received
 
 CONTACTS = (("Jane Doe", 6), ("Omar Haddad", 4), ("Lena Novak", 5), ("Carlos Ruiz", 3))
@@ -64,6 +67,9 @@ def main(argv: Sequence[str] | None = None, *, out: IO[str] | None = None) -> in
             )
         second = _round(relay, ids, out)
         ok = _check(second, {a["id"] for _, a in added}, out) and ok
+
+        print("\n== Round 3: webhooks out (Standard Webhooks), signed, retried, filtered", file=out)
+        ok = webhook_demo.run(relay, out) and ok
 
     print(
         f"\nDone in {time.monotonic() - started:.1f} s; everything started has stopped.", file=out

@@ -13,6 +13,7 @@ start and puts back what was there on stop.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import sys
@@ -25,6 +26,8 @@ from typing import TYPE_CHECKING, Any, Final
 import boto3
 
 from activity_relay import wiring
+from activity_relay.adapters.endpoints import DynamoDbEndpointStore
+from activity_relay.settings import ALLOW_LOCAL_TARGETS_VARIABLE
 from leadlex_sandbox import SandboxServer
 from relay_cli.events import event_document
 from relay_cli.target import FAKE_CREDENTIALS, STATE_FILE
@@ -37,6 +40,10 @@ if TYPE_CHECKING:
 
 REPO_ROOT: Final = Path(__file__).resolve().parents[2]
 FUNCTION_DIR: Final = REPO_ROOT / "functions" / "sync_activities"
+WEBHOOK_FUNCTION_ID: Final = "DeliverWebhooksFunction"
+WEBHOOK_FUNCTION_FILE: Final = REPO_ROOT / "functions" / "deliver_webhooks" / "app.py"
+LOCAL_RETRY_SCHEDULE: Final = "1s,2s,4s"
+"""The webhook retry schedule of a laptop stack: a retry is seen in seconds, not minutes."""
 
 REGION: Final = "us-east-1"
 
@@ -77,7 +84,11 @@ class EmbeddedRelay:
         self._aws = MotoServer(port=aws_port)
         self._stack_name = stack_name
         # On a laptop, events should show at once: no debounce delay unless asked for.
-        self._overrides = {"DeliveryDelaySeconds": 0, **(parameter_overrides or {})}
+        self._overrides = {
+            "DeliveryDelaySeconds": 0,
+            "WebhookRetrySchedule": LOCAL_RETRY_SCHEDULE,
+            **(parameter_overrides or {}),
+        }
         self._api_key = leadlex_api_key
         self._api_base_url = leadlex_base_url
         self._visibility_timeout = visibility_timeout
@@ -88,6 +99,8 @@ class EmbeddedRelay:
         self._stack: LocalStack | None = None
         self._trigger: SqsTrigger | None = None
         self.subscribers: list[Subscriber] = []
+        self.webhook_triggers: list[SqsTrigger] = []
+        """DeliverWebhooksFunction's two event sources: the topic's events, then deliveries."""
 
     # --- what a running relay offers -------------------------------------------------------
 
@@ -204,8 +217,12 @@ class EmbeddedRelay:
             _fresh_handler(),
             visibility_timeout=self._visibility_timeout,
         )
+        self._start_webhooks(clients, stack)
 
     def stop(self) -> None:
+        for webhook_trigger in self.webhook_triggers:
+            webhook_trigger.stop()
+        self.webhook_triggers = []
         if self._trigger is not None:
             self._trigger.stop()
             self._trigger = None
@@ -221,6 +238,42 @@ class EmbeddedRelay:
                 os.environ[name] = value
         self._saved_env.clear()
         wiring.reset()  # wired to the stack that just went away
+
+    # --- webhooks out ------------------------------------------------------------------------
+
+    def _start_webhooks(self, clients: StackClients, stack: LocalStack) -> None:
+        # This stack says so explicitly: its endpoints are receivers on 127.0.0.1 over http.
+        self._set_env(
+            {
+                **stack.function_environment(WEBHOOK_FUNCTION_ID),
+                ALLOW_LOCAL_TARGETS_VARIABLE: "true",
+            }
+        )
+        handler = _webhook_handler()
+        self.webhook_triggers = [
+            SqsTrigger(
+                clients.sqs,
+                EventSourceMapping.from_stack(stack, WEBHOOK_FUNCTION_ID, name),
+                handler,
+            )
+            for name in ("ActivityEvents", "Deliveries")
+        ]
+
+    def drain_webhooks(self) -> int:
+        """Fan out the events waiting, then attempt the deliveries visible now; the number of
+        invocations. Retries stay hidden until their time: call again (or start_webhooks)."""
+        return sum(len(trigger.drain()) for trigger in self.webhook_triggers)
+
+    def start_webhooks(self) -> None:
+        """Poll both webhook queues from threads until stop()."""
+        for webhook_trigger in self.webhook_triggers:
+            webhook_trigger.start(wait_seconds=1)
+
+    def endpoint_store(self) -> DynamoDbEndpointStore:
+        return DynamoDbEndpointStore(
+            self.session().client("dynamodb", endpoint_url=self.endpoint_url),
+            self.stack.outputs["WebhookEndpointTableName"],
+        )
 
     def _set_env(self, values: Mapping[str, str]) -> None:
         for name, value in values.items():
@@ -247,6 +300,18 @@ def _fresh_handler() -> Handler:
 
     wiring.reset()  # runtimes are cached per container; this one has a new environment
     return app.lambda_handler
+
+
+def _webhook_handler() -> Handler:
+    """DeliverWebhooksFunction's handler, loaded under a name of its own (every function's
+    module is called app)."""
+    spec = importlib.util.spec_from_file_location("deliver_webhooks_app", WEBHOOK_FUNCTION_FILE)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    handler: Handler = module.lambda_handler
+    return handler
 
 
 def _subscribe(

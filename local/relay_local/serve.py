@@ -63,6 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         relay.write_state_file(args.state_file)
         _describe(relay, args)
         relay.trigger.start()
+        relay.start_webhooks()
         with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
     finally:
@@ -81,6 +82,9 @@ def _describe(relay: EmbeddedRelay, args: argparse.Namespace) -> None:
         f"topic             {stack.topic_arn}",
         f"bus               {stack.bus_name}",
         f"table             {stack.table_name}",
+        f"webhook endpoints {stack.outputs['WebhookEndpointTableName']}   "
+        "(relay webhooks add http://127.0.0.1:PORT/…: local receivers allowed on this stack)",
+        f"webhook deliveries {stack.outputs['WebhookDeliveryQueueUrl']}",
         *(f"subscriber {s.name:<6} {s.queue_url}  ({s.description})" for s in relay.subscribers),
     ]
     if args.real_leadlex:

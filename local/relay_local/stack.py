@@ -67,6 +67,9 @@ PROVISIONED_TYPES: Final = frozenset(
         "AWS::SNS::Topic",
         "AWS::Events::EventBus",
         "AWS::Events::Archive",
+        # Webhooks out: the topic → queue subscription (raw delivery) and its queue policy.
+        "AWS::SNS::Subscription",
+        "AWS::SQS::QueuePolicy",
     }
 )
 
@@ -598,6 +601,10 @@ class _Creator:
             return self._bus(logical_id, properties)
         if type_ == "AWS::Events::Archive":
             return self._archive(logical_id, properties)
+        if type_ == "AWS::SNS::Subscription":
+            return self._subscription(logical_id, properties)
+        if type_ == "AWS::SQS::QueuePolicy":
+            return self._queue_policy(logical_id, properties)
         raise TemplateError(f"{logical_id}: type {type_} is not provisioned locally")
 
     def _default_name(self, logical_id: str) -> str:
@@ -697,6 +704,12 @@ class _Creator:
             logical_id, "AWS::Events::EventBus", name, {"Arn": arn, "Name": name}
         )
 
+    def _subscription(self, logical_id: str, properties: dict[str, Any]) -> ProvisionedResource:
+        return _create_subscription(self._clients, logical_id, properties)
+
+    def _queue_policy(self, logical_id: str, properties: dict[str, Any]) -> ProvisionedResource:
+        return _create_queue_policy(self._clients, logical_id, properties)
+
     def _archive(self, logical_id: str, properties: dict[str, Any]) -> ProvisionedResource:
         # Archive names: at most 48 characters of [.-_A-Za-z0-9].
         name = str(properties.get("ArchiveName") or self._default_name(logical_id))[:48]
@@ -710,6 +723,49 @@ class _Creator:
             request["RetentionDays"] = int(_scalar_str(properties["RetentionDays"]))
         arn = self._clients.events.create_archive(**request)["ArchiveArn"]
         return ProvisionedResource(logical_id, "AWS::Events::Archive", name, {"Arn": arn})
+
+
+# --- Subscriptions and queue policies (webhooks out) ------------------------------------------
+
+_SUBSCRIPTION_ATTRIBUTES: Final = (
+    "RawMessageDelivery",
+    "FilterPolicy",
+    "FilterPolicyScope",
+    "RedrivePolicy",
+    "DeliveryPolicy",
+)
+
+
+def _create_subscription(
+    clients: StackClients, logical_id: str, properties: dict[str, Any]
+) -> ProvisionedResource:
+    attributes: dict[str, str] = {}
+    for key in _SUBSCRIPTION_ATTRIBUTES:
+        if key in properties:
+            value = properties[key]
+            attributes[key] = (
+                value
+                if isinstance(value, str)
+                else (_scalar_str(value) if isinstance(value, bool) else json.dumps(value))
+            )
+    arn = clients.sns.subscribe(
+        TopicArn=str(properties["TopicArn"]),
+        Protocol=str(properties["Protocol"]),
+        Endpoint=str(properties["Endpoint"]),
+        Attributes=attributes,
+        ReturnSubscriptionArn=True,
+    )["SubscriptionArn"]
+    return ProvisionedResource(logical_id, "AWS::SNS::Subscription", arn, {"Arn": arn})
+
+
+def _create_queue_policy(
+    clients: StackClients, logical_id: str, properties: dict[str, Any]
+) -> ProvisionedResource:
+    policy = properties["PolicyDocument"]
+    text = policy if isinstance(policy, str) else json.dumps(policy)
+    for queue_url in properties["Queues"]:
+        clients.sqs.set_queue_attributes(QueueUrl=str(queue_url), Attributes={"Policy": text})
+    return ProvisionedResource(logical_id, "AWS::SQS::QueuePolicy", logical_id, {})
 
 
 def _redrive_policy(policy: Any) -> Any:

@@ -63,17 +63,24 @@ class EventSourceMapping:
     memory_mb: int
 
     @classmethod
-    def from_stack(cls, stack: LocalStack, function_id: str = FUNCTION_ID) -> EventSourceMapping:
+    def from_stack(
+        cls, stack: LocalStack, function_id: str = FUNCTION_ID, event_name: str | None = None
+    ) -> EventSourceMapping:
+        """The function's one SQS event, or the one named `event_name` (a function with
+        several, such as DeliverWebhooksFunction's ActivityEvents and Deliveries)."""
         resources: Mapping[str, Any] = stack.template["Resources"]
         properties = resources[function_id].get("Properties") or {}
         globals_ = (stack.template.get("Globals") or {}).get("Function") or {}
         sqs_events = [
             event["Properties"]
-            for event in (properties.get("Events") or {}).values()
-            if event.get("Type") == "SQS"
+            for name, event in (properties.get("Events") or {}).items()
+            if event.get("Type") == "SQS" and event_name in (None, name)
         ]
         if len(sqs_events) != 1:
-            raise TemplateError(f"{function_id}: expected one SQS event, found {len(sqs_events)}")
+            raise TemplateError(
+                f"{function_id}: expected one SQS event{f' {event_name}' if event_name else ''}, "
+                f"found {len(sqs_events)}"
+            )
         event = stack.resolve(sqs_events[0])
         queue_arn = str(event["Queue"])
         queue_url = next(

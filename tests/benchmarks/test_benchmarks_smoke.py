@@ -9,7 +9,13 @@ import json
 
 import pytest
 
-from benchmarks import parallel_batch, pro_day, requests_per_scenario, two_instances
+from benchmarks import (
+    parallel_batch,
+    pro_day,
+    requests_per_scenario,
+    two_instances,
+    webhook_delivery,
+)
 from leadlex_sandbox import Plan
 
 
@@ -183,3 +189,12 @@ def test_two_instances_on_one_contact_publish_nothing_twice() -> None:
     assert before["loser"] == "covered"
     # Without the lease both instances publish the five
     assert unleased["duplicates"] == 5
+
+
+def test_webhook_delivery_delivers_every_event_once_verified() -> None:
+    figures = webhook_delivery.run(deliveries=20, answer_ms=5, latency_events=2)
+
+    assert figures["ok"], figures["failures"]
+    assert figures["invocations"] >= 2  # batches of at most 10
+    assert figures["deliveries_per_second"] > 0
+    assert figures["latency_events"] == 2

@@ -159,6 +159,7 @@ class TestTemplateContract:
         template = copy.deepcopy(TEMPLATE)
         template["Resources"]["SyncActivitiesFunction"]["Properties"]["CodeUri"] = "s3://b/code.zip"
         template["Resources"]["SweepFunction"]["Properties"]["CodeUri"] = "s3://b/sweep.zip"
+        template["Resources"]["DeliverWebhooksFunction"]["Properties"]["CodeUri"] = "s3://b/wh.zip"
         template["Resources"]["SharedCodeLayer"]["Properties"]["ContentUri"] = "s3://b/layer.zip"
 
         class NoManagedPolicies:
@@ -180,6 +181,7 @@ class TestTemplateContract:
             "SyncActivitiesFunctionRole",
             "SweepFunctionRole",
             "SweepFunctionSweepRole",
+            "DeliverWebhooksFunctionRole",
         }
         statements = [
             statement
@@ -201,6 +203,11 @@ class TestTemplateContract:
             }
 
         # The only managed policies are the ones SAM attaches for logs, X-Ray and the SQS poller.
+        assert managed(roles["DeliverWebhooksFunctionRole"]) == {
+            "AWSLambdaBasicExecutionRole",
+            "AWSXrayWriteOnlyAccess",
+            "AWSLambdaSQSQueueExecutionRole",
+        }
         assert managed(roles["SyncActivitiesFunctionRole"]) == {
             "AWSLambdaBasicExecutionRole",
             "AWSXrayWriteOnlyAccess",

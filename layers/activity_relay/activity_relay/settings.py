@@ -10,6 +10,7 @@ from urllib.parse import urlparse
 from activity_relay.core.model import InitialSync
 from activity_relay.core.pacing import PacePolicy
 from activity_relay.core.sweep import SweepPolicy
+from activity_relay.core.webhooks import DEFAULT_SCHEDULE, RetrySchedule, WebhookConfigError
 
 DEFAULT_API_BASE_URL = "https://data.leadlex.com/functions/v1/api-gateway"
 DEFAULT_EVENT_SOURCE = "leadlex.activities"
@@ -200,3 +201,43 @@ def _pacing(env: Mapping[str, str]) -> bool:
     if text not in ("on", "off"):
         raise ConfigurationError(f"PACING must be on or off, got {text!r}")
     return text == "on"
+
+
+# --- Webhooks out (the deliver_webhooks function) --------------------------------------------
+
+ALLOW_LOCAL_TARGETS_VARIABLE = "WEBHOOK_ALLOW_LOCAL_TARGETS"
+"""Set to `true` by a local stack only (never by template.yaml): http and loopback targets."""
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookSettings:
+    endpoint_table_name: str
+    delivery_queue_url: str
+    dead_letter_queue_url: str
+    schedule: RetrySchedule
+    concurrency: int = 10
+    allow_local_targets: bool = False
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> WebhookSettings:
+        schedule_text = _optional(env, "WEBHOOK_RETRY_SCHEDULE") or DEFAULT_SCHEDULE
+        try:
+            schedule = RetrySchedule.parse(schedule_text)
+        except WebhookConfigError as error:
+            raise ConfigurationError(f"WEBHOOK_RETRY_SCHEDULE: {error}") from None
+        allow = (_optional(env, ALLOW_LOCAL_TARGETS_VARIABLE) or "false").lower()
+        if allow not in ("true", "false"):
+            raise ConfigurationError(f"{ALLOW_LOCAL_TARGETS_VARIABLE} must be true or false")
+        return cls(
+            endpoint_table_name=_required(env, "WEBHOOK_ENDPOINT_TABLE_NAME"),
+            delivery_queue_url=_required(env, "WEBHOOK_DELIVERY_QUEUE_URL"),
+            dead_letter_queue_url=_required(env, "WEBHOOK_DEAD_LETTER_QUEUE_URL"),
+            schedule=schedule,
+            concurrency=_integer(env, "WEBHOOK_CONCURRENCY", default=10, low=1, high=50),
+            allow_local_targets=allow == "true",
+        )
+
+    @property
+    def delivery_queue_name(self) -> str:
+        """The last part of the URL, which is also the last part of the queue's ARN."""
+        return self.delivery_queue_url.rstrip("/").rsplit("/", 1)[-1]

@@ -8,23 +8,28 @@ changed the environment. This module and settings.py are the only readers of the
 from __future__ import annotations
 
 import os
+import random
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING
 
 from activity_relay.adapters.dynamodb import DynamoDbStateStore
+from activity_relay.adapters.endpoints import DynamoDbEndpointStore
 from activity_relay.adapters.eventbridge import EventBridgePublisher
+from activity_relay.adapters.http_delivery import HardenedSender
 from activity_relay.adapters.leadlex import LeadLexClient
 from activity_relay.adapters.secrets import SecretUnusable, read_secret
 from activity_relay.adapters.sns import SnsPublisher
 from activity_relay.adapters.sqs import SqsContactQueue, SqsContinuations, SqsDeadLetters
+from activity_relay.adapters.webhook_queues import SqsDeliveryQueue, SqsWebhookDeadLetters
 from activity_relay.core.batch import ContactMessage, MessageResult, Relay
+from activity_relay.core.delivery import WebhookDeliverer, WebhookFanOut
 from activity_relay.core.engine import SyncEngine
 from activity_relay.core.fanout import FanOutPublisher
 from activity_relay.core.ports import Publisher
 from activity_relay.core.sweep import SweepResult, sweep
-from activity_relay.settings import ConfigurationError, Settings, SweepSettings
+from activity_relay.settings import ConfigurationError, Settings, SweepSettings, WebhookSettings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -127,6 +132,7 @@ def reset() -> None:
     """Forget every runtime: the next invocation reads the environment again."""
     sync_runtime.cache_clear()
     sweep_runtime.cache_clear()
+    webhook_runtime.cache_clear()
 
 
 def resolve_api_key(settings: Settings, *, refresh: bool = False) -> str:
@@ -139,6 +145,39 @@ def resolve_api_key(settings: Settings, *, refresh: bool = False) -> str:
         return read_secret(settings.api_key_secret_id, json_field="api_key", refresh=refresh)
     except SecretUnusable as unusable:
         raise ConfigurationError(f"LEADLEX_API_KEY_SECRET_ID: {unusable}") from None
+
+
+# --- Webhooks out ------------------------------------------------------------------------------
+
+
+class WebhookRuntime:
+    """The deliver_webhooks function's runtime: events → deliveries, deliveries → POSTs."""
+
+    def __init__(self, settings: WebhookSettings) -> None:
+        clients = _AwsClients()
+        self.settings = settings
+        store = DynamoDbEndpointStore(clients.dynamodb(), settings.endpoint_table_name)
+        queue = SqsDeliveryQueue(clients.sqs(), settings.delivery_queue_url)
+        self.fan_out = WebhookFanOut(store, queue)
+        self.deliverer = WebhookDeliverer(
+            endpoints=store,
+            sender=HardenedSender(allow_local=settings.allow_local_targets),
+            queue=queue,
+            dead_letters=SqsWebhookDeadLetters(clients.sqs(), settings.dead_letter_queue_url),
+            schedule=settings.schedule,
+            clock=lambda: datetime.now(UTC),
+            uniform=random.SystemRandom().uniform,
+            concurrency=settings.concurrency,
+        )
+
+    def is_delivery(self, event_source_arn: str) -> bool:
+        """Records from the delivery queue (else: events from the activity topic's queue)."""
+        return event_source_arn.rsplit(":", 1)[-1] == self.settings.delivery_queue_name
+
+
+@cache
+def webhook_runtime() -> WebhookRuntime:
+    return WebhookRuntime(WebhookSettings.from_env(os.environ))
 
 
 class _AwsClients:

@@ -1,0 +1,96 @@
+"""Lambda entry point: events from the activity topic → one delivery per matching endpoint;
+deliveries → signed POSTs, retried by the delivery queue's visibility, dead-lettered at last."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSEvent, SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from activity_relay import wiring
+from activity_relay.adapters.webhook_queues import ENDPOINT_ATTRIBUTE
+from activity_relay.core.delivery import DeliveryResult, Fate, IncomingEvent
+from activity_relay.core.ports import Delivery
+from activity_relay.observability import logger, metrics, tracer
+from activity_relay.settings import ConfigurationError
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    records = list(SQSEvent(event).records)
+    try:
+        runtime = wiring.webhook_runtime()
+    except ConfigurationError as error:
+        logger.error(f"configuration error: {error}")
+        return _returned(r.message_id for r in records)
+    deliveries = [r for r in records if runtime.is_delivery(r.event_source_arn)]
+    events = [r for r in records if not runtime.is_delivery(r.event_source_arn)]
+    returned: list[str] = []
+    if events:
+        fanned = runtime.fan_out.fan_out([_event(r) for r in events])
+        metrics.add_metric(
+            name="WebhookDeliveriesQueued", unit=MetricUnit.Count, value=fanned.queued
+        )
+        returned += fanned.failed_message_ids
+    if deliveries:
+        results = runtime.deliverer.deliver(
+            [_delivery(r) for r in deliveries], context.get_remaining_time_in_millis
+        )
+        _count(results)
+        returned += [r.delivery.message_id for r in results if not r.acknowledged]
+    return _returned(returned)
+
+
+def _string_attributes(record: SQSRecord) -> dict[str, str]:
+    raw: dict[str, Any] = record.raw_event.get("messageAttributes") or {}
+    return {
+        name: value["stringValue"]
+        for name, value in raw.items()
+        if isinstance(value, dict) and isinstance(value.get("stringValue"), str)
+    }
+
+
+def _event(record: SQSRecord) -> IncomingEvent:
+    return IncomingEvent(record.message_id, record.body, _string_attributes(record))
+
+
+def _delivery(record: SQSRecord) -> Delivery:
+    return Delivery(
+        endpoint_id=_string_attributes(record).get(ENDPOINT_ATTRIBUTE, ""),
+        body=record.body,
+        message_id=record.message_id,
+        receipt=record.receipt_handle,
+        attempt=int(record.attributes.approximate_receive_count or "1"),
+    )
+
+
+def _returned(message_ids: Any) -> dict[str, Any]:
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in message_ids]}
+
+
+def _count(results: list[DeliveryResult]) -> None:
+    # Names written out, so that an alarm's metric can be found by grep.
+    counts = {
+        "WebhookDelivered": sum(r.fate is Fate.DELIVERED for r in results),
+        "WebhookRetried": sum(r.fate is Fate.RETRY for r in results),
+        "WebhookDeadLettered": sum(r.fate is Fate.DEAD_LETTERED for r in results),
+        "WebhookEndpointDisabled": sum(r.disabled_reason is not None for r in results),
+    }
+    for name, value in counts.items():
+        if value:
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    streaks: dict[str, int] = {}
+    for result in results:
+        if result.outcome is not None:
+            endpoint = result.delivery.endpoint_id
+            streaks[endpoint] = max(streaks.get(endpoint, 0), result.failure_streak)
+    for endpoint, streak in streaks.items():
+        # Its own EMF line: the endpoint is a dimension of this metric only.
+        streak_metric = EphemeralMetrics()
+        streak_metric.add_dimension(name="endpoint_id", value=endpoint)
+        streak_metric.add_metric(name="WebhookFailureStreak", unit=MetricUnit.Count, value=streak)
+        streak_metric.flush_metrics()

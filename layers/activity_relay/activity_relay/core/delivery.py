@@ -1,0 +1,253 @@
+"""Webhook fan-out and delivery: an event → one delivery per matching endpoint → signed POSTs,
+retried on the schedule, dead-lettered at the end.
+
+Each delivery is its own message on the delivery queue, so a slow or failing endpoint holds up
+nothing but its own deliveries: the queue's visibility carries its retries, and a batch's
+deliveries are attempted concurrently.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from activity_relay.core.ports import (
+    Delivery,
+    DeliveryQueue,
+    EndpointStore,
+    WebhookDeadLetters,
+    WebhookSender,
+)
+from activity_relay.core.webhooks import (
+    FILTER_ATTRIBUTES,
+    Action,
+    AttemptOutcome,
+    AttemptRecord,
+    Endpoint,
+    RetrySchedule,
+    decide,
+    delivery_headers,
+    matches,
+)
+
+logger = logging.getLogger(__name__)
+
+ATTEMPT_BUDGET_MS = 20_000
+"""An attempt is started only with this much of the invocation left (a POST may take 15 s)."""
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingEvent:
+    """An event from the activity topic (raw delivery): the document and its attributes."""
+
+    message_id: str
+    body: str
+    attributes: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class FanOutResult:
+    queued: int
+    failed_message_ids: list[str]
+    """Events some of whose deliveries could not be queued: they come back, whole."""
+
+
+def event_attributes(event: IncomingEvent) -> dict[str, str | None]:
+    """The filter attributes: the message attributes SNS delivered, else the document's."""
+    try:
+        document: Any = json.loads(event.body)
+    except ValueError:
+        document = {}
+    if not isinstance(document, Mapping):
+        document = {}
+    activity = document.get("activity")
+    from_document = {
+        "event_type": document.get("event_type"),
+        "activity_type": document.get("activity_type"),
+        "contact_id": document.get("contact_id"),
+        "entity_type": activity.get("entity_type") if isinstance(activity, Mapping) else None,
+    }
+    found: dict[str, str | None] = {}
+    for name in FILTER_ATTRIBUTES:
+        value = event.attributes.get(name, from_document[name])
+        found[name] = value if isinstance(value, str) else None
+    return found
+
+
+class WebhookFanOut:
+    def __init__(self, endpoints: EndpointStore, queue: DeliveryQueue) -> None:
+        self._endpoints = endpoints
+        self._queue = queue
+
+    def fan_out(self, events: Sequence[IncomingEvent]) -> FanOutResult:
+        endpoints = self._endpoints.enabled_endpoints()
+        deliveries: list[Delivery] = []
+        origin: dict[int, str] = {}
+        for event in events:
+            attributes = event_attributes(event)
+            for endpoint in endpoints:
+                if matches(endpoint.filter_policy, attributes):
+                    origin[len(deliveries)] = event.message_id
+                    deliveries.append(Delivery(endpoint.endpoint_id, event.body))
+        failed = self._queue.enqueue(deliveries) if deliveries else []
+        failed_ids = {id(d) for d in failed}
+        returned = sorted(
+            {origin[i] for i, d in enumerate(deliveries) if id(d) in failed_ids},
+            key=[e.message_id for e in events].index,
+        )
+        return FanOutResult(len(deliveries) - len(failed), returned)
+
+
+class Fate(Enum):
+    DELIVERED = "delivered"
+    RETRY = "retry"
+    DEAD_LETTERED = "dead_lettered"
+    DROPPED = "dropped"
+    """The endpoint was removed: nobody to deliver to, nothing to keep."""
+    RETURNED = "returned"
+    """Not attempted or not settled (out of time, a store or queue call failed): SQS brings
+    it back after its visibility timeout."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryResult:
+    delivery: Delivery
+    fate: Fate
+    outcome: AttemptOutcome | None = None
+    disabled_reason: str | None = None
+    failure_streak: int = 0
+
+    @property
+    def acknowledged(self) -> bool:
+        return self.fate not in (Fate.RETRY, Fate.RETURNED)
+
+
+class WebhookDeliverer:
+    def __init__(
+        self,
+        *,
+        endpoints: EndpointStore,
+        sender: WebhookSender,
+        queue: DeliveryQueue,
+        dead_letters: WebhookDeadLetters,
+        schedule: RetrySchedule,
+        clock: Callable[[], datetime],
+        uniform: Callable[[float, float], float],
+        concurrency: int = 10,
+    ) -> None:
+        self._endpoints = endpoints
+        self._sender = sender
+        self._queue = queue
+        self._dead_letters = dead_letters
+        self._schedule = schedule
+        self._clock = clock
+        self._uniform = uniform
+        self._concurrency = concurrency
+
+    def deliver(
+        self, deliveries: Sequence[Delivery], remaining_ms: Callable[[], int]
+    ) -> list[DeliveryResult]:
+        """Attempt every delivery at once (up to `concurrency` in flight), each settled alone."""
+        known = {d.endpoint_id: self._endpoints.get(d.endpoint_id) for d in deliveries}
+
+        def one(delivery: Delivery) -> DeliveryResult:
+            if remaining_ms() < ATTEMPT_BUDGET_MS:
+                return DeliveryResult(delivery, Fate.RETURNED)
+            try:
+                return self._attempt(delivery, known[delivery.endpoint_id])
+            except Exception:
+                logger.exception("delivery to %s not settled; it comes back", delivery.endpoint_id)
+                return DeliveryResult(delivery, Fate.RETURNED)
+
+        if len(deliveries) <= 1:
+            return [one(d) for d in deliveries]
+        with ThreadPoolExecutor(min(self._concurrency, len(deliveries))) as pool:
+            return list(pool.map(one, deliveries))
+
+    def _attempt(self, delivery: Delivery, endpoint: Endpoint | None) -> DeliveryResult:
+        if endpoint is None:
+            logger.warning("endpoint %s no longer exists: delivery dropped", delivery.endpoint_id)
+            return DeliveryResult(delivery, Fate.DROPPED)
+        event_id = _event_id(delivery.body)
+        if event_id is None:
+            self._dead_letters.dead_letter(
+                delivery, event_id="", last_status="", reason="not an event document"
+            )
+            return DeliveryResult(delivery, Fate.DEAD_LETTERED)
+        if not endpoint.enabled:
+            self._dead_letters.dead_letter(
+                delivery,
+                event_id=event_id,
+                last_status="",
+                reason=f"endpoint disabled: {endpoint.disabled_reason or 'by hand'}",
+            )
+            return DeliveryResult(delivery, Fate.DEAD_LETTERED)
+
+        headers = delivery_headers(endpoint.secrets, event_id, self._clock(), delivery.body)
+        outcome = self._sender.post(endpoint.url, delivery.body.encode(), headers)
+        now = self._clock()
+        streak, failing_since = 0, None
+        if outcome.delivered:
+            self._endpoints.record_success(endpoint.endpoint_id, now)
+        else:
+            updated = self._endpoints.record_failure(endpoint.endpoint_id, now)
+            if updated is not None:
+                streak, failing_since = updated.failure_streak, updated.first_failure_at
+        verdict = decide(
+            outcome,
+            attempt=delivery.attempt,
+            schedule=self._schedule,
+            failing_since=failing_since,
+            now=now,
+            uniform=self._uniform,
+        )
+        self._endpoints.record_attempt(
+            AttemptRecord(
+                endpoint_id=endpoint.endpoint_id,
+                event_id=event_id,
+                attempt=delivery.attempt,
+                at=now,
+                status=outcome.status,
+                error=outcome.error,
+                duration_ms=outcome.duration_ms,
+                action=verdict.action.value,
+            )
+        )
+        logger.info(
+            "webhook attempt %d of %s to %s: %s → %s",
+            delivery.attempt,
+            event_id,
+            endpoint.endpoint_id,
+            outcome.describe(),
+            verdict.action.value,
+            extra={"status_code": outcome.status, "delay_seconds": verdict.delay_seconds},
+        )
+        if verdict.action is Action.DELIVERED:
+            return DeliveryResult(delivery, Fate.DELIVERED, outcome)
+        if verdict.action is Action.RETRY:
+            self._queue.postpone(delivery, verdict.delay_seconds)
+            return DeliveryResult(delivery, Fate.RETRY, outcome, failure_streak=streak)
+        self._dead_letters.dead_letter(
+            delivery, event_id=event_id, last_status=outcome.describe(), reason=verdict.reason
+        )
+        if verdict.disable_reason is not None:
+            self._endpoints.disable(endpoint.endpoint_id, verdict.disable_reason, now)
+            logger.warning("endpoint %s disabled: %s", endpoint.endpoint_id, verdict.disable_reason)
+        return DeliveryResult(
+            delivery, Fate.DEAD_LETTERED, outcome, verdict.disable_reason, failure_streak=streak
+        )
+
+
+def _event_id(body: str) -> str | None:
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return None
+    event_id = document.get("event_id") if isinstance(document, dict) else None
+    return event_id if isinstance(event_id, str) and event_id else None
