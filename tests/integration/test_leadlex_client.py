@@ -135,7 +135,7 @@ def test_an_unknown_contact_is_not_found(sandbox: SandboxServer, client: LeadLex
         client.fetch_page(UNKNOWN_CONTACT, 1)
 
     assert not isinstance(failure.value, TransientSourceError)
-    assert sandbox.total_requests == 1
+    assert sandbox.total_requests == failure.value.requests == 1  # a 404 spends quota too
 
 
 def test_a_wrong_base_url_is_not_mistaken_for_a_missing_contact(sandbox: SandboxServer) -> None:
@@ -152,10 +152,11 @@ def test_a_wrong_base_url_is_not_mistaken_for_a_missing_contact(sandbox: Sandbox
 def test_a_bad_contact_id_is_never_sent(
     sandbox: SandboxServer, client: LeadLexClient, bad_id: str
 ) -> None:
-    with pytest.raises(RequestRejected):
+    with pytest.raises(RequestRejected) as failure:
         client.fetch_page(bad_id, 1)
 
     assert sandbox.request_log == []
+    assert failure.value.requests == 0
 
 
 def test_a_page_number_below_one_is_refused(
@@ -188,6 +189,7 @@ def test_server_errors_are_retried(
 
     assert len(page.activities) == 100
     assert [r.status for r in sandbox.request_log] == [status, status, 200]
+    assert page.requests == 3  # LeadLex received three
 
 
 def test_persistent_server_errors_become_transient(sandbox: SandboxServer, contact: str) -> None:
@@ -198,7 +200,7 @@ def test_persistent_server_errors_become_transient(sandbox: SandboxServer, conta
 
     assert "503" in str(failure.value)
     assert failure.value.request_id is not None
-    assert sandbox.total_requests == 3
+    assert sandbox.total_requests == failure.value.requests == 3
 
 
 def test_a_dropped_connection_is_retried(
@@ -210,6 +212,7 @@ def test_a_dropped_connection_is_retried(
 
     assert page.total == 230
     assert [r.status for r in sandbox.request_log] == [None, None, 200]
+    assert page.requests == 3
 
 
 def test_connections_that_keep_dropping_become_transient(
@@ -217,10 +220,13 @@ def test_connections_that_keep_dropping_become_transient(
 ) -> None:
     sandbox.faults.drop_next(10)
 
-    with make_client(sandbox, retries=1) as leadlex, pytest.raises(TransientSourceError):
+    with (
+        make_client(sandbox, retries=1) as leadlex,
+        pytest.raises(TransientSourceError) as failure,
+    ):
         leadlex.fetch_page(contact, 1)
 
-    assert sandbox.total_requests == 2
+    assert sandbox.total_requests == failure.value.requests == 2
 
 
 def test_a_slow_answer_times_out_as_transient(sandbox: SandboxServer, contact: str) -> None:
@@ -385,9 +391,10 @@ def test_a_429_with_no_quota_left_is_quota_exhaustion_not_retried(
     with make_client(sandbox) as other:
         other.fetch_page(contact, 1)  # another container spent the day's quota
     sandbox.reset_stats()
-    with make_client(sandbox, retries=3) as leadlex, pytest.raises(QuotaExhausted):
+    with make_client(sandbox, retries=3) as leadlex, pytest.raises(QuotaExhausted) as failure:
         leadlex.fetch_page(contact, 1)
     assert [r.status for r in sandbox.request_log] == [429]
+    assert failure.value.requests == 1
 
 
 def test_the_reserve_is_never_spent(sandbox: SandboxServer, contact: str) -> None:
@@ -395,9 +402,10 @@ def test_the_reserve_is_never_spent(sandbox: SandboxServer, contact: str) -> Non
     with make_client(sandbox, quota_reserve=2) as leadlex:
         for _ in range(3):
             leadlex.fetch_page(contact, 1)
-        with pytest.raises(QuotaExhausted, match="reserve 2"):
+        with pytest.raises(QuotaExhausted, match="reserve 2") as failure:
             leadlex.fetch_page(contact, 1)
     assert sandbox.total_requests == 3
+    assert failure.value.requests == 0
 
 
 def test_a_persistent_per_minute_limit_is_rate_limited(
