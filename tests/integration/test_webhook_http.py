@@ -19,7 +19,7 @@ from activity_relay.core.delivery import Fate, WebhookDeliverer
 from activity_relay.core.ports import Delivery
 from activity_relay.core.webhooks import RetrySchedule, SigningSecret, generate_secret
 from relay_local.webhook_receiver import WebhookReceiver
-from tests.unit.webhook_fakes import MemoryEndpointStore, RecordingDeadLetters, make_endpoint
+from tests.unit.webhook_fakes import MemoryEndpointStore, RecordedWebhookDeadLetters, make_endpoint
 
 pytestmark = pytest.mark.integration
 
@@ -208,7 +208,7 @@ def test_an_endpoint_hanging_until_the_timeout_does_not_delay_another() -> None:
             endpoints=store,
             sender=HardenedSender(allow_local=True, timeout_seconds=1.5),
             queue=_NoQueue(),
-            dead_letters=RecordingDeadLetters(),
+            dead_letters=RecordedWebhookDeadLetters(),
             schedule=RetrySchedule.parse("5s"),
             clock=lambda: datetime.now(UTC),
             uniform=lambda low, high: 1.0,

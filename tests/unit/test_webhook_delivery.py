@@ -13,7 +13,7 @@ from tests.unit.webhook_fakes import (
     START,
     FakeClock,
     MemoryEndpointStore,
-    SimulatedQueue,
+    MemoryDeliveryQueue,
     Simulation,
     make_endpoint,
     status,
@@ -189,7 +189,7 @@ def test_fan_out_applies_each_endpoints_filter() -> None:
     everything = store.add(make_endpoint())
     calls = store.add(make_endpoint(filter_policy={"activity_type": ["call", "meeting"]}))
     store.add(make_endpoint(enabled=False, disabled_reason="by hand"))
-    queue = SimulatedQueue(FakeClock())
+    queue = MemoryDeliveryQueue(FakeClock())
 
     result = WebhookFanOut(store, queue).fan_out(
         [event("a", "call"), event("b", "note"), event("c", "meeting")]
@@ -209,7 +209,7 @@ def test_fan_out_applies_each_endpoints_filter() -> None:
 def test_fan_out_returns_the_events_whose_deliveries_could_not_be_queued() -> None:
     store = MemoryEndpointStore()
     store.add(make_endpoint())
-    queue = SimulatedQueue(FakeClock(), refuse=lambda d: "act_2" in d.body)
+    queue = MemoryDeliveryQueue(FakeClock(), refuse=lambda d: "act_2" in d.body)
 
     result = WebhookFanOut(store, queue).fan_out([event("act_1"), event("act_2")])
 

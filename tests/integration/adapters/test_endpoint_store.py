@@ -1,4 +1,6 @@
-"""The endpoint table as template.yaml declares it (moto): endpoints, health, attempts."""
+"""What the CLI needs of the endpoint table beyond the EndpointStore port (whose cases run on
+the fake and the real table in tests/contract/test_endpoint_store.py): enable, remove,
+secrets, the attempts listing."""
 
 from __future__ import annotations
 
@@ -18,35 +20,6 @@ T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 @pytest.fixture
 def store(aws_stack: LocalStack, dynamodb: Any) -> DynamoDbEndpointStore:
     return DynamoDbEndpointStore(dynamodb, aws_stack.outputs["WebhookEndpointTableName"])
-
-
-def test_an_added_endpoint_reads_back_whole(store: DynamoDbEndpointStore) -> None:
-    endpoint = make_endpoint(
-        filter_policy={"activity_type": ["call"]}, description="CRM sync", created_at=T0
-    )
-    store.add(endpoint)
-
-    assert store.get(endpoint.endpoint_id) == endpoint
-    assert store.enabled_endpoints() == [endpoint]
-    assert store.get("ep_" + "0" * 32) is None
-
-
-def test_failures_count_up_and_keep_their_first_time_until_a_success(
-    store: DynamoDbEndpointStore,
-) -> None:
-    endpoint = make_endpoint()
-    store.add(endpoint)
-
-    first = store.record_failure(endpoint.endpoint_id, T0)
-    second = store.record_failure(endpoint.endpoint_id, T0 + timedelta(hours=1))
-    assert first is not None
-    assert second is not None
-    assert (second.first_failure_at, second.failure_streak) == (T0, 2)
-
-    store.record_success(endpoint.endpoint_id, T0 + timedelta(hours=2))
-    healed = store.get(endpoint.endpoint_id)
-    assert healed is not None
-    assert (healed.first_failure_at, healed.failure_streak) == (None, 0)
 
 
 def test_disabling_and_enabling(store: DynamoDbEndpointStore) -> None:
