@@ -20,8 +20,8 @@ from activity_relay.core.model import Activity, ActivityEvent, ActivityPage, Con
 from activity_relay.core.model import parse_contact_id as _parse_contact_id
 from activity_relay.core.ports import (
     ContactNotFound,
-    Delivery,
     Covered,
+    Delivery,
     Lease,
     LeaseHeld,
     PublishFailed,

@@ -102,8 +102,6 @@ def test_recorded_attempts_do_not_count_as_endpoints(store: Store) -> None:
     added = endpoint()
     store.add(added)
 
-    store.record_attempt(
-        AttemptRecord(added.endpoint_id, "act_1", 1, T0, 500, None, 12, "retry")
-    )
+    store.record_attempt(AttemptRecord(added.endpoint_id, "act_1", 1, T0, 500, None, 12, "retry"))
 
     assert store.enabled_endpoints() == [added]

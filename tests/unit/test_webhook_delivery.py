@@ -12,8 +12,8 @@ from activity_relay.core.webhooks import AttemptOutcome, RetrySchedule
 from tests.unit.webhook_fakes import (
     START,
     FakeClock,
-    MemoryEndpointStore,
     MemoryDeliveryQueue,
+    MemoryEndpointStore,
     Simulation,
     make_endpoint,
     status,
