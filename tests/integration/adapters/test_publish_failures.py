@@ -1,5 +1,6 @@
 """Partial and total failures of PublishBatch and PutEvents, played by botocore's Stubber
-(moto cannot fail single entries)."""
+(moto cannot fail single entries). A Stubber answers in call order, so its publishers send one
+call at a time (concurrent calls: test_publish_concurrency.py)."""
 
 from __future__ import annotations
 
@@ -106,7 +107,7 @@ class TestSnsPartialFailures:
         events = ten(make_event)
 
         # When published
-        SnsPublisher(client, TOPIC_ARN, retry=retry).publish(events)
+        SnsPublisher(client, TOPIC_ARN, retry=retry, concurrency=1).publish(events)
 
         # Then the second call carries exactly those two, unchanged, after one short pause
         assert [ids_of(call) for call in calls] == [ids, ["3", "7"]]
@@ -134,7 +135,7 @@ class TestSnsPartialFailures:
 
         # When published
         with pytest.raises(PublishFailed) as failure:
-            SnsPublisher(client, TOPIC_ARN, retry=retry).publish(ten(make_event, 15))
+            SnsPublisher(client, TOPIC_ARN, retry=retry, concurrency=1).publish(ten(make_event, 15))
 
         # Then 12 leading events count as delivered, after three attempts in all
         assert failure.value.delivered == 12
@@ -153,7 +154,7 @@ class TestSnsPartialFailures:
         stubber.add_response("publish_batch", batch_answer(["7"], {"7"}))
 
         with pytest.raises(PublishFailed) as failure:
-            SnsPublisher(client, TOPIC_ARN, retry=retry).publish(ten(make_event))
+            SnsPublisher(client, TOPIC_ARN, retry=retry, concurrency=1).publish(ten(make_event))
 
         assert failure.value.delivered == 7
 
@@ -167,7 +168,7 @@ class TestSnsPartialFailures:
         stubber.add_response("publish_batch", batch_answer(["1"], set()))
         calls = record_calls(client, "PublishBatch")
 
-        SnsPublisher(client, TOPIC_ARN, retry=retry).publish(ten(make_event, 3))
+        SnsPublisher(client, TOPIC_ARN, retry=retry, concurrency=1).publish(ten(make_event, 3))
 
         assert ids_of(calls[1]) == ["1"]
 
@@ -181,7 +182,7 @@ class TestSnsPartialFailures:
         stubber.add_client_error("publish_batch", service_error_code="Throttling")
 
         with pytest.raises(PublishFailed) as failure:
-            SnsPublisher(client, TOPIC_ARN, retry=retry).publish(ten(make_event, 12))
+            SnsPublisher(client, TOPIC_ARN, retry=retry, concurrency=1).publish(ten(make_event, 12))
 
         assert failure.value.delivered == 10
         assert isinstance(failure.value.__cause__, ClientError)
@@ -196,7 +197,7 @@ class TestSnsPartialFailures:
         )
 
         with pytest.raises(PublishFailed) as failure:
-            SnsPublisher(client, TOPIC_ARN, retry=retry).publish(ten(make_event, 5))
+            SnsPublisher(client, TOPIC_ARN, retry=retry, concurrency=1).publish(ten(make_event, 5))
 
         assert failure.value.delivered == 2
 
@@ -216,7 +217,7 @@ class TestSnsPartialFailures:
             caplog.at_level(logging.WARNING, logger="activity_relay.adapters.publishing"),
             pytest.raises(PublishFailed),
         ):
-            SnsPublisher(client, TOPIC_ARN, retry=retry).publish([event])
+            SnsPublisher(client, TOPIC_ARN, retry=retry, concurrency=1).publish([event])
 
         assert "InternalError" in caplog.text
         assert event.event_id in caplog.text
@@ -232,7 +233,7 @@ class TestSnsPartialFailures:
         events = [make_event(), make_event(), make_event(id="x" * 300_000), make_event()]
 
         with pytest.raises(PublishFailed) as failure:
-            SnsPublisher(client, TOPIC_ARN, retry=retry).publish(events)
+            SnsPublisher(client, TOPIC_ARN, retry=retry, concurrency=1).publish(events)
 
         assert failure.value.delivered == 2
 
@@ -261,9 +262,9 @@ class TestEventBridgePartialFailures:
         calls = record_calls(client, "PutEvents")
         events = ten(make_event)
 
-        EventBridgePublisher(client, "activities", "leadlex.activities", retry=retry).publish(
-            events
-        )
+        EventBridgePublisher(
+            client, "activities", "leadlex.activities", retry=retry, concurrency=1
+        ).publish(events)
 
         assert event_ids_of(calls[1]) == [events[3].event_id, events[7].event_id]
 
@@ -276,9 +277,9 @@ class TestEventBridgePartialFailures:
         stubber.add_response("put_events", put_answer(2, {0, 1}))
 
         with pytest.raises(PublishFailed) as failure:
-            EventBridgePublisher(client, "activities", "leadlex.activities", retry=retry).publish(
-                ten(make_event, 12)
-            )
+            EventBridgePublisher(
+                client, "activities", "leadlex.activities", retry=retry, concurrency=1
+            ).publish(ten(make_event, 12))
 
         # The second chunk is never sent: events go out in order
         assert failure.value.delivered == 3
@@ -294,8 +295,8 @@ class TestEventBridgePartialFailures:
         calls = record_calls(client, "PutEvents")
         events = ten(make_event, 3)
 
-        EventBridgePublisher(client, "activities", "leadlex.activities", retry=retry).publish(
-            events
-        )
+        EventBridgePublisher(
+            client, "activities", "leadlex.activities", retry=retry, concurrency=1
+        ).publish(events)
 
         assert event_ids_of(calls[1]) == [events[2].event_id]

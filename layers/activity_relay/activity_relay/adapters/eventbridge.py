@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from activity_relay.adapters.publishing import (
+    DEFAULT_CONCURRENCY,
     MAX_BATCH_BYTES,
     Entry,
     RetryPolicy,
@@ -31,14 +32,23 @@ class EventBridgePublisher:
         source: str,
         *,
         retry: RetryPolicy | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
     ) -> None:
         self._client = client
         self._bus_name = bus_name
         self._source = source
         self._retry = retry or RetryPolicy()
+        self._concurrency = concurrency
 
     def publish(self, events: Sequence[ActivityEvent]) -> None:
-        publish_in_batches("EventBridge PutEvents", events, self._entry, self._send, self._retry)
+        publish_in_batches(
+            "EventBridge PutEvents",
+            events,
+            self._entry,
+            self._send,
+            self._retry,
+            self._concurrency,
+        )
 
     def _entry(self, position: int, event: ActivityEvent) -> Entry[PutEventsRequestEntryTypeDef]:
         overhead = len(self._source.encode()) + len(DETAIL_TYPE.encode())

@@ -6,6 +6,12 @@ MAX_BATCH_BYTES bytes, sized the way each service counts them (SNS: message body
 attribute's name, data type and value; EventBridge: Source + DetailType + Detail, as
 "Calculating PutEvents event entry size" says).
 
+Speed. The chunks of one publish() go out in up to `concurrency` batch calls at once (a
+thread per call; boto3 clients are thread-safe): 100 events are 10 calls, about one call's
+latency instead of ten. A FIFO topic gets one call at a time, since its order is the order of
+the calls. Whatever the concurrency, an event counts as delivered only as part of the leading
+run of delivered events, as below.
+
 Failures. A batch call reports failures per entry; only the failed entries are sent again,
 at most RetryPolicy.attempts times in all, with jittered exponential pauses. What still
 fails raises PublishFailed naming how many of the leading events were delivered: events go
@@ -25,6 +31,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -37,6 +44,7 @@ logger = logging.getLogger(__name__)
 
 MAX_BATCH_ENTRIES = 10
 MAX_BATCH_BYTES = 262_144  # both services: per entry and per call alike
+DEFAULT_CONCURRENCY = 5  # batch calls in flight per publish(): a slice of 100 in two rounds
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +80,7 @@ def publish_in_batches[R](
     build: Callable[[int, ActivityEvent], Entry[R]],
     send: Send[R],
     retry: RetryPolicy,
+    concurrency: int = 1,
 ) -> None:
     entries: list[Entry[R]] = []
     unfit: DocumentTooLarge | None = None
@@ -82,8 +91,17 @@ def publish_in_batches[R](
             logger.error("%s: event %.100s cannot be cut to size", service, event.event_id)
             unfit = error
             break
-    for chunk in _chunks(entries):
-        _deliver(service, chunk, send, retry)
+    chunks = list(_chunks(entries))
+    if concurrency > 1 and len(chunks) > 1:
+        with ThreadPoolExecutor(max_workers=min(concurrency, len(chunks))) as pool:
+            outcomes = list(pool.map(lambda c: _attempt(service, c, send, retry), chunks))
+        failures = [failure for failure in outcomes if failure is not None]
+        if failures:
+            # The earliest failed entry ends the delivered prefix, whichever call it was in.
+            raise min(failures, key=lambda failure: failure.delivered)
+    else:
+        for chunk in chunks:
+            _deliver(service, chunk, send, retry)
     if unfit is not None:
         raise PublishFailed(f"{service}: {unfit}", delivered=len(entries)) from unfit
 
@@ -99,6 +117,16 @@ def _chunks[R](entries: Sequence[Entry[R]]) -> Iterator[list[Entry[R]]]:
         size += entry.size
     if chunk:
         yield chunk
+
+
+def _attempt[R](
+    service: str, chunk: list[Entry[R]], send: Send[R], retry: RetryPolicy
+) -> PublishFailed | None:
+    try:
+        _deliver(service, chunk, send, retry)
+    except PublishFailed as failure:
+        return failure
+    return None
 
 
 def _deliver[R](service: str, chunk: list[Entry[R]], send: Send[R], retry: RetryPolicy) -> None:

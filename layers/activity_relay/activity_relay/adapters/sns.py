@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from activity_relay.adapters.publishing import (
+    DEFAULT_CONCURRENCY,
     MAX_BATCH_BYTES,
     Entry,
     RetryPolicy,
@@ -36,15 +37,24 @@ class SnsPublisher:
     """Publishes to a standard or FIFO (ARN ending in `.fifo`) SNS topic with PublishBatch."""
 
     def __init__(
-        self, client: SNSClient, topic_arn: str, *, retry: RetryPolicy | None = None
+        self,
+        client: SNSClient,
+        topic_arn: str,
+        *,
+        retry: RetryPolicy | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
     ) -> None:
         self._client = client
         self._topic_arn = topic_arn
         self._fifo = topic_arn.endswith(".fifo")
         self._retry = retry or RetryPolicy()
+        # A FIFO topic orders a group by the order of the calls: one at a time.
+        self._concurrency = 1 if self._fifo else concurrency
 
     def publish(self, events: Sequence[ActivityEvent]) -> None:
-        publish_in_batches("SNS PublishBatch", events, self._entry, self._send, self._retry)
+        publish_in_batches(
+            "SNS PublishBatch", events, self._entry, self._send, self._retry, self._concurrency
+        )
 
     def _entry(self, position: int, event: ActivityEvent) -> Entry[PublishBatchRequestEntryTypeDef]:
         attributes = _message_attributes(event)
