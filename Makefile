@@ -47,6 +47,7 @@ bench: venv
 	$(PY) -m benchmarks.pro_day --preset starter --load 0.1 --delays 0,300,900
 	$(PY) -m benchmarks.two_instances
 	$(PY) -m benchmarks.webhook_delivery
+	$(PY) -m benchmarks.long_sync
 
 ## demo: the relay end to end on an embedded AWS (moto) and the LeadLex sandbox; stops after
 demo: venv

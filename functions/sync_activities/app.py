@@ -47,10 +47,12 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 
 def _message(record: SQSRecord) -> ContactMessage:
     sent = record.attributes.sent_timestamp
+    receives = record.attributes.approximate_receive_count
     return ContactMessage(
         message_id=record.message_id,
         body=record.body,
         sent_at=datetime.fromtimestamp(int(sent) / 1000, UTC) if sent else None,
+        receive_count=int(receives) if receives else 1,
     )
 
 

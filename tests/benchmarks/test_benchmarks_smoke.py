@@ -10,6 +10,7 @@ import json
 import pytest
 
 from benchmarks import (
+    long_sync,
     parallel_batch,
     pro_day,
     requests_per_scenario,
@@ -198,3 +199,37 @@ def test_webhook_delivery_delivers_every_event_once_verified() -> None:
     assert figures["invocations"] >= 2  # batches of at most 10
     assert figures["deliveries_per_second"] > 0
     assert figures["latency_events"] == 2
+
+
+def test_long_first_syncs_continue_across_cut_off_invocations_without_duplicates() -> None:
+    # 1,500 activities at 5 requests a minute: four invocations, each rate limited
+    figures = long_sync.first_sync(1_500, Plan("slow", per_day=1_000, per_minute=5))
+
+    assert figures["invocations"] >= 4
+    assert figures["all_on_both"]
+    assert figures["duplicates"] == figures["dead_letters"] == 0
+    assert figures["leadlex_requests_counted"] <= 15 + 1
+    assert figures["leadlex_requests_sent"] <= figures["requests_goal"] + 3 * figures["invocations"]
+
+
+def test_long_syncs_are_cut_at_the_deadline_and_come_back_after_the_visibility_timeout() -> None:
+    # Pages of 20 s: an invocation is killed in the middle of its third page, yet the work
+    # that was checkpointed holds and the message's next receive finishes the sync.
+    original = long_sync.PAGE_SECONDS
+    long_sync.PAGE_SECONDS = 20.0
+    try:
+        figures = long_sync.first_sync(600, "unlimited")
+    finally:
+        long_sync.PAGE_SECONDS = original
+    assert figures["invocations_killed"] >= 1
+    assert figures["all_on_both"]
+    assert figures["duplicates"] <= 100 * figures["invocations_killed"]
+    assert figures["dead_letters"] == 0
+
+
+def test_a_crash_after_any_aws_call_loses_nothing_and_repeats_at_most_a_slice() -> None:
+    figures = long_sync.crash_at_every_call(activities=350)
+
+    assert figures["crashes"] == figures["aws_calls_per_sync"] > 5
+    assert figures["activities_lost"] == 0
+    assert figures["worst_duplicates_per_crash_per_channel"] <= 100

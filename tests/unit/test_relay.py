@@ -8,6 +8,8 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import pytest
+
 from activity_relay.core.batch import ContactMessage, Disposition, MessageResult, Relay
 from activity_relay.core.engine import SyncEngine
 from activity_relay.core.intake import continuation_body
@@ -340,3 +342,33 @@ def test_contacts_are_synced_concurrently() -> None:
     h = harness(Slow(), concurrency=4)
     h.run(*(message(n, c) for n, c in enumerate(CONTACTS)))
     assert Slow.peak == 4
+
+
+def test_a_message_back_from_a_killed_invocation_resumes_a_chain_it_never_continued() -> None:
+    # Given a first sync killed after its first checkpoint, before it queued a continuation
+    h = harness(concurrency=1)
+    for seconds in range(450):
+        h.api.add(CONTACTS[0], seconds)
+
+    class Killed(BaseException):
+        pass
+
+    saves = h.store.save
+
+    def save_then_die(state):  # type: ignore[no-untyped-def]
+        saves(state)
+        raise Killed
+
+    h.store.save = save_then_die  # type: ignore[method-assign]
+    with pytest.raises(Killed):
+        h.run(message(1, CONTACTS[0]))
+    h.store.save = saves  # type: ignore[method-assign]
+    assert h.store.states[CONTACTS[0]].backfill is not None
+    assert h.continuations.queued == []
+
+    # When its message comes back (a second receive) within the chain's quarter of an hour
+    back = h.run(ContactMessage("m1", CONTACTS[0], None, receive_count=2))
+
+    # Then it resumes and completes the sync rather than waiting for a continuation
+    assert back["m1"].disposition is Disposition.SYNCED
+    assert sorted(set(h.publisher.ids)) == sorted(a["id"] for a in h.api.contacts[CONTACTS[0]])

@@ -64,6 +64,7 @@ class ContactMessage:
     message_id: str
     body: str
     sent_at: datetime | None = None
+    receive_count: int = 1  # ApproximateReceiveCount: above 1, it came back after a failure
 
 
 class Disposition(Enum):
@@ -175,7 +176,9 @@ class Relay:
                 results.append(self._reject(message, str(invalid)))
             else:
                 by_contact.setdefault(request.contact_id, []).append(message)
-                if request.continuation:
+                # A message back from a failed or killed invocation may be all that is left of
+                # a continuing sync (its continuation never sent): it resumes, too.
+                if request.continuation or message.receive_count > 1:
                     continuing.add(request.contact_id)
         for contact_id, group in self._paced(by_contact, continuing):
             del by_contact[contact_id]
