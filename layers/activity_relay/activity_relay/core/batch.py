@@ -169,6 +169,7 @@ class Relay:
         results: list[MessageResult] = []
         by_contact: dict[str, list[ContactMessage]] = {}
         continuing: set[str] = set()
+        retried: set[str] = set()
         for message in messages:
             try:
                 request = read_body(message.body)
@@ -176,11 +177,13 @@ class Relay:
                 results.append(self._reject(message, str(invalid)))
             else:
                 by_contact.setdefault(request.contact_id, []).append(message)
+                if request.continuation:
+                    continuing.add(request.contact_id)
                 # A message back from a failed or killed invocation may be all that is left of
                 # a continuing sync (its continuation never sent): it resumes, too.
-                if request.continuation or message.receive_count > 1:
-                    continuing.add(request.contact_id)
-        for contact_id, group in self._paced(by_contact, continuing):
+                if message.receive_count > 1:
+                    retried.add(request.contact_id)
+        for contact_id, group in self._paced(by_contact, continuing | retried):
             del by_contact[contact_id]
             results.extend(self._wait(contact_id, group))
 
@@ -189,7 +192,13 @@ class Relay:
                 (
                     contact_id,
                     group,
-                    pool.submit(self._sync, contact_id, group, contact_id in continuing, batch),
+                    pool.submit(
+                        self._sync,
+                        contact_id,
+                        group,
+                        (contact_id in continuing, contact_id in retried),
+                        batch,
+                    ),
                 )
                 for contact_id, group in by_contact.items()
             ]
@@ -262,7 +271,11 @@ class Relay:
         return MessageResult(message.message_id, Disposition.REJECTED, reason=reason)
 
     def _sync(
-        self, contact_id: str, group: list[ContactMessage], continuation: bool, batch: _Batch
+        self,
+        contact_id: str,
+        group: list[ContactMessage],
+        resumes: tuple[bool, bool],
+        batch: _Batch,
     ) -> _Settled:
         sent = [m.sent_at for m in group if m.sent_at is not None]
         tally = Tally()
@@ -275,7 +288,8 @@ class Relay:
                 contact_id,
                 started_at=self._clock(),
                 requested_at=max(sent) if len(sent) == len(group) else None,
-                continuation=continuation,
+                continuation=resumes[0],
+                retried=resumes[1],
                 out_of_time=batch.out_of_time,
                 deadline=batch.deadline,
                 tally=tally,
@@ -285,7 +299,7 @@ class Relay:
         except _Halt as halt:
             return self._halted(contact_id, halt, batch)
         except LeaseHeld as held:
-            return self._held_elsewhere(contact_id, held, continuation)
+            return self._held_elsewhere(contact_id, held, resumes[0])
         except QuotaExhausted as exhausted:
             batch.quota_resets_at = exhausted.resets_at
             deferral = _Halt(

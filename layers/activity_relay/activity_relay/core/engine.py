@@ -242,6 +242,7 @@ class SyncEngine:
         started_at: datetime,
         requested_at: datetime | None = None,
         continuation: bool = False,
+        retried: bool = False,
         out_of_time: Callable[[], bool] = lambda: False,
         deadline: datetime | None = None,
         tally: Tally | None = None,
@@ -250,7 +251,9 @@ class SyncEngine:
 
         A request made (`requested_at`) before the last successful sync started was covered
         by it and costs nothing; so is one made before a sync in flight began, and any
-        message but the continuation while a sync of the contact is continuing. The contact's
+        message but the continuation while a sync of the contact is continuing — except one
+        back from a failed invocation (`retried`), which may be all that is left of the sync —
+        and a continuation whose sync another message completed. The contact's
         lease is held until `deadline` (the invocation's end) at the latest; LeaseHeld is
         raised when another sync holds it. A long read (a new contact, a burst) goes slice by
         slice, each published and checkpointed; when time or the per-minute limit runs out
@@ -278,12 +281,16 @@ class SyncEngine:
                 return SyncOutcome(contact_id, SyncStatus.COVERED)
             raise
         chain = None if state is None else state.backfill
-        if chain is not None and not continuation:
+        if chain is not None and not (continuation or retried):
             alive = started_at - chain.checkpointed_at < CHAIN_STALE_AFTER
             if alive:
                 # Its continuation carries the sync on: this message has nothing to add.
                 self._release(contact_id, lease)
                 return SyncOutcome(contact_id, SyncStatus.COALESCED)
+        if chain is None and state is not None and continuation:
+            # Its sync was finished by another message, which started after it was queued.
+            self._release(contact_id, lease)
+            return SyncOutcome(contact_id, SyncStatus.COALESCED)
         listing = _Listing(self._source, contact_id, out_of_time, tally or Tally())
         try:
             return self._sync_held(contact_id, state, listing, lease, started_at)
