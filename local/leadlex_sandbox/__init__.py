@@ -1,7 +1,9 @@
 """A local LeadLex API for tests, the local demo and benchmarks.
 
 It serves `GET /v1/contacts/{id}/activities` as the LeadLex docs describe it (auth, scopes,
-pagination, newest-first order, error envelope, X-Request-ID, rate-limit headers and quotas)
+pagination, newest-first order, error envelope, X-Request-ID, rate-limit headers and quotas),
+and `POST /v1/webhooks` (registration: the signing secret once, `409 duplicate_webhook`; see
+webhook_registration.py), after which every added activity is delivered, signed, to the URL;
 and lets tests steer everything the real service does to a client: time, faults, activities
 appearing between two page requests, webhook deliveries.
 

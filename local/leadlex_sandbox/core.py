@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from leadlex_sandbox import fake_data
 from leadlex_sandbox.clock import Clock
+from leadlex_sandbox.webhook_registration import Registration, parse_registration
 
 READ_SCOPE = "activities:read"
 TYPE_FIELDS = ("activity_type", "type")
@@ -31,6 +32,7 @@ DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 100
 
 _LISTING = re.compile(r"^/v1/contacts/([^/]+)/activities/?$")
+_WEBHOOKS = re.compile(r"^/v1/webhooks/?$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _DIGITS = re.compile(r"^[0-9]+$")
 _ERROR_CODES = {
@@ -245,6 +247,8 @@ class Sandbox:
         self._log: list[RequestRecord] = []
         self._hooks: list[tuple[PageHook, bool]] = []
         self._webhooks: list[tuple[str, str]] = []
+        # Registered through the API (POST /v1/webhooks), by URL: events filter deliveries.
+        self._registrations: dict[str, tuple[Registration, str, str]] = {}
         self._deliveries: list[WebhookDelivery] = []
 
     # --- settings -----------------------------------------------------------------------
@@ -345,7 +349,11 @@ class Sandbox:
                 fields["activity_type"] = fields.pop("type")
             stored = self._insert(contact, activity_id, created, generated | fields)
             activity = self._render(stored)
-            webhooks = list(self._webhooks)
+            webhooks = list(self._webhooks) + [
+                (registration.url, secret)
+                for registration, secret, _ in self._registrations.values()
+                if registration.active and "activity.created" in registration.events
+            ]
         for url, secret in webhooks:
             self._deliver_recorded(url, secret, "activity.created", activity, contact.id)
         return activity
@@ -451,6 +459,21 @@ class Sandbox:
     def unregister_webhooks(self) -> None:
         with self._lock:
             self._webhooks.clear()
+            self._registrations.clear()
+
+    @property
+    def registered_webhooks(self) -> list[dict[str, Any]]:
+        """What POST /v1/webhooks registered (id, url, events, active), without the secrets."""
+        with self._lock:
+            return [
+                {
+                    "id": webhook_id,
+                    "url": registration.url,
+                    "events": sorted(registration.events),
+                    "active": registration.active,
+                }
+                for registration, _, webhook_id in self._registrations.values()
+            ]
 
     @property
     def webhook_deliveries(self) -> list[WebhookDelivery]:
@@ -521,7 +544,12 @@ class Sandbox:
     # --- the API ------------------------------------------------------------------------------
 
     def handle(
-        self, method: str, path: str, query: Mapping[str, str], auth: str | None
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, str],
+        auth: str | None,
+        body: bytes = b"",
     ) -> Response:
         """Answer one /v1 request. Page hooks have run when this returns."""
         match = _LISTING.match(path)
@@ -537,6 +565,8 @@ class Sandbox:
             if kind == "drop":
                 return Response(0, [], b"", drop=True)
             return self._fault_response(status, retry_after)
+        if _WEBHOOKS.match(path):
+            return self._webhooks_endpoint(method, auth, body)
         if not match:
             # A code of its own, so a client with a wrong base URL can tell this from a
             # missing contact (the real gateway's answer here is undocumented).
@@ -553,9 +583,9 @@ class Sandbox:
         response, served = self._list(match.group(1), query, auth)
         mutate = self.faults.take_mutation() if served is not None else None
         if mutate is not None:
-            body = json.loads(response.body)
-            mutate(body)
-            response.body = json.dumps(body, separators=(",", ":")).encode()
+            document = json.loads(response.body)
+            mutate(document)
+            response.body = json.dumps(document, separators=(",", ":")).encode()
         if self.faults.take_malform():
             response.body = response.body[: max(1, len(response.body) // 2)] + b"<!-- gateway"
         elif served is not None:
@@ -605,6 +635,46 @@ class Sandbox:
                 tuple(stored.fields["id"] for stored in chunk),
             )
         return _json_response(200, body, headers), served
+
+    def _webhooks_endpoint(self, method: str, auth: str | None, body: bytes) -> Response:
+        """POST /v1/webhooks (webhook_registration.py). Costs a request like any other; the
+        docs name no scope for it, so any valid key may register."""
+        now = self.clock.now()
+        with self._lock:
+            key = self._keys.get(_bearer(auth) or "")
+            if key is None or key.revoked or (key.expires_at is not None and now >= key.expires_at):
+                message = "Invalid, expired or revoked API key."
+                return self._error(401, "invalid_key", message, self._rate_headers(None))
+            limited = self._consume(now)
+            headers = self._rate_headers(now)
+            if limited is not None:
+                return self._error(429, "rate_limited", "Rate limit exceeded.", headers)
+            if method != "POST":
+                return self._error(
+                    405, "method_not_allowed", f"{method} is not allowed here.", headers
+                )
+            try:
+                registration = parse_registration(body)
+            except ValueError as error:
+                return self._error(400, "validation_error", str(error), headers)
+            if registration.url in self._registrations or any(
+                url == registration.url for url, _ in self._webhooks
+            ):
+                message = "A webhook with this URL exists already."
+                return self._error(409, "duplicate_webhook", message, headers)
+            webhook_id = f"wh_{fake_data.random_uuid(self._rng)}"
+            secret = f"whsec_{self._rng.getrandbits(192):048x}"
+            self._registrations[registration.url] = (registration, secret, webhook_id)
+        document = {
+            "id": webhook_id,
+            "url": registration.url,
+            "events": sorted(registration.events),
+            "description": registration.description,
+            "active": registration.active,
+            "secret": secret,
+            "created_date": fake_data.format_timestamp(now),
+        }
+        return _json_response(201, {"data": document}, headers)
 
     def _run_hooks(self, served: PageServed) -> None:
         with self._lock:

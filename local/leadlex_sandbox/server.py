@@ -175,7 +175,7 @@ class _Handler(BaseHTTPRequestHandler):
             path = parts.path[len(prefix) :]
         else:
             path = ""  # outside the API base: no route matches
-        response = sandbox.handle(method, path, query, self.headers.get("Authorization"))
+        response = sandbox.handle(method, path, query, self.headers.get("Authorization"), body)
         served = None if response.drop else response.status
         sandbox.record(RequestRecord(method, path or parts.path, query, served))
         if response.drop:

@@ -5,6 +5,7 @@
     relay state CONTACT_ID / relay reset CONTACT_ID     show / forget a contact's sync state
     relay dlq list / relay dlq redrive                  inspect / replay the dead-letter queue
     relay webhooks add URL / list / show ID / test ID   HTTPS endpoints receiving signed events
+    relay leadlex register-webhook [--url URL]          subscribe the receiver to LeadLex
 
 Where the stack is, first found wins: flags (``--queue-url``, ``--dlq-url``, ``--table-name``,
 ``--endpoint-url``, ``--region``); the environment (``RELAY_CONTACT_QUEUE_URL``,
@@ -24,7 +25,7 @@ from typing import IO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from relay_cli.commands import dlq, enqueue, state, tail, webhooks
+from relay_cli.commands import dlq, enqueue, leadlex, state, tail, webhooks
 from relay_cli.target import STATE_FILE, UsageError, error_text, resolve_target
 
 
@@ -90,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     redrive.set_defaults(run=dlq.run_redrive)
 
     webhooks.add_parser(commands)
+    leadlex.add_parser(commands)
     return parser
 
 

@@ -5,6 +5,8 @@ subscribers (the topic's queue only calls and meetings, by its filter policy). R
 activities, one of them backdated, enqueues every contact again: only the new ones arrive.
 Round 3 registers webhook endpoints and shows signed, verified, retried and filtered deliveries
 (relay_local/webhook_demo.py).
+Round 4 enqueues nothing: activities logged in LeadLex reach the subscribers through LeadLex's
+signed webhooks, the receiver's Function URL and the contact queue.
 """
 
 from __future__ import annotations
@@ -31,7 +33,9 @@ def main(argv: Sequence[str] | None = None, *, out: IO[str] | None = None) -> in
     out = out or sys.stdout
     started = time.monotonic()
     # Warnings only from the function, and no metric lines: the demo's own output tells the story.
-    with EmbeddedRelay(parameter_overrides={"LogLevel": "WARNING"}, metrics=False) as relay:
+    with EmbeddedRelay(
+        parameter_overrides={"LogLevel": "WARNING"}, metrics=False, webhooks=True
+    ) as relay:
         sandbox = relay.sandbox
         contacts = {
             sandbox.create_contact(activities=count, name=name): name for name, count in CONTACTS
@@ -70,6 +74,7 @@ def main(argv: Sequence[str] | None = None, *, out: IO[str] | None = None) -> in
 
         print("\n== Round 3: webhooks out (Standard Webhooks), signed, retried, filtered", file=out)
         ok = webhook_demo.run(relay, out) and ok
+        ok = _webhook_round(relay, ids, out) and ok
 
     print(
         f"\nDone in {time.monotonic() - started:.1f} s; everything started has stopped.", file=out
@@ -97,6 +102,47 @@ def _round(relay: EmbeddedRelay, contact_ids: list[str], out: IO[str]) -> list[R
     for item in received:
         print(f"   {format_event(item.subscriber, item.document)}", file=out)
     return received
+
+
+def _webhook_round(relay: EmbeddedRelay, contact_ids: list[str], out: IO[str]) -> bool:
+    """Round 4: LeadLex's webhooks put the contacts on the queue; nobody enqueues."""
+    sandbox = relay.sandbox
+    print("\n== Round 4: LeadLex webhooks: log activities in LeadLex, enqueue nothing", file=out)
+    print(
+        f"   receiver (Function URL) {relay.receiver.url}, registered for activity.created",
+        file=out,
+    )
+    already = len(sandbox.webhook_deliveries)
+    now = datetime.now(UTC).replace(microsecond=0)
+    logged = [
+        (
+            contact_ids[3],
+            sandbox.add_activity(contact_ids[3], activity_type="call", created_date=now),
+        ),
+        (
+            contact_ids[0],
+            sandbox.add_activity(contact_ids[0], activity_type="email_sent", created_date=now),
+        ),
+    ]
+    deliveries = sandbox.webhook_deliveries[already:]
+    for (contact_id, activity), delivery in zip(logged, deliveries, strict=True):
+        print(
+            f"   {contact_id}  {activity['activity_type']:<10} {activity['id']}  "
+            f"signed webhook → {delivery.status}",
+            file=out,
+        )
+    results = relay.trigger.drain()
+    print(
+        f"   the function ran {len(results)} time(s) for "
+        f"{sum(len(r.received) for r in results)} contact id(s) the receiver enqueued",
+        file=out,
+    )
+    subscribers = {s.name: index for index, s in enumerate(relay.subscribers)}
+    received = sorted(relay.received(), key=lambda r: subscribers[r.subscriber])
+    print(f"\n   {EVENT_HEADER}", file=out)
+    for item in received:
+        print(f"   {format_event(item.subscriber, item.document)}", file=out)
+    return _check(received, {a["id"] for _, a in logged}, out)
 
 
 def _check(received: Iterable[Received], expected: set[str], out: IO[str]) -> bool:

@@ -17,6 +17,7 @@ import importlib.util
 import json
 import os
 import sys
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
 
 import boto3
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from activity_relay import wiring
 from activity_relay.adapters.endpoints import DynamoDbEndpointStore
@@ -34,6 +36,7 @@ from relay_cli.target import FAKE_CREDENTIALS, STATE_FILE
 from relay_local.server import MotoServer
 from relay_local.stack import LocalStack, StackClients, provision_stack
 from relay_local.trigger import EventSourceMapping, Handler, SqsTrigger
+from relay_local.webhooks_in import WebhookReceiverUrl
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -78,9 +81,12 @@ class EmbeddedRelay:
         visibility_timeout: int | None = None,
         metrics: bool = True,
         sandbox_seed: int = 7,
+        webhooks: bool = False,
     ) -> None:
         """Without ``leadlex_api_key`` the relay reads a fresh sandbox; with it, the API at
-        ``leadlex_base_url`` (default: the template's LeadLexApiBaseUrl)."""
+        ``leadlex_base_url`` (default: the template's LeadLexApiBaseUrl). ``webhooks`` serves the
+        webhook receiver's Function URL on 127.0.0.1 and registers it with the sandbox: every
+        activity added there then reaches the contact queue by itself (webhooks_in.py)."""
         self._aws = MotoServer(port=aws_port)
         self._stack_name = stack_name
         # On a laptop, events should show at once: no debounce delay unless asked for.
@@ -98,6 +104,11 @@ class EmbeddedRelay:
         self._sandbox: SandboxServer | None = None
         self._stack: LocalStack | None = None
         self._trigger: SqsTrigger | None = None
+        self._webhooks = webhooks
+        self._receiver: WebhookReceiverUrl | None = None
+        # Both functions run in this process and share Powertools' Logger and Metrics: one
+        # invocation at a time, as if each were its own Lambda container.
+        self._invocations = threading.Lock()
         self.subscribers: list[Subscriber] = []
         self.webhook_triggers: list[SqsTrigger] = []
         """DeliverWebhooksFunction's two event sources: the topic's events, then deliveries."""
@@ -141,6 +152,13 @@ class EmbeddedRelay:
     def sqs(self) -> SQSClient:
         return self.session().client("sqs", endpoint_url=self.endpoint_url)
 
+    @property
+    def receiver(self) -> WebhookReceiverUrl:
+        """The webhook receiver's local Function URL (with ``webhooks=True``)."""
+        if self._receiver is None:
+            raise RuntimeError("no webhook receiver: start the relay with webhooks=True")
+        return self._receiver
+
     def received(self) -> list[Received]:
         """Everything the subscriber queues hold, consumed, in arrival order per subscriber."""
         sqs = self.sqs
@@ -161,11 +179,14 @@ class EmbeddedRelay:
     def config(self) -> dict[str, Any]:
         """What the relay CLI needs to find this stack (the state file's content)."""
         stack = self.stack
+        outputs = dict(stack.outputs)
+        if self._receiver is not None:
+            outputs["WebhookUrl"] = self._receiver.url
         return {
             "endpoint_url": self.endpoint_url,
             "region": stack.region,
             "stack_name": stack.stack_name,
-            "outputs": dict(stack.outputs),
+            "outputs": outputs,
             "subscribers": {s.name: s.queue_url for s in self.subscribers},
             "leadlex_base_url": self.leadlex_base_url,
         }
@@ -214,15 +235,27 @@ class EmbeddedRelay:
         self._trigger = SqsTrigger(
             clients.sqs,
             EventSourceMapping.from_stack(stack),
-            _fresh_handler(),
+            _serialized(_fresh_handler(), self._invocations),
             visibility_timeout=self._visibility_timeout,
         )
         self._start_webhooks(clients, stack)
+        if self._webhooks:
+            self._receiver = WebhookReceiverUrl.start(
+                stack,
+                clients,
+                self._sandbox,
+                api_key,
+                set_env=self._set_env,
+                invoke_lock=self._invocations,
+            )
 
     def stop(self) -> None:
         for webhook_trigger in self.webhook_triggers:
             webhook_trigger.stop()
         self.webhook_triggers = []
+        if self._receiver is not None:
+            self._receiver.stop()
+            self._receiver = None
         if self._trigger is not None:
             self._trigger.stop()
             self._trigger = None
@@ -312,6 +345,14 @@ def _webhook_handler() -> Handler:
     spec.loader.exec_module(module)
     handler: Handler = module.lambda_handler
     return handler
+
+
+def _serialized(handler: Handler, lock: threading.Lock) -> Handler:
+    def invoke(event: dict[str, Any], context: LambdaContext) -> Mapping[str, Any]:
+        with lock:
+            return handler(event, context)
+
+    return invoke
 
 
 def _subscribe(

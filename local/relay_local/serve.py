@@ -1,9 +1,9 @@
 """``make local``: the embedded relay kept running, for the relay CLI and ``aws --endpoint-url``.
 
 Serves until Ctrl-C: moto on a fixed port (4577 unless told otherwise), the template's
-resources, two subscriber queues, the SQS trigger polling the contact queue, and the LeadLex
-sandbox seeded with a few contacts. Writes ``.relay-local.json`` for the CLI and removes it on
-exit.
+resources, two subscriber queues, the SQS trigger polling the contact queue, the LeadLex
+sandbox seeded with a few contacts, and the webhook receiver's Function URL registered with it.
+Writes ``.relay-local.json`` for the CLI and removes it on exit.
 
 Real-key mode: ``--real-leadlex`` reads ``LEADLEX_API_KEY`` (and ``LEADLEX_API_BASE_URL``,
 default the template's) from the environment and syncs from the real API instead of the sandbox.
@@ -53,6 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         aws_port=args.port,
         leadlex_api_key=api_key,
         leadlex_base_url=os.environ.get("LEADLEX_API_BASE_URL") if api_key else None,
+        # The real LeadLex cannot reach 127.0.0.1: webhooks in with the sandbox only.
+        webhooks=api_key is None,
     )
     try:
         relay.start()
@@ -94,6 +96,11 @@ def _describe(relay: EmbeddedRelay, args: argparse.Namespace) -> None:
         lines.append(f"LeadLex sandbox   {sandbox.base_url}   admin {sandbox.admin_url}/state")
         for _ in range(args.contacts):
             lines.append(f"sandbox contact   {sandbox.create_contact(activities=args.activities)}")
+        lines += [
+            f"webhook receiver  {relay.receiver.url}   (Function URL, registered with the sandbox)",
+            f"log an activity   curl -X POST {sandbox.admin_url}/contacts/<contact id>/activities"
+            """ -d '{"activity_type": "call"}'   (its webhook enqueues the contact)""",
+        ]
     lines += [
         f"state file        {args.state_file} (the relay CLI reads it)",
         "try               .venv/bin/relay enqueue <contact id>   then   .venv/bin/relay tail",

@@ -11,7 +11,8 @@ and intrinsic functions, and creates those resources with the boto3 clients it i
     os.environ.update(stack.function_environment())                 # + LEADLEX_API_KEY yourself
 
 Only what can run locally is created: ``AWS::SQS::Queue``, ``AWS::DynamoDB::Table``,
-``AWS::SNS::Topic``, ``AWS::Events::EventBus`` and ``AWS::Events::Archive``. The function, its
+``AWS::SNS::Topic``, ``AWS::Events::EventBus``, ``AWS::Events::Archive`` and
+``AWS::SecretsManager::Secret`` (its generated value: a random placeholder). The function, its
 layer and log group are not; the function's environment is resolved against what was created.
 """
 
@@ -30,6 +31,7 @@ import yaml  # type: ignore[import-untyped, unused-ignore]
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_sqs import SQSClient
 
@@ -70,6 +72,7 @@ PROVISIONED_TYPES: Final = frozenset(
         # Webhooks out: the topic → queue subscription (raw delivery) and its queue policy.
         "AWS::SNS::Subscription",
         "AWS::SQS::QueuePolicy",
+        "AWS::SecretsManager::Secret",
     }
 )
 
@@ -354,6 +357,7 @@ class StackClients:
     dynamodb: DynamoDBClient
     sns: SNSClient
     events: EventBridgeClient
+    secretsmanager: SecretsManagerClient | None = None
 
     @classmethod
     def create(
@@ -370,6 +374,9 @@ class StackClients:
             dynamodb=session.client("dynamodb", region_name=region_name, endpoint_url=endpoint_url),
             sns=session.client("sns", region_name=region_name, endpoint_url=endpoint_url),
             events=session.client("events", region_name=region_name, endpoint_url=endpoint_url),
+            secretsmanager=session.client(
+                "secretsmanager", region_name=region_name, endpoint_url=endpoint_url
+            ),
         )
 
 
@@ -605,6 +612,8 @@ class _Creator:
             return self._subscription(logical_id, properties)
         if type_ == "AWS::SQS::QueuePolicy":
             return self._queue_policy(logical_id, properties)
+        if type_ == "AWS::SecretsManager::Secret":
+            return self._secret(logical_id, properties)
         raise TemplateError(f"{logical_id}: type {type_} is not provisioned locally")
 
     def _default_name(self, logical_id: str) -> str:
@@ -723,6 +732,25 @@ class _Creator:
             request["RetentionDays"] = int(_scalar_str(properties["RetentionDays"]))
         arn = self._clients.events.create_archive(**request)["ArchiveArn"]
         return ProvisionedResource(logical_id, "AWS::Events::Archive", name, {"Arn": arn})
+
+    def _secret(self, logical_id: str, properties: dict[str, Any]) -> ProvisionedResource:
+        client = self._clients.secretsmanager
+        if client is None:
+            raise TemplateError(f"{logical_id}: no Secrets Manager client to create it with")
+        name = str(properties.get("Name") or self._default_name(logical_id))
+        value = properties.get("SecretString")
+        if value is None:
+            generate = properties.get("GenerateSecretString") or {}
+            value = client.get_random_password(
+                PasswordLength=int(_scalar_str(generate.get("PasswordLength", 32))),
+                ExcludePunctuation=_scalar_str(generate.get("ExcludePunctuation", False)) == "true",
+            )["RandomPassword"]
+        request: dict[str, Any] = {"Name": name, "SecretString": str(value)}
+        if "Description" in properties:
+            request["Description"] = str(properties["Description"])
+        arn = client.create_secret(**request)["ARN"]
+        # Ref of a secret is its ARN, as in CloudFormation.
+        return ProvisionedResource(logical_id, "AWS::SecretsManager::Secret", arn, {"Id": arn})
 
 
 # --- Subscriptions and queue policies (webhooks out) ------------------------------------------

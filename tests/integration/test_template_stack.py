@@ -160,6 +160,7 @@ class TestTemplateContract:
         template["Resources"]["SyncActivitiesFunction"]["Properties"]["CodeUri"] = "s3://b/code.zip"
         template["Resources"]["SweepFunction"]["Properties"]["CodeUri"] = "s3://b/sweep.zip"
         template["Resources"]["DeliverWebhooksFunction"]["Properties"]["CodeUri"] = "s3://b/wh.zip"
+        template["Resources"]["ReceiveWebhooksFunction"]["Properties"]["CodeUri"] = "s3://b/r.zip"
         template["Resources"]["SharedCodeLayer"]["Properties"]["ContentUri"] = "s3://b/layer.zip"
 
         class NoManagedPolicies:
@@ -182,6 +183,7 @@ class TestTemplateContract:
             "SweepFunctionRole",
             "SweepFunctionSweepRole",
             "DeliverWebhooksFunctionRole",
+            "ReceiveWebhooksFunctionRole",
         }
         statements = [
             statement
@@ -551,3 +553,53 @@ def test_provisions_against_a_moto_server_endpoint(moto_server: str) -> None:
     )["Table"]
     assert table["KeySchema"] == RESOURCES["WatermarkTable"]["Properties"]["KeySchema"]
     assert stack.function_environment()["WATERMARK_TABLE_NAME"] == stack.table_name
+
+
+# --- Webhooks in: the receiver behind its Function URL ------------------------------------------
+
+
+class TestWebhookReceiverTemplate:
+    RECEIVER = RESOURCES["ReceiveWebhooksFunction"]["Properties"]
+
+    def test_it_is_behind_a_function_url_authenticated_by_the_signature(self) -> None:
+        assert self.RECEIVER["Handler"] == "app.lambda_handler"
+        assert self.RECEIVER["CodeUri"] == "functions/receive_webhooks/"
+        assert self.RECEIVER["FunctionUrlConfig"]["AuthType"] == "NONE"
+        assert TEMPLATE["Outputs"]["WebhookUrl"]["Value"] == {
+            "Fn::GetAtt": ["ReceiveWebhooksFunctionUrl", "FunctionUrl"]
+        }
+
+    def test_it_answers_well_within_leadlexs_10_seconds(self) -> None:
+        assert int(self.RECEIVER["Timeout"]) < 10
+
+    def test_least_privilege_send_to_the_contact_queue_and_read_its_secret(self) -> None:
+        assert self.RECEIVER["Policies"] == [
+            {"SQSSendMessagePolicy": {"QueueName": {"Fn::GetAtt": ["ContactQueue", "QueueName"]}}},
+            {
+                "AWSSecretsManagerGetSecretValuePolicy": {
+                    "SecretArn": {"Ref": "LeadLexWebhookSecret"}
+                }
+            },
+        ]
+        assert self.RECEIVER["Environment"]["Variables"] == {
+            "CONTACT_QUEUE_URL": {"Ref": "ContactQueue"},
+            "LEADLEX_WEBHOOK_SECRET_ID": {"Ref": "LeadLexWebhookSecret"},
+        }
+        assert self.RECEIVER["LoggingConfig"] == {"LogGroup": {"Ref": "ReceiveWebhooksLogGroup"}}
+
+    def test_reserved_concurrency_follows_its_parameter_and_0_leaves_it_unreserved(self) -> None:
+        assert self.RECEIVER["ReservedConcurrentExecutions"] == {
+            "Fn::If": [
+                "WebhookReceiverConcurrencyReserved",
+                {"Ref": "WebhookReceiverReservedConcurrency"},
+                {"Ref": "AWS::NoValue"},
+            ]
+        }
+        assert PARAMETERS["WebhookReceiverReservedConcurrency"]["Default"] == 0
+
+    def test_the_secret_is_a_generated_placeholder_until_registration(self) -> None:
+        secret = RESOURCES["LeadLexWebhookSecret"]
+        assert secret["Type"] == "AWS::SecretsManager::Secret"
+        assert "GenerateSecretString" in secret["Properties"]
+        assert "SecretString" not in secret["Properties"]
+        assert TEMPLATE["Outputs"]["WebhookSecretArn"]["Value"] == {"Ref": "LeadLexWebhookSecret"}

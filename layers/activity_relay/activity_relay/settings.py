@@ -241,3 +241,38 @@ class WebhookSettings:
     def delivery_queue_name(self) -> str:
         """The last part of the URL, which is also the last part of the queue's ARN."""
         return self.delivery_queue_url.rstrip("/").rsplit("/", 1)[-1]
+
+
+# --- The webhook receiver (LeadLex activity.created → the contact queue) ----------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiveSettings:
+    """The webhook receiver's configuration: where contact ids go, and the signing secret (its
+    Secrets Manager id in production, the secret itself locally)."""
+
+    contact_queue_url: str
+    webhook_secret: str | None
+    webhook_secret_id: str | None
+
+    def __repr__(self) -> str:
+        # Settings end up in logs and tracebacks; the signing secret must not.
+        secret = "<set>" if self.webhook_secret else None
+        return (
+            f"ReceiveSettings(contact_queue_url={self.contact_queue_url!r}, "
+            f"webhook_secret={secret}, webhook_secret_id={self.webhook_secret_id!r})"
+        )
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ReceiveSettings:
+        secret = _optional(env, "LEADLEX_WEBHOOK_SECRET")
+        secret_id = _optional(env, "LEADLEX_WEBHOOK_SECRET_ID")
+        if secret is None and secret_id is None:
+            raise ConfigurationError(
+                "LEADLEX_WEBHOOK_SECRET_ID is required (or LEADLEX_WEBHOOK_SECRET for local use)"
+            )
+        return cls(
+            contact_queue_url=_required(env, "CONTACT_QUEUE_URL"),
+            webhook_secret=secret,
+            webhook_secret_id=secret_id,
+        )

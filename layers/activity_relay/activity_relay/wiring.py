@@ -1,14 +1,16 @@
 """Settings → real adapters → the one runtime object each handler calls.
 
 Each function has one runtime, built on its first invocation and kept for the container's life
-(`sync_runtime()`, `sweep_runtime()`); `reset()` forgets them, for a test or a local stack that
-changed the environment. This module and settings.py are the only readers of the environment.
+(`sync_runtime()`, `sweep_runtime()`, `receive_runtime()`); `reset()` forgets them, for a test
+or a local stack that changed the environment. This module and settings.py are the only
+readers of the environment.
 """
 
 from __future__ import annotations
 
 import os
 import random
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import cache
@@ -19,17 +21,38 @@ from activity_relay.adapters.endpoints import DynamoDbEndpointStore
 from activity_relay.adapters.eventbridge import EventBridgePublisher
 from activity_relay.adapters.http_delivery import HardenedSender
 from activity_relay.adapters.leadlex import LeadLexClient
-from activity_relay.adapters.secrets import SecretUnusable, read_secret
+from activity_relay.adapters.secrets import (
+    SecretUnreadable,
+    SecretUnusable,
+    forget_secrets,
+    read_secret,
+)
 from activity_relay.adapters.sns import SnsPublisher
-from activity_relay.adapters.sqs import SqsContactQueue, SqsContinuations, SqsDeadLetters
+from activity_relay.adapters.sqs import (
+    SqsContactQueue,
+    SqsContactSender,
+    SqsContinuations,
+    SqsDeadLetters,
+)
 from activity_relay.adapters.webhook_queues import SqsDeliveryQueue, SqsWebhookDeadLetters
 from activity_relay.core.batch import ContactMessage, MessageResult, Relay
 from activity_relay.core.delivery import WebhookDeliverer, WebhookFanOut
 from activity_relay.core.engine import SyncEngine
 from activity_relay.core.fanout import FanOutPublisher
+from activity_relay.core.leadlex_webhooks import (
+    ReceiverUnavailable,
+    RotatingSecret,
+    WebhookReceiver,
+)
 from activity_relay.core.ports import Publisher
 from activity_relay.core.sweep import SweepResult, sweep
-from activity_relay.settings import ConfigurationError, Settings, SweepSettings, WebhookSettings
+from activity_relay.settings import (
+    ConfigurationError,
+    ReceiveSettings,
+    Settings,
+    SweepSettings,
+    WebhookSettings,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -133,6 +156,44 @@ def reset() -> None:
     sync_runtime.cache_clear()
     sweep_runtime.cache_clear()
     webhook_runtime.cache_clear()
+    receive_runtime.cache_clear()
+    forget_secrets()  # and the Secrets Manager client, which may point at a stack now gone
+
+
+# --- The webhook receiver ------------------------------------------------------------------------
+
+
+class ReceiveRuntime:
+    """The webhook receiver's runtime: the signing secret (re-read when deliveries stop
+    verifying) and the contact queue."""
+
+    def __init__(self, settings: ReceiveSettings, *, sqs: SQSClient | None = None) -> None:
+        self.settings = settings
+        # LeadLex waits 10 s for the answer: fail fast rather than retry for long.
+        client = sqs or _AwsClients(max_attempts=2, connect_timeout=1, read_timeout=3).sqs()
+        self.receiver = WebhookReceiver(
+            RotatingSecret(self._load_secret, clock=time.monotonic),
+            SqsContactSender(client, settings.contact_queue_url),
+        )
+
+    def _load_secret(self, refresh: bool) -> str:
+        if self.settings.webhook_secret is not None:
+            return self.settings.webhook_secret
+        assert self.settings.webhook_secret_id is not None
+        try:
+            return read_secret(
+                self.settings.webhook_secret_id, json_field="secret", refresh=refresh
+            )
+        except SecretUnusable as unusable:
+            raise ConfigurationError(f"LEADLEX_WEBHOOK_SECRET_ID: {unusable}") from None
+        except SecretUnreadable as unreadable:
+            raise ReceiverUnavailable(f"LEADLEX_WEBHOOK_SECRET_ID: {unreadable}") from None
+
+
+@cache
+def receive_runtime() -> ReceiveRuntime:
+    """Raises ConfigurationError naming the variable; nothing is cached then."""
+    return ReceiveRuntime(ReceiveSettings.from_env(os.environ))
 
 
 def resolve_api_key(settings: Settings, *, refresh: bool = False) -> str:
@@ -184,13 +245,17 @@ class _AwsClients:
     """boto3 clients of one session, with botocore's standard retries and short timeouts.
     boto3 is imported on first use, not at import time (cold starts)."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, *, max_attempts: int = 5, connect_timeout: float = 3, read_timeout: float = 10
+    ) -> None:
         import boto3
         from botocore.config import Config
 
         self._session = boto3.session.Session()
         self._config = Config(
-            retries={"mode": "standard", "max_attempts": 5}, connect_timeout=3, read_timeout=10
+            retries={"mode": "standard", "max_attempts": max_attempts},
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
         )
 
     def sns(self) -> SNSClient:

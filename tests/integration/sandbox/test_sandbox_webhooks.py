@@ -11,6 +11,7 @@ from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import requests
 
 from leadlex_sandbox import SandboxServer
 
@@ -115,3 +116,95 @@ def test_an_unreachable_registered_webhook_does_not_break_adding(sandbox: Sandbo
 
     assert sandbox.activities(contact) == [activity]
     assert [d.status for d in sandbox.webhook_deliveries] == [None]
+
+
+# --- POST /v1/webhooks: registration as LeadLex documents it ------------------------------------
+
+
+def register(sandbox: SandboxServer, body: object, key: str | None = None) -> requests.Response:
+    return requests.post(
+        f"{sandbox.base_url}/v1/webhooks",
+        json=body,
+        headers={"Authorization": f"Bearer {key or sandbox.create_key()}"},
+        timeout=5,
+    )
+
+
+def test_registering_returns_the_secret_that_signs_every_delivery(
+    sandbox: SandboxServer, receiver: Receiver
+) -> None:
+    # Given a webhook registered for activity.created through the API
+    response = register(
+        sandbox, {"url": receiver.url, "events": ["activity.created"], "description": "relay"}
+    )
+    assert response.status_code == 201
+    registered = response.json()["data"]
+    assert registered["secret"].startswith("whsec_")
+    assert registered["url"] == receiver.url
+    assert registered["events"] == ["activity.created"]
+    assert registered["active"] is True
+    # When an activity is logged
+    contact = sandbox.create_contact()
+    activity = sandbox.add_activity(contact)
+    # Then it is delivered, signed with that secret
+    [(headers, body)] = receiver.deliveries
+    expected = hmac.new(registered["secret"].encode(), body, hashlib.sha256).hexdigest()
+    assert headers["X-LeadLex-Signature"] == f"sha256={expected}"
+    assert json.loads(body)["data"]["activity"]["id"] == activity["id"]
+    assert "secret" not in sandbox.registered_webhooks[0]
+
+
+def test_the_same_url_twice_is_409_duplicate_webhook(
+    sandbox: SandboxServer, receiver: Receiver
+) -> None:
+    body = {"url": receiver.url, "events": ["activity.created"]}
+    assert register(sandbox, body).status_code == 201
+
+    second = register(sandbox, body)
+
+    assert second.status_code == 409
+    assert second.json()["error"]["code"] == "duplicate_webhook"
+    assert len(sandbox.registered_webhooks) == 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"url": "ftp://example.com/x", "events": ["activity.created"]},
+        {"url": "http://example.com/x", "events": ["activity.created"]},
+        {"url": "https://example.com/x", "events": []},
+        {"url": "https://example.com/x", "events": ["Activity Created"]},
+        {"events": ["activity.created"]},
+        ["https://example.com/x"],
+    ],
+    ids=["ftp", "plain http", "no events", "bad event name", "no url", "not an object"],
+)
+def test_an_invalid_registration_is_400_validation_error(
+    sandbox: SandboxServer, body: object
+) -> None:
+    response = register(sandbox, body)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "validation_error"
+    assert sandbox.registered_webhooks == []
+
+
+def test_registering_needs_a_valid_key(sandbox: SandboxServer) -> None:
+    response = register(
+        sandbox, {"url": "https://example.com/x", "events": ["activity.created"]}, key="wbk_nope"
+    )
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "invalid_key"
+
+
+def test_only_subscribed_active_webhooks_hear_of_activities(
+    sandbox: SandboxServer, receiver: Receiver
+) -> None:
+    register(sandbox, {"url": receiver.url + "/deals", "events": ["deal.created"]})
+    register(
+        sandbox, {"url": receiver.url + "/off", "events": ["activity.created"], "active": False}
+    )
+
+    sandbox.add_activity(sandbox.create_contact())
+
+    assert receiver.deliveries == []

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 
-from aws_lambda_powertools.utilities.parameters import get_secret
+from aws_lambda_powertools.utilities.parameters import clear_caches, get_secret
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
 MAX_AGE_SECONDS = 300
 
@@ -18,10 +19,17 @@ class SecretUnusable(Exception):
     """The secret exists but holds nothing usable; the message names the secret, not its value."""
 
 
+class SecretUnreadable(GetParameterError):
+    """Secrets Manager could not be asked (throttled, unreachable, denied, no such secret)."""
+
+
 def read_secret(secret_id: str, *, json_field: str | None = None, refresh: bool = False) -> str:
     """The secret's text, stripped. With `json_field`, a secret holding a JSON object yields
     that field instead (a plain-text secret is taken as it is)."""
-    value = get_secret(secret_id, max_age=MAX_AGE_SECONDS, force_fetch=refresh)
+    try:
+        value = get_secret(secret_id, max_age=MAX_AGE_SECONDS, force_fetch=refresh)
+    except GetParameterError as error:
+        raise SecretUnreadable(f"secret {secret_id} could not be read: {error}") from None
     text = (value.decode() if isinstance(value, bytes) else str(value)).strip()
     if json_field is not None and text.startswith("{"):
         try:
@@ -35,3 +43,8 @@ def read_secret(secret_id: str, *, json_field: str | None = None, refresh: bool 
     if not text:
         raise SecretUnusable(f"secret {secret_id} is empty")
     return text
+
+
+def forget_secrets() -> None:
+    """Drop every cached value and the client that read it (a local stack that went away)."""
+    clear_caches()  # type: ignore[no-untyped-call]  # Powertools leaves it unannotated

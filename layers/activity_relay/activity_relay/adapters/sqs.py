@@ -13,11 +13,13 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import BotoCoreError, ClientError
 
 from activity_relay.core.intake import continuation_body, release_body
+from activity_relay.core.leadlex_webhooks import ReceiverUnavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sqs.type_defs import (
         BatchResultErrorEntryTypeDef,
+        MessageAttributeValueTypeDef,
         SendMessageBatchRequestEntryTypeDef,
     )
 
@@ -198,3 +200,27 @@ class SqsContinuations:
             MessageBody=continuation_body(contact_id),
             DelaySeconds=max(0, min(900, delay_seconds)),
         )
+
+
+class SqsContactSender:
+    """One contact per verified LeadLex webhook: a single SendMessage, body the bare id, no
+    DelaySeconds of its own so that the queue's delivery delay gathers a burst into one sync.
+    A failure raises ReceiverUnavailable: the receiver answers 503 and LeadLex delivers again."""
+
+    def __init__(self, client: SQSClient, queue_url: str) -> None:
+        self._client = client
+        self._queue_url = queue_url
+
+    def send(self, contact_id: str, *, activity_id: str | None) -> None:
+        attributes: dict[str, MessageAttributeValueTypeDef] = {
+            "origin": {"DataType": "String", "StringValue": "leadlex_webhook"}
+        }
+        if activity_id:
+            # For whoever reads the queue or its dead letters; the sync reads the body only.
+            attributes["activity_id"] = {"DataType": "String", "StringValue": activity_id[:256]}
+        try:
+            self._client.send_message(
+                QueueUrl=self._queue_url, MessageBody=contact_id, MessageAttributes=attributes
+            )
+        except (ClientError, BotoCoreError) as error:
+            raise ReceiverUnavailable(f"SendMessage to the contact queue failed: {error}") from None

@@ -1,0 +1,309 @@
+"""LeadLex webhooks in: signature verification, the contact's place in the payload, outcomes."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from activity_relay.core import leadlex_webhooks
+from activity_relay.core.leadlex_webhooks import (
+    MAX_BODY_BYTES,
+    Ignored,
+    IgnoredReason,
+    MalformedPayload,
+    Notification,
+    Outcome,
+    ReceiverUnavailable,
+    RotatingSecret,
+    SignatureProblem,
+    WebhookReceiver,
+    read_notification,
+    signature_problem,
+)
+
+SECRET = "whsec_current"
+CONTACT = "123e4567-e89b-12d3-a456-426614174000"
+OTHER_CONTACT = "9b2f7c1e-4d3a-4f6b-8e2d-1a2b3c4d5e6f"
+
+
+def sign(body: bytes, secret: str = SECRET) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def payload(data: dict[str, Any], event: str | None = "activity.created") -> bytes:
+    envelope: dict[str, Any] = {
+        "timestamp": "2026-12-01T10:00:00Z",
+        "workspace_id": "w",
+        "data": data,
+    }
+    if event is not None:
+        envelope["event"] = event
+    return json.dumps(envelope, separators=(",", ":")).encode()
+
+
+BODY = payload({"activity": {"id": "act_1", "contact_id": CONTACT, "entity_type": "contact"}})
+
+
+# --- Signature ------------------------------------------------------------------------------------
+
+
+class TestSignature:
+    def test_a_valid_signature_verifies(self) -> None:
+        assert signature_problem(BODY, sign(BODY), SECRET) is None
+
+    def test_upper_case_hex_and_surrounding_space_verify(self) -> None:
+        header = " sha256=" + sign(BODY).removeprefix("sha256=").upper() + " "
+        assert signature_problem(BODY, header, SECRET) is None
+
+    def test_a_signature_made_with_another_secret_is_a_mismatch(self) -> None:
+        assert (
+            signature_problem(BODY, sign(BODY, "whsec_other"), SECRET) is SignatureProblem.MISMATCH
+        )
+
+    def test_garbage_hex_is_a_mismatch(self) -> None:
+        assert signature_problem(BODY, "sha256=zz€", SECRET) is SignatureProblem.MISMATCH
+
+    @pytest.mark.parametrize("header", [None, "", "   "])
+    def test_a_missing_signature(self, header: str | None) -> None:
+        assert signature_problem(BODY, header, SECRET) is SignatureProblem.MISSING
+
+    @pytest.mark.parametrize("scheme", ["sha1=", "md5=", "v1,", "sha512=", "", "sha256:"], ids=repr)
+    def test_a_wrong_scheme_prefix(self, scheme: str) -> None:
+        digest = sign(BODY).removeprefix("sha256=")
+        assert signature_problem(BODY, scheme + digest, SECRET) is SignatureProblem.WRONG_SCHEME
+
+    @given(position=st.integers(min_value=0, max_value=len(BODY) - 1), flip=st.integers(1, 255))
+    def test_a_body_changed_by_one_byte_does_not_verify(self, position: int, flip: int) -> None:
+        changed = bytearray(BODY)
+        changed[position] ^= flip
+        assert signature_problem(bytes(changed), sign(BODY), SECRET) is SignatureProblem.MISMATCH
+
+    def test_the_comparison_is_hmac_compare_digest(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        # Given a spy on hmac.compare_digest as the module sees it
+        calls: list[tuple[bytes, bytes]] = []
+        real = hmac.compare_digest
+
+        def spy(a: bytes, b: bytes) -> bool:
+            calls.append((a, b))
+            return real(a, b)
+
+        monkeypatch.setattr(leadlex_webhooks.hmac, "compare_digest", spy)
+        # When a good and a bad signature are checked
+        assert signature_problem(BODY, sign(BODY), SECRET) is None
+        assert signature_problem(BODY, sign(BODY, "x"), SECRET) is SignatureProblem.MISMATCH
+        # Then both went through the constant-time comparison, and nothing else decided
+        assert len(calls) == 2
+        assert calls[0][0] == calls[0][1]
+        assert calls[1][0] != calls[1][1]
+
+
+class FakeSecretStore:
+    """A secret store whose cached value lags behind the stored one until a refresh."""
+
+    def __init__(self, value: str) -> None:
+        self.stored = self.cached = value
+        self.refreshes = 0
+
+    def load(self, refresh: bool) -> str:
+        if refresh:
+            self.refreshes += 1
+            self.cached = self.stored
+        return self.cached
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class TestRotatedSecret:
+    def test_a_rotated_secret_is_picked_up_on_the_first_delivery_that_fails(self) -> None:
+        # Given a receiver that has cached the old secret
+        store, clock = FakeSecretStore("whsec_old"), FakeClock()
+        secret = RotatingSecret(store.load, clock=clock, refresh_interval=30)
+        assert secret.verify(BODY, sign(BODY, "whsec_old")) is None
+        # When the secret is rotated in its store and LeadLex signs with the new one
+        store.stored = "whsec_new"
+        # Then the first delivery signed with it verifies, after one refresh
+        assert secret.verify(BODY, sign(BODY, "whsec_new")) is None
+        assert store.refreshes == 1
+        # And later ones verify from the cache
+        assert secret.verify(BODY, sign(BODY, "whsec_new")) is None
+        assert store.refreshes == 1
+
+    def test_bad_signatures_refresh_at_most_once_per_interval(self) -> None:
+        store, clock = FakeSecretStore(SECRET), FakeClock()
+        secret = RotatingSecret(store.load, clock=clock, refresh_interval=30)
+
+        for _ in range(50):
+            assert secret.verify(BODY, "sha256=00") is SignatureProblem.MISMATCH
+        assert store.refreshes == 1
+
+        clock.now += 30
+        assert secret.verify(BODY, "sha256=00") is SignatureProblem.MISMATCH
+        assert store.refreshes == 2
+
+    def test_a_missing_signature_never_refreshes(self) -> None:
+        store = FakeSecretStore(SECRET)
+        secret = RotatingSecret(store.load, clock=FakeClock())
+        assert secret.verify(BODY, None) is SignatureProblem.MISSING
+        assert secret.verify(BODY, "sha1=00") is SignatureProblem.WRONG_SCHEME
+        assert store.refreshes == 0
+
+
+# --- Payload shapes -------------------------------------------------------------------------------
+
+
+class TestPayloadShapes:
+    @pytest.mark.parametrize(
+        "data",
+        [
+            {"activity": {"id": "act_1", "contact_id": CONTACT}},
+            {"activity": {"id": "act_1", "entity_type": "contact", "entity_id": CONTACT}},
+            {"activity": {"id": "act_1"}, "contact_id": CONTACT},
+            {"activity": {"id": "act_1"}, "contact": {"id": CONTACT, "name": "Jane"}},
+            {"activity": {"id": "act_1", "contact_id": CONTACT.upper()}},
+        ],
+        ids=[
+            "data.activity.contact_id",
+            "data.activity.entity_id of a contact",
+            "data.contact_id",
+            "data.contact.id",
+            "upper-case uuid",
+        ],
+    )
+    def test_each_documented_candidate_names_the_contact(self, data: dict[str, Any]) -> None:
+        assert read_notification(payload(data)) == Notification(CONTACT, "act_1")
+
+    def test_activity_contact_id_comes_first(self) -> None:
+        data = {"activity": {"contact_id": CONTACT}, "contact": {"id": OTHER_CONTACT}}
+        assert read_notification(payload(data)) == Notification(CONTACT, None)
+
+    def test_an_unusable_candidate_gives_way_to_the_next(self) -> None:
+        data = {"activity": {"contact_id": "c-17"}, "contact_id": OTHER_CONTACT}
+        assert read_notification(payload(data)) == Notification(OTHER_CONTACT, None)
+
+    def test_a_deal_activity_names_no_contact(self) -> None:
+        deal = {"id": "act_2", "entity_type": "deal", "entity_id": OTHER_CONTACT, "deal_id": "d"}
+        assert read_notification(payload({"activity": deal})) == Ignored(
+            IgnoredReason.NO_CONTACT, "activity.created"
+        )
+
+    def test_another_event_type_is_ignored(self) -> None:
+        body = payload({"contact": {"id": CONTACT}}, event="contact.created")
+        assert read_notification(body) == Ignored(IgnoredReason.OTHER_EVENT, "contact.created")
+
+    def test_a_payload_naming_no_event_is_read_as_activity_created(self) -> None:
+        body = payload({"activity": {"contact_id": CONTACT}}, event=None)
+        assert read_notification(body) == Notification(CONTACT, None)
+
+    @pytest.mark.parametrize(
+        "contact_id", ["not-a-uuid", "123e4567e89b12d3a456426614174000", "{" + CONTACT + "}", 42]
+    )
+    def test_a_non_uuid_contact_id_is_ignored(self, contact_id: object) -> None:
+        expected = (
+            Ignored(IgnoredReason.NO_CONTACT, "activity.created")
+            if not isinstance(contact_id, str)
+            else Ignored(IgnoredReason.INVALID_CONTACT_ID, "activity.created")
+        )
+        assert read_notification(payload({"activity": {"contact_id": contact_id}})) == expected
+
+    @pytest.mark.parametrize(
+        "body",
+        [b"{not json", b"", b"\xff\xfe", b"[1, 2]", b'"activity.created"', b"null"],
+        ids=["broken", "empty", "not utf-8", "array", "string", "null"],
+    )
+    def test_malformed_json_is_refused(self, body: bytes) -> None:
+        with pytest.raises(MalformedPayload):
+            read_notification(body)
+
+    def test_an_oversize_body_is_refused(self) -> None:
+        with pytest.raises(MalformedPayload, match="over"):
+            read_notification(b" " * (MAX_BODY_BYTES + 1))
+
+    @given(
+        st.recursive(
+            st.none() | st.text() | st.integers(),
+            lambda c: st.lists(c) | st.dictionaries(st.text(), c),
+        )
+    )
+    def test_any_json_is_answered_without_an_exception(self, data: object) -> None:
+        body = json.dumps({"event": "activity.created", "data": data}).encode()
+        assert isinstance(read_notification(body), Notification | Ignored)
+
+
+# --- The receiver ---------------------------------------------------------------------------------
+
+
+class FakeSender:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str | None]] = []
+        self.fail = False
+
+    def send(self, contact_id: str, *, activity_id: str | None) -> None:
+        if self.fail:
+            raise ReceiverUnavailable("queue down")
+        self.sent.append((contact_id, activity_id))
+
+
+def receiver(sender: FakeSender) -> WebhookReceiver:
+    return WebhookReceiver(RotatingSecret(lambda _: SECRET, clock=FakeClock()), sender)
+
+
+class TestReceiver:
+    def test_a_verified_notification_enqueues_its_contact(self) -> None:
+        sender = FakeSender()
+        reception = receiver(sender).receive(BODY, sign(BODY))
+        assert reception.outcome is Outcome.ENQUEUED
+        assert reception.contact_id == CONTACT
+        assert sender.sent == [(CONTACT, "act_1")]
+
+    @pytest.mark.parametrize("header", [None, "sha256=00", "sha1=" + "0" * 40])
+    def test_an_unverified_delivery_enqueues_nothing(self, header: str | None) -> None:
+        sender = FakeSender()
+        reception = receiver(sender).receive(BODY, header)
+        assert reception.outcome is Outcome.UNAUTHORIZED
+        assert sender.sent == []
+        # The detail is safe to log: the problem's name, never the digest or the secret.
+        assert reception.detail in {"missing", "mismatch", "wrong_scheme"}
+
+    def test_malformed_json_is_checked_only_after_the_signature(self) -> None:
+        sender = FakeSender()
+        assert receiver(sender).receive(b"{", None).outcome is Outcome.UNAUTHORIZED
+        assert receiver(sender).receive(b"{", sign(b"{")).outcome is Outcome.MALFORMED
+
+    def test_an_oversize_body_is_refused_unhashed(self) -> None:
+        body = b"{" + b" " * MAX_BODY_BYTES + b"}"
+        loads: list[bool] = []
+
+        def load(refresh: bool) -> str:
+            loads.append(refresh)
+            return SECRET
+
+        reception = WebhookReceiver(RotatingSecret(load, clock=FakeClock()), FakeSender()).receive(
+            body, sign(body)
+        )
+        assert reception.outcome is Outcome.MALFORMED
+        assert loads == []
+
+    def test_a_verified_but_unusable_delivery_is_ignored_with_its_reason(self) -> None:
+        sender = FakeSender()
+        body = payload({"activity": {"entity_type": "deal", "entity_id": CONTACT}})
+        reception = receiver(sender).receive(body, sign(body))
+        assert (reception.outcome, reception.detail) == (Outcome.IGNORED, "no_contact")
+        assert sender.sent == []
+
+    def test_a_queue_failure_propagates_so_that_leadlex_retries(self) -> None:
+        sender = FakeSender()
+        sender.fail = True
+        with pytest.raises(ReceiverUnavailable):
+            receiver(sender).receive(BODY, sign(BODY))
