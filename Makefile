@@ -48,6 +48,8 @@ bench: venv
 	$(PY) -m benchmarks.two_instances
 	$(PY) -m benchmarks.webhook_delivery
 	$(PY) -m benchmarks.long_sync
+	@# Webhooks in (issue 11): the receiver's warm and cold response time, a burst's cost
+	$(PY) -m benchmarks.receiver_latency
 
 ## demo: the relay end to end on an embedded AWS (moto) and the LeadLex sandbox; stops after
 demo: venv

@@ -13,6 +13,7 @@ from benchmarks import (
     long_sync,
     parallel_batch,
     pro_day,
+    receiver_latency,
     requests_per_scenario,
     two_instances,
     webhook_delivery,
@@ -233,3 +234,18 @@ def test_a_crash_after_any_aws_call_loses_nothing_and_repeats_at_most_a_slice() 
     assert figures["crashes"] == figures["aws_calls_per_sync"] > 5
     assert figures["activities_lost"] == 0
     assert figures["worst_duplicates_per_crash_per_channel"] <= 100
+
+
+def test_receiver_latency_answers_warm_and_cold_and_a_delayed_burst_costs_one_sync() -> None:
+    figures = receiver_latency.run(warm=5, cold=1, burst=5)
+
+    assert figures["ok"], figures["failures"]
+    assert figures["warm_ms"]["calls"] == 5
+    (cold,) = figures["cold"]
+    assert cold["status"] == 202
+    assert cold["process_s"] >= cold["import_s"] + cold["first_request_s"] > 0
+    bursts = figures["burst"]
+    assert set(bursts) == {"delay 0 s", "delay 3 s"}
+    for burst in bursts.values():
+        assert burst["published"] == burst["webhooks"] == 5
+    assert bursts["delay 3 s"]["leadlex_requests"] <= 2
