@@ -12,7 +12,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from activity_relay import wiring
-from activity_relay.core.leadlex_webhooks import Outcome, ReceiverUnavailable
+from activity_relay.core.leadlex_webhooks import Outcome
+from activity_relay.core.ports import ReceiverUnavailable
 from activity_relay.observability import logger, metrics
 from activity_relay.settings import ConfigurationError
 

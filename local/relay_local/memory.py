@@ -26,6 +26,7 @@ from activity_relay.core.ports import (
     LeaseHeld,
     PublishFailed,
     QuotaSnapshot,
+    ReceiverUnavailable,
     StateConflict,
 )
 from activity_relay.core.sweep import MAX_DELAY_SECONDS
@@ -482,3 +483,23 @@ class ScriptedSender:
 
     def to(self, url: str) -> list[Post]:
         return [p for p in self.posts if p.url == url]
+
+
+# --- ContactSender (SqsContactSender, the webhook receiver's) -------------------------------------
+
+
+@dataclass
+class MemoryContactSender:
+    """What the webhook receiver sent: (contact id, activity id), in order; after go_down()
+    every send raises ReceiverUnavailable, as SQS failing would."""
+
+    sent: list[tuple[str, str | None]] = field(default_factory=list)
+    down: bool = False
+
+    def send(self, contact_id: str, *, activity_id: str | None) -> None:
+        if self.down:
+            raise ReceiverUnavailable("the contact queue is down")
+        self.sent.append((contact_id, activity_id))
+
+    def go_down(self) -> None:
+        self.down = True

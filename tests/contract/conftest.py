@@ -25,12 +25,18 @@ from activity_relay.adapters.eventbridge import EventBridgePublisher
 from activity_relay.adapters.leadlex import LeadLexClient
 from activity_relay.adapters.publishing import RetryPolicy
 from activity_relay.adapters.sns import SnsPublisher
-from activity_relay.adapters.sqs import SqsContactQueue, SqsContinuations, SqsDeadLetters
+from activity_relay.adapters.sqs import (
+    SqsContactQueue,
+    SqsContactSender,
+    SqsContinuations,
+    SqsDeadLetters,
+)
 from activity_relay.core.intake import continuation_body
 from activity_relay.core.model import ActivityEvent
 from activity_relay.core.ports import (
     ActivitySource,
     ContactQueue,
+    ContactSender,
     Continuations,
     Publisher,
     RejectedMessages,
@@ -40,6 +46,7 @@ from relay_local.memory import (
     EPOCH,
     FakeLeadLex,
     MemoryContactQueue,
+    MemoryContactSender,
     MemoryStateStore,
     QueuedContinuations,
     RecordingPublisher,
@@ -354,3 +361,40 @@ def activity_source(request: pytest.FixtureRequest) -> Iterator[SourceUnderTest]
         server.create_key(), server.base_url, per_page=PAGE_SIZE, retries=0
     ) as client:
         yield SourceUnderTest(client, lambda: server.create_contact(), log)
+
+
+# --- ContactSender (the webhook receiver's) ------------------------------------------------------
+
+
+@dataclass
+class SenderUnderTest:
+    sender: ContactSender
+    sent: Callable[[], list[tuple[str, str | None]]]
+    """The messages on the queue: (body, activity_id attribute or None), in order."""
+    go_down: Callable[[], None]
+    """Make the queue refuse every further message."""
+
+
+def _sent(sqs: Any, queue_url: str) -> list[tuple[str, str | None]]:
+    return [
+        (m["Body"], (m.get("MessageAttributes") or {}).get("activity_id", {}).get("StringValue"))
+        for m in drain(sqs, queue_url)
+    ]
+
+
+@pytest.fixture(params=[FAKE, REAL])
+def contact_sender(request: pytest.FixtureRequest) -> SenderUnderTest:
+    if request.param == "fake":
+        fake = MemoryContactSender()
+        return SenderUnderTest(fake, lambda: list(fake.sent), fake.go_down)
+    # Without the queue's delivery delay, so that what was sent is visible at once.
+    stack: LocalStack = request.getfixturevalue("stack_factory")(
+        parameter_overrides={"DeliveryDelaySeconds": 0}
+    )
+    sqs = boto3.client("sqs", region_name=REGION)
+    real = SqsContactSender(sqs, stack.contact_queue_url)
+    return SenderUnderTest(
+        real,
+        lambda: _sent(sqs, stack.contact_queue_url),
+        lambda: _refuse_calls_with(sqs, "SendMessage", lambda _: True),
+    )

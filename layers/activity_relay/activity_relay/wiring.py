@@ -39,12 +39,8 @@ from activity_relay.core.batch import ContactMessage, MessageResult, Relay
 from activity_relay.core.delivery import WebhookDeliverer, WebhookFanOut
 from activity_relay.core.engine import SyncEngine
 from activity_relay.core.fanout import FanOutPublisher
-from activity_relay.core.leadlex_webhooks import (
-    ReceiverUnavailable,
-    RotatingSecret,
-    WebhookReceiver,
-)
-from activity_relay.core.ports import Publisher
+from activity_relay.core.leadlex_webhooks import RotatingSecret, WebhookReceiver
+from activity_relay.core.ports import Publisher, ReceiverUnavailable
 from activity_relay.core.sweep import SweepResult, sweep
 from activity_relay.settings import (
     ConfigurationError,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import BotoCoreError, ClientError
 
 from activity_relay.core.intake import continuation_body, release_body
-from activity_relay.core.leadlex_webhooks import ReceiverUnavailable
+from activity_relay.core.ports import ReceiverUnavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

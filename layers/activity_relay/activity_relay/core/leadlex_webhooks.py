@@ -14,9 +14,12 @@ import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
 from activity_relay.core.model import parse_contact_id
+from activity_relay.core.ports import ContactSender, ReceiverUnavailable
+
+__all__ = ["ContactSender", "ReceiverUnavailable"]  # the receiver's ports, from core/ports.py
 
 ACTIVITY_CREATED = "activity.created"
 SIGNATURE_PREFIX = "sha256="
@@ -160,19 +163,6 @@ def _text(value: object) -> str | None:
 
 
 # --- The receiver: verify, read, enqueue ----------------------------------------------------------
-
-
-class ReceiverUnavailable(Exception):
-    """The secret or the queue could not be reached: the delivery is answered 503 and LeadLex
-    delivers it again. The message names what failed, never a secret."""
-
-
-class ContactSender(Protocol):
-    """The contact queue, one message per verified notification (the queue's delay applies)."""
-
-    def send(self, contact_id: str, *, activity_id: str | None) -> None:
-        """Raises ReceiverUnavailable when the message was not sent."""
-        ...
 
 
 class Outcome(StrEnum):
