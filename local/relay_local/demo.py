@@ -112,6 +112,7 @@ def _webhook_round(relay: EmbeddedRelay, contact_ids: list[str], out: IO[str]) -
         f"   receiver (Function URL) {relay.receiver.url}, registered for activity.created",
         file=out,
     )
+    relay.received()  # what round 3's events left at the subscribers: not this round's
     already = len(sandbox.webhook_deliveries)
     now = datetime.now(UTC).replace(microsecond=0)
     logged = [
