@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from activity_relay.adapters.dynamodb import REQUEST_MARGIN
 from activity_relay.adapters.leadlex import RequestRejected
 from activity_relay.adapters.sqs import EMPTY_BODY
 from activity_relay.core.model import Activity, ActivityEvent, ActivityPage, ContactState
@@ -56,6 +57,7 @@ class MemoryStateStore:
     states: dict[str, ContactState] = field(default_factory=dict)
     not_found: dict[str, datetime] = field(default_factory=dict)
     deferred: dict[str, datetime] = field(default_factory=dict)
+    deferred_asked: dict[str, datetime] = field(default_factory=dict)
     leases: dict[str, Lease] = field(default_factory=dict)
     quota: QuotaSnapshot | None = None
     saves: int = 0
@@ -102,8 +104,12 @@ class MemoryStateStore:
                 raise StateConflict(f"contact {state.contact_id} is held by another sync")
             saved = replace(state, version=state.version + 1)
             self.states[state.contact_id] = replace(saved, seen=state.seen.copy())
-            # The sync a deferral waited for has happened, and the contact has been found.
-            self.deferred.pop(state.contact_id, None)
+            # The sync a deferral waited for has happened (unless the deferral was asked for
+            # after it began), and the contact has been found.
+            requested = self.deferred_asked.get(state.contact_id)
+            started = state.last_sync_started_at
+            if started is None or requested is None or requested < started - REQUEST_MARGIN:
+                self._clear_deferral(state.contact_id)
             self.not_found.pop(state.contact_id, None)
             if lease is not None:
                 self.leases.pop(state.contact_id, None)
@@ -117,7 +123,7 @@ class MemoryStateStore:
     def record_not_found(self, contact_id: str, at: datetime, lease: Lease | None = None) -> None:
         with self._lock:
             self.not_found[contact_id] = at
-            self.deferred.pop(contact_id, None)
+            self._clear_deferral(contact_id)
             if lease is not None:
                 self._release(contact_id, lease)
 
@@ -130,14 +136,20 @@ class MemoryStateStore:
         self.leases.pop(contact_id, None)
         self.states.pop(contact_id, None)
         self.not_found.pop(contact_id, None)
+        self._clear_deferral(contact_id)
+
+    def _clear_deferral(self, contact_id: str) -> None:
         self.deferred.pop(contact_id, None)
+        self.deferred_asked.pop(contact_id, None)
 
     def defer(self, contact_id: str, until: datetime) -> None:
         self.deferred[contact_id] = until
+        self.deferred_asked[contact_id] = self.clock()
 
     def wait(self, contact_id: str, since: datetime) -> None:
         waiting = self.deferred.get(contact_id)
         self.deferred[contact_id] = since if waiting is None else min(waiting, since)
+        self.deferred_asked[contact_id] = self.clock()
 
     def due(self, now: datetime, limit: int) -> list[str]:
         if limit <= 0:

@@ -5,6 +5,7 @@ Each case runs on both (the `store` fixture); DynamoDbStateStore is the referenc
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -365,10 +366,58 @@ def test_a_new_wait_brings_a_later_deferral_forward(store: Store) -> None:
     assert store.due(NOW, 10) == [contact(1)]
 
 
-def test_the_sync_a_waiting_contact_was_released_for_ends_its_wait(store: Store) -> None:
+def test_the_sync_a_waiting_contact_was_released_for_ends_its_wait(
+    store: Store, clock: Clock
+) -> None:
     state = synced(store, contact(1))
     store.wait(contact(1), NOW - HOUR)
 
-    store.save(state)
+    # The sweep releases it; the sync it was released for starts a minute later
+    clock.now = NOW + timedelta(minutes=1)
+    store.save(replace(state, last_sync_started_at=clock.now))
 
     assert store.due(RESET + 24 * HOUR, 10) == []
+
+
+def test_a_wait_asked_for_while_a_sync_runs_outlives_that_syncs_save(
+    store: Store, clock: Clock
+) -> None:
+    # Given a sync that began at NOW (it read page 1 then)
+    state = synced(store, contact(1))
+    began = NOW
+    # When a message for an activity logged after that read waits for the paced budget,
+    # and a moment later the sync saves its checkpoint
+    clock.now = NOW + timedelta(seconds=30)
+    store.wait(contact(1), clock.now)
+    store.save(replace(state, last_sync_started_at=began))
+
+    # Then the contact is still waiting: the sync could not have read that activity
+    assert store.due(clock.now, 10) == [contact(1)]
+    assert store.load(contact(1)).last_sync_started_at == began  # type: ignore[union-attr]
+
+
+def test_a_deferral_asked_for_while_a_sync_runs_outlives_that_syncs_save(
+    store: Store, clock: Clock
+) -> None:
+    state = synced(store, contact(1))
+    clock.now = NOW + timedelta(seconds=30)
+    store.defer(contact(1), RESET)
+
+    store.save(replace(state, last_sync_started_at=NOW))
+
+    assert store.due(RESET, 10) == [contact(1)]
+
+
+def test_a_wait_that_keeps_its_place_still_outlives_a_sync_begun_before_it(
+    store: Store, clock: Clock
+) -> None:
+    # Given a contact waiting since an hour ago, and a sync that began at NOW
+    state = synced(store, contact(1))
+    store.wait(contact(1), NOW - HOUR)
+    # When another message waits during that sync (the contact keeps its earlier place)
+    clock.now = NOW + timedelta(seconds=30)
+    store.wait(contact(1), clock.now)
+    store.save(replace(state, last_sync_started_at=NOW))
+
+    # Then the wait survives the save, in its place
+    assert store.due(clock.now, 10) == [contact(1)]

@@ -4,6 +4,7 @@ deferrals and their postponement, the quota item, stale contacts, forgetting a c
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -179,7 +180,8 @@ def test_postponing_a_contact_synced_meanwhile_or_unknown_is_harmless(
 ) -> None:
     state = synced(store, contact(1), NOW)
     store.defer(contact(1), MIDNIGHT)
-    store.save(state)
+    # synced meanwhile: by a sync that began after the deferral was asked for
+    store.save(replace(state, last_sync_started_at=NOW + timedelta(minutes=1)))
     clock.now = MIDNIGHT + timedelta(minutes=15)
 
     store.postpone([contact(1), contact(2)], clock.now + timedelta(hours=2))

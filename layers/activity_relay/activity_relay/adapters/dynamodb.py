@@ -13,6 +13,7 @@ One item per contact, keyed by `contact_id` (S) alone, as template.yaml declares
 | `not_found_at` | S | ISO 8601 UTC, when the API last answered 404 for the contact |
 | `deferred_partition` | S | `"deferred"` while the contact waits for the quota, else absent |
 | `deferred_until` | S | ISO 8601 UTC, when the deferred contact may be synced again |
+| `deferred_asked_at` | S | ISO 8601 UTC, when a deferral or wait was last asked for |
 | `backfill_read_from_end` | N | a continuing sync's position, counted from the list's end |
 | `backfill_total` | N | `meta.total` at that checkpoint (absent before the first) |
 | `backfill_first_sync` | BOOL | the continuing sync is the contact's first: INITIAL_SYNC applies |
@@ -52,7 +53,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 from botocore.exceptions import ClientError
@@ -75,7 +76,14 @@ QUOTA_KEY: Final = "#quota"
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 _FIRST_SAVE = "attribute_not_exists(contact_id) OR attribute_not_exists(#version)"
 _LATER_SAVE = "#version = :expected"
-_DEFERRAL = ("deferred_partition", "deferred_until")
+_DEFERRAL = ("deferred_partition", "deferred_until", "deferred_asked_at")
+# A save clears the deferral a sync waited for, but not one asked for after the sync began: the
+# activity behind that request may lie above what the sync read. (The margin: the request's and
+# the sync's clocks are two containers'.)
+_REQUESTED_BEFORE_SYNC = (
+    "(attribute_not_exists(deferred_asked_at) OR deferred_asked_at < :requested_before)"
+)
+REQUEST_MARGIN = timedelta(seconds=1)
 _BACKFILL = (
     "backfill_read_from_end",
     "backfill_total",
@@ -120,6 +128,10 @@ def _iso(moment: datetime) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).isoformat()
+
+
+class _DeferralAskedDuringSync(Exception):
+    """A save's only failed condition: the deferral was asked for after the sync began."""
 
 
 class DynamoDbStateStore:
@@ -181,6 +193,14 @@ class DynamoDbStateStore:
         return _state(contact_id, response.get("Attributes"))
 
     def save(self, state: ContactState, lease: Lease | None = None) -> ContactState:
+        try:
+            return self._save(state, lease, clear_deferral=True)
+        except _DeferralAskedDuringSync:
+            return self._save(state, lease, clear_deferral=False)
+
+    def _save(
+        self, state: ContactState, lease: Lease | None, *, clear_deferral: bool
+    ) -> ContactState:
         version = state.version + 1
         values: dict[str, UniversalAttributeValueTypeDef] = {
             ":fingerprint": {"B": state.seen.encode()},
@@ -194,7 +214,13 @@ class DynamoDbStateStore:
             "activities_accounted = :accounted",
             "updated_at = :updated",
         ]
-        removals = ["not_found_at", *_DEFERRAL]
+        removals = ["not_found_at"]
+        requested_before: str | None = None
+        if clear_deferral:
+            removals.extend(_DEFERRAL)
+            if state.last_sync_started_at is not None:
+                requested_before = _iso(state.last_sync_started_at - REQUEST_MARGIN)
+                values[":requested_before"] = {"S": requested_before}
         if state.last_sync_started_at is None:
             removals.append("last_sync_started_at")
         else:
@@ -227,6 +253,8 @@ class DynamoDbStateStore:
             condition = f"({condition}) AND {_LEASE_MINE}"
             values[":holder"] = {"S": lease.holder}
             removals.extend(_LEASE)
+        if requested_before is not None:
+            condition = f"({condition}) AND {_REQUESTED_BEFORE_SYNC}"
         try:
             self._client.update_item(
                 TableName=self._table_name,
@@ -235,9 +263,16 @@ class DynamoDbStateStore:
                 ConditionExpression=condition,
                 ExpressionAttributeNames={"#version": "version"},
                 ExpressionAttributeValues=values,
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == _CONDITION_FAILED:
+                old: dict[str, Any] = error.response.get("Item") or {}  # type: ignore[assignment]
+                requested = old.get("deferred_asked_at", {}).get("S")
+                if requested_before is not None and (requested or "") >= requested_before:
+                    # Saved again without touching the deferral; a version or lease conflict
+                    # then shows as one.
+                    raise _DeferralAskedDuringSync from error
                 raise StateConflict(
                     f"contact {state.contact_id}: stored state is no longer version {state.version}"
                 ) from error
@@ -294,10 +329,14 @@ class DynamoDbStateStore:
         self._client.update_item(
             TableName=self._table_name,
             Key={"contact_id": {"S": contact_id}},
-            UpdateExpression="SET deferred_partition = :partition, deferred_until = :until",
+            UpdateExpression=(
+                "SET deferred_partition = :partition, deferred_until = :until,"
+                " deferred_asked_at = :requested"
+            ),
             ExpressionAttributeValues={
                 ":partition": {"S": DEFERRED_PARTITION},
                 ":until": {"S": _iso(until)},
+                ":requested": {"S": _iso(self._clock())},
             },
         )
 
@@ -306,22 +345,34 @@ class DynamoDbStateStore:
         # contact already due earlier keeps its place (later messages do not push it back); one
         # deferred to a later reset or postponed after a release comes forward, since its new
         # message asks for a sync that nothing else has promised.
+        requested = {"S": _iso(self._clock())}
         try:
             self._client.update_item(
                 TableName=self._table_name,
                 Key={"contact_id": {"S": contact_id}},
-                UpdateExpression="SET deferred_partition = :partition, deferred_until = :since",
+                UpdateExpression=(
+                    "SET deferred_partition = :partition, deferred_until = :since,"
+                    " deferred_asked_at = :requested"
+                ),
                 ConditionExpression=(
                     "attribute_not_exists(deferred_until) OR deferred_until > :since"
                 ),
                 ExpressionAttributeValues={
                     ":partition": {"S": DEFERRED_PARTITION},
                     ":since": {"S": _iso(since)},
+                    ":requested": requested,
                 },
             )
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") != _CONDITION_FAILED:
                 raise
+            # Keeps its place, but a sync under way must not clear what was asked for now.
+            self._client.update_item(
+                TableName=self._table_name,
+                Key={"contact_id": {"S": contact_id}},
+                UpdateExpression="SET deferred_asked_at = :requested",
+                ExpressionAttributeValues={":requested": requested},
+            )
 
     def due(self, now: datetime, limit: int) -> list[str]:
         contact_ids: list[str] = []
