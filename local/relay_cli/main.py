@@ -3,47 +3,111 @@
     relay enqueue ID... | --file ids.txt | < ids.txt    push contact ids to the contact queue
     relay tail [topic|bus|QUEUE_URL]                    print events arriving at a subscriber
     relay state CONTACT_ID / relay reset CONTACT_ID     show / forget a contact's sync state
-    relay dlq list / relay dlq redrive                  inspect / replay the dead-letter queue
     relay webhooks add URL / list / show ID / test ID   HTTPS endpoints receiving signed events
     relay leadlex register-webhook [--url URL]          subscribe the receiver to LeadLex
+    relay dlq list / redrive / purge                    inspect / replay / empty the DLQ
 
 Where the stack is, first found wins: flags (``--queue-url``, ``--dlq-url``, ``--table-name``,
 ``--endpoint-url``, ``--region``); the environment (``RELAY_CONTACT_QUEUE_URL``,
 ``RELAY_DEAD_LETTER_QUEUE_URL``, ``RELAY_TABLE_NAME``, ``RELAY_ENDPOINT_URL`` or
 ``AWS_ENDPOINT_URL``); the Outputs of the CloudFormation stack named by ``--stack-name`` or
 ``RELAY_STACK_NAME``; the state file a running ``make local`` writes (``.relay-local.json``).
+These options are accepted before or after the sub-command.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from typing import IO
+from importlib import metadata
+from typing import IO, Any, Final
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from relay_cli.commands import dlq, enqueue, leadlex, state, tail, webhooks
 from relay_cli.target import STATE_FILE, UsageError, error_text, resolve_target
 
+EXIT_OK: Final = 0
+EXIT_PARTIAL: Final = 1
+EXIT_USAGE: Final = 2
+
+EXIT_CODES: Final = f"""exit status:
+  {EXIT_OK}  done
+  {EXIT_PARTIAL}  partly done: some ids invalid or not sent, some dead letters not redriven
+  {EXIT_USAGE}  nothing done: a usage error, no stack found, or an error from AWS
+"""
+
+
+def _add_global_options(parser: argparse.ArgumentParser, default: Any) -> None:
+    """Where the stack is. On the sub-commands with ``default=SUPPRESS``, so that an option
+    given before the sub-command is not overwritten by the sub-command's absent one."""
+    group = parser.add_argument_group("where the stack is (before or after the sub-command)")
+    group.add_argument(
+        "--endpoint-url", default=default, help="AWS endpoint, e.g. the local stack's"
+    )
+    group.add_argument("--region", default=default, help="AWS region (default: AWS_REGION)")
+    group.add_argument(
+        "--stack-name",
+        default=default,
+        help="read names from this CloudFormation stack's Outputs (or RELAY_STACK_NAME)",
+    )
+    group.add_argument(
+        "--state-file", default=default, help=f"the local stack's (default {STATE_FILE.name})"
+    )
+    group.add_argument(
+        "--queue-url", default=default, help="the contact queue (or RELAY_CONTACT_QUEUE_URL)"
+    )
+    group.add_argument(
+        "--dlq-url", default=default, help="the dead-letter queue (or RELAY_DEAD_LETTER_QUEUE_URL)"
+    )
+    group.add_argument(
+        "--table-name", default=default, help="the watermark table (or RELAY_TABLE_NAME)"
+    )
+
+
+def _sub_parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """Every sub-command's parser below ``parser``, each once (aliases share one)."""
+    found: list[argparse.ArgumentParser] = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                if all(sub is not known for known in found):
+                    found.append(sub)
+                    found.extend(_sub_parsers(sub))
+    return found
+
+
+def _version() -> str:
+    try:
+        return metadata.version("leadlex-relay-dev")
+    except metadata.PackageNotFoundError:  # pragma: no cover - run from a bare source tree
+        return "unknown"
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="relay", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="relay",
+        description=__doc__,
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--endpoint-url", help="AWS endpoint, e.g. the local stack's")
-    parser.add_argument("--region")
-    parser.add_argument("--stack-name", help="read names from this CloudFormation stack's Outputs")
-    parser.add_argument("--state-file", help=f"the local stack's (default {STATE_FILE.name})")
-    parser.add_argument("--queue-url", help="the contact queue")
-    parser.add_argument("--dlq-url", help="the dead-letter queue")
-    parser.add_argument("--table-name", help="the watermark table")
+    parser.add_argument("--version", action="version", version=f"relay {_version()}")
+    _add_global_options(parser, None)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    enqueue_ = commands.add_parser("enqueue", help="send contact ids to the contact queue")
-    enqueue_.add_argument("ids", nargs="*", metavar="CONTACT_ID")
+    enqueue_ = commands.add_parser(
+        "enqueue",
+        help="send contact ids to the contact queue",
+        description=enqueue.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    enqueue_.add_argument(
+        "ids", nargs="*", metavar="CONTACT_ID", help="contact UUIDs (else --file or stdin)"
+    )
     enqueue_.add_argument(
         "--file", "-f", action="append", help="ids one per line ('-' for stdin); repeatable"
     )
@@ -56,35 +120,47 @@ def build_parser() -> argparse.ArgumentParser:
     enqueue_.set_defaults(run=enqueue.run)
 
     tail_parser = commands.add_parser(
-        "tail", help="print events as they arrive at a subscriber queue"
+        "tail",
+        help="print events as they arrive at a subscriber queue (left there unless --delete)",
+        description=tail.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     tail_parser.add_argument(
-        "subscriber", nargs="?", help="topic, bus (local stack) or a queue URL"
+        "subscriber", nargs="?", help="topic, bus (local stack) or a queue URL; default: all known"
     )
     tail_parser.add_argument("--count", "-n", type=int, help="stop after this many events")
     tail_parser.add_argument(
         "--idle", type=float, help="stop after this many seconds without events"
     )
+    tail_parser.add_argument(
+        "--delete",
+        action="store_true",
+        help="delete what was printed from the queue (default: leave it for its consumer)",
+    )
     tail_parser.add_argument("--json", action="store_true", help="one JSON document per line")
     tail_parser.set_defaults(run=tail.run)
 
     state_parser = commands.add_parser("state", help="show a contact's sync state")
-    state_parser.add_argument("contact_id")
-    state_parser.add_argument("--json", action="store_true")
+    state_parser.add_argument("contact_id", help="the contact's UUID")
+    state_parser.add_argument(
+        "--json", action="store_true", help='one JSON object ("known": false when none)'
+    )
     state_parser.set_defaults(run=state.run_state)
 
     reset_parser = commands.add_parser("reset", help="forget a contact's sync state")
-    reset_parser.add_argument("contact_id")
+    reset_parser.add_argument("contact_id", help="the contact's UUID")
     reset_parser.set_defaults(run=state.run_reset)
 
-    dlq_parser = commands.add_parser("dlq", help="the dead-letter queue")
+    dlq_parser = commands.add_parser("dlq", help="the dead-letter queue: list, redrive, purge")
     dlq_commands = dlq_parser.add_subparsers(dest="dlq_command", required=True, metavar="ACTION")
-    dlq_list = dlq_commands.add_parser("list", help="show what is there (and leave it)")
-    dlq_list.add_argument("--max", type=int, default=100)
-    dlq_list.add_argument("--json", action="store_true")
+    dlq_list = dlq_commands.add_parser(
+        "list", help="show what is there, with the original message id and why (and leave it)"
+    )
+    dlq_list.add_argument("--max", type=int, default=100, help="at most this many (default 100)")
+    dlq_list.add_argument("--json", action="store_true", help="one JSON object per dead letter")
     dlq_list.set_defaults(run=dlq.run_list)
     redrive = dlq_commands.add_parser("redrive", help="send dead letters back to the queue")
-    redrive.add_argument("--max", type=int, default=1000)
+    redrive.add_argument("--max", type=int, default=1000, help="at most this many (default 1000)")
     redrive.add_argument(
         "--include-rejected", action="store_true", help="also messages rejected as unreadable"
     )
@@ -92,6 +168,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     webhooks.add_parser(commands)
     leadlex.add_parser(commands)
+    purge = dlq_commands.add_parser(
+        "purge", help="delete every dead letter (asks first; --yes for scripts)"
+    )
+    purge.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    purge.set_defaults(run=dlq.run_purge)
+
+    # Last, so that every sub-command (whoever added it) takes the global options too.
+    for sub in _sub_parsers(parser):
+        _add_global_options(sub, argparse.SUPPRESS)
+        sub.epilog = sub.epilog or EXIT_CODES
+        sub.formatter_class = argparse.RawDescriptionHelpFormatter
     return parser
 
 
@@ -108,20 +195,26 @@ def main(
         target = resolve_target(args, os.environ if env is None else env)
         status: int = args.run(args, target, out, err)
     except UsageError as error:
-        print(f"relay: {error}", file=err)
-        return 2
+        return _fail(args, err, str(error))
     except ClientError as error:
-        print(f"relay: AWS said {error_text(error)}", file=err)
-        return 2
+        return _fail(args, err, f"AWS said {error_text(error)}")
     except BotoCoreError as error:
-        print(f"relay: {error}", file=err)
-        return 2
+        return _fail(args, err, str(error))
     except BrokenPipeError:
         # The reader went away (`relay tail | head`): stop quietly, as Unix tools do.
         with contextlib.suppress(OSError):
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - must outlive this frame
         return 0
     return status
+
+
+def _fail(args: argparse.Namespace, err: IO[str], message: str) -> int:
+    """One line on stderr; a JSON object there too when --json asked for JSON."""
+    if getattr(args, "json", False):
+        print(json.dumps({"error": message}), file=err)
+    else:
+        print(f"relay: {message}", file=err)
+    return EXIT_USAGE
 
 
 if __name__ == "__main__":

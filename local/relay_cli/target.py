@@ -46,6 +46,14 @@ _NAMED_OUTPUTS: Final = {
 }
 
 
+NO_STACK: Final = (
+    "no relay stack found: pass --queue-url/--dlq-url/--table-name (or RELAY_CONTACT_QUEUE_URL, "
+    "RELAY_DEAD_LETTER_QUEUE_URL, RELAY_TABLE_NAME), name a deployed stack with --stack-name or "
+    f"RELAY_STACK_NAME, or start the local stack with `make local` (it writes {STATE_FILE.name})"
+)
+"""The one line a user sees when the CLI has nowhere to act: the three ways to point it."""
+
+
 class UsageError(Exception):
     """Something the user can fix: printed without a traceback, exit status 2."""
 
@@ -61,18 +69,25 @@ class Target:
     local: bool = False
     origin: str = "flags and environment"
 
+    found: bool = True
+    """False when neither flags, environment, a stack name nor a state file named anything."""
+
     def output(self, name: str) -> str:
         value = self.outputs.get(name)
         if not value:
+            if not self.found:
+                raise UsageError(NO_STACK)
             flag, variable = _NAMED_OUTPUTS[name]
             raise UsageError(
-                f"no {name}: pass --{flag.replace('_', '-')}, set {variable} or RELAY_STACK_NAME, "
-                "or start the local stack (make local)"
+                f"no {name} in {self.origin}: pass --{flag.replace('_', '-')} or set {variable}"
             )
         return value
 
     def session(self) -> boto3.session.Session:
         session = boto3.session.Session(region_name=self.region)
+        if session.region_name is None:
+            # botocore's own "You must specify a region." names none of the ways out.
+            raise UsageError(NO_STACK if not self.found else "no AWS region: pass --region")
         if self.local and session.get_credentials() is None:
             # moto accepts any credentials; a laptop without AWS config should still work.
             session = boto3.session.Session(
@@ -109,12 +124,22 @@ def resolve_target(args: argparse.Namespace, env: Mapping[str, str]) -> Target:
             origin=str(state_file),
         )
     else:
-        target = Target(endpoint, region, {}, local=endpoint is not None)
+        target = Target(endpoint, region, {}, local=endpoint is not None, found=False)
     for output, (flag, variable) in _NAMED_OUTPUTS.items():
         value = getattr(args, flag, None) or env.get(variable)
         if value:
             target.outputs[output] = value
+            target.found = True
+            if target.region is None:
+                target.region = _region_of(value)
     return target
+
+
+def _region_of(value: str) -> str | None:
+    """The region an AWS queue URL names (https://sqs.REGION.amazonaws.com/...), if any."""
+    host = value.split("://", 1)[-1].split("/", 1)[0].split(".")
+    aws = len(host) >= 4 and host[0] == "sqs" and host[-2:] == ["amazonaws", "com"]
+    return host[1] if aws else None
 
 
 def _stack_outputs(target: Target, stack_name: str) -> dict[str, str]:

@@ -152,9 +152,9 @@ def test_tail_prints_events_as_they_arrive(relay: EmbeddedRelay, state_file: Pat
     relay.trigger.drain()
     activities = relay.sandbox.activities(contact)
 
-    bus = run_cli(state_file, "tail", "bus", "--count", "4")
-    rest = run_cli(state_file, "tail", "bus", "--json", "--idle", "1")
-    topic = run_cli(state_file, "tail", "topic", "--idle", "1")
+    bus = run_cli(state_file, "tail", "bus", "--count", "4", "--delete")
+    rest = run_cli(state_file, "tail", "bus", "--json", "--idle", "1", "--delete")
+    topic = run_cli(state_file, "tail", "topic", "--idle", "1", "--delete")
 
     lines = bus.out.splitlines()
     assert lines[0].split() == ["SUBSCR", "CONTACT", "TYPE", "OCCURRED_AT", "EVENT_ID"]
@@ -167,6 +167,34 @@ def test_tail_prints_events_as_they_arrive(relay: EmbeddedRelay, state_file: Pat
     assert sorted(line.split()[-1] for line in topic.out.splitlines()[1:]) == sorted(
         calls_and_meetings
     )
+
+
+def test_tail_leaves_what_it_prints_on_the_queue_unless_told_to_delete(
+    relay: EmbeddedRelay, state_file: Path
+) -> None:
+    # Given a synced contact whose events wait on the bus subscriber's queue
+    contact = relay.sandbox.create_contact(activities=3)
+    run_cli(state_file, "enqueue", contact)
+    relay.trigger.drain()
+    expected = sorted(a["id"] for a in relay.sandbox.activities(contact))
+
+    # When tail reads them without --delete, each is printed once and stays on the queue
+    first = run_cli(state_file, "tail", "bus", "--json", "--idle", "1")
+    second = run_cli(state_file, "tail", "bus", "--json", "--idle", "1")
+
+    assert sorted(json.loads(line)["event_id"] for line in first.out.splitlines()) == expected
+    assert sorted(json.loads(line)["event_id"] for line in second.out.splitlines()) == expected
+    # And with --delete they are gone after printing
+    deleted = run_cli(state_file, "tail", "bus", "--json", "--idle", "1", "--delete")
+    assert len(deleted.out.splitlines()) == 3
+    assert run_cli(state_file, "tail", "bus", "--json", "--idle", "1").out == ""
+
+
+def test_state_json_is_json_for_an_unknown_contact(relay: EmbeddedRelay, state_file: Path) -> None:
+    (contact,) = ids(1)
+    shown = run_cli(state_file, "state", contact, "--json")
+    assert shown.status == 0
+    assert json.loads(shown.out) == {"contact_id": contact, "known": False}
 
 
 def test_state_shows_and_reset_forgets_a_contacts_watermark(
@@ -182,6 +210,7 @@ def test_state_shows_and_reset_forgets_a_contacts_watermark(
 
     shown = run_cli(state_file, "state", contact, "--json")
     state = json.loads(shown.out)
+    assert state["known"] is True
     assert state["version"] == 1
     assert state["activities_accounted"] == 4
     assert state["last_sync_started_at"]
@@ -222,7 +251,11 @@ def test_dlq_list_and_redrive_after_max_receive_count(
     # Given a contact whose sync failed maxReceiveCount times, and an unreadable message
     run_cli(state_file, "enqueue", contact)
     relay.sqs.send_message(QueueUrl=relay.stack.contact_queue_url, MessageBody="garbage")
-    relay.trigger.drain()
+    polls = relay.trigger.drain()
+    received = [message_id for poll in polls for message_id in poll.received]
+    failed = {message_id for poll in polls for message_id in poll.failed}
+    (contact_message_id,) = failed
+    (garbage_message_id,) = set(received) - failed
     time.sleep(1.1)
     assert relay.trigger.poll_once() is None, "SQS moved the failed one to the DLQ"
 
@@ -236,6 +269,16 @@ def test_dlq_list_and_redrive_after_max_receive_count(
         json.loads(line) for line in run_cli(state_file, "dlq", "list", "--json").out.splitlines()
     ]
     assert sorted(d["body"] for d in as_json) == sorted([contact, "garbage"])
+    # Each under the message id the function logged: SQS keeps a dead letter's own id, a
+    # rejected message's copy names the original in original_message_id
+    by_body = {d["body"]: d for d in as_json}
+    assert by_body[contact]["message_id"] == contact_message_id
+    assert by_body[contact]["reason"] == "failed every receive (maxReceiveCount)"
+    assert by_body["garbage"]["message_id"] == garbage_message_id
+    assert by_body["garbage"]["dead_letter_message_id"] != garbage_message_id
+    assert by_body["garbage"]["reason"].startswith("rejected: body is neither a contact UUID")
+    assert contact_message_id in listed.out
+    assert garbage_message_id in listed.out
 
     # With the key fixed, redrive sends the contact back; the unreadable one stays
     relay.update_function_environment({"LEADLEX_API_KEY": good_key})
@@ -247,6 +290,59 @@ def test_dlq_list_and_redrive_after_max_receive_count(
     bus = [r.document["event_id"] for r in relay.received() if r.subscriber == "bus"]
     assert sorted(bus) == sorted(a["id"] for a in relay.sandbox.activities(contact))
     assert bodies(relay, relay.stack.dead_letter_queue_url) == ["garbage"]
+
+
+def test_dlq_purge_asks_first(
+    relay: EmbeddedRelay, state_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    relay.sqs.send_message(QueueUrl=relay.stack.contact_queue_url, MessageBody="garbage")
+    relay.trigger.drain()
+
+    # Not on a terminal and without --yes: refused, nothing deleted
+    monkeypatch.setattr(sys, "stdin", io.StringIO("y\n"))
+    refused = run_cli(state_file, "dlq", "purge")
+    assert refused.status == 2
+    assert "--yes" in refused.err
+    # On a terminal, "no" keeps them
+    monkeypatch.setattr(sys, "stdin", Terminal("n\n"))
+    kept = run_cli(state_file, "dlq", "purge")
+    assert kept.status == 0
+    assert "[y/N]" in kept.err
+    assert "nothing purged" in kept.out
+    assert "1 message(s)" in run_cli(state_file, "dlq", "list").out
+    # "y" purges
+    monkeypatch.setattr(sys, "stdin", Terminal("y\n"))
+    assert run_cli(state_file, "dlq", "purge").status == 0
+    assert bodies(relay, relay.stack.dead_letter_queue_url) == []
+
+
+def test_dlq_purge_yes_does_not_ask(
+    relay: EmbeddedRelay, state_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    relay.sqs.send_message(QueueUrl=relay.stack.dead_letter_queue_url, MessageBody="dead")
+    purged = run_cli(state_file, "dlq", "purge", "--yes")
+    assert purged.status == 0
+    assert "purged" in purged.out
+    assert bodies(relay, relay.stack.dead_letter_queue_url) == []
+
+
+def test_enqueue_skips_a_csv_header_row(
+    relay: EmbeddedRelay, state_file: Path, tmp_path: Path
+) -> None:
+    contacts = ids(2)
+    listing = tmp_path / "contacts.txt"
+    listing.write_text("contact_id\n" + "\n".join(contacts) + "\n")
+
+    result = run_cli(state_file, "enqueue", "--file", str(listing))
+
+    assert result.status == 0, result.err
+    assert f"skipped header row of {listing}: 'contact_id'" in result.err
+    assert sorted(bodies(relay, relay.stack.contact_queue_url)) == sorted(contacts)
 
 
 def test_redrive_can_include_rejected_messages(relay: EmbeddedRelay, state_file: Path) -> None:
@@ -269,6 +365,8 @@ def test_flags_and_environment_win_over_the_state_file(
     (contact,) = ids(1)
 
     assert run_cli(state_file, "--queue-url", other, "enqueue", contact).status == 0
+    assert bodies(relay, other) == [contact]
+    assert run_cli(state_file, "enqueue", contact, "--queue-url", other).status == 0
     assert bodies(relay, other) == [contact]
     assert (
         run_cli(state_file, "enqueue", contact, env={"RELAY_CONTACT_QUEUE_URL": other}).status == 0

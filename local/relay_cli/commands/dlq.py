@@ -1,22 +1,37 @@
-"""``relay dlq list`` and ``relay dlq redrive``: the dead-letter queue."""
+"""``relay dlq list``, ``redrive`` and ``purge``: the dead-letter queue.
+
+Each dead letter is shown under the message id the sync function logged: a message the function
+rejected carries it as the ``original_message_id`` attribute (the copy on the dead-letter queue
+has a new id); one SQS moved there after ``maxReceiveCount`` receives keeps its own id.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from typing import IO, TYPE_CHECKING
 
 from relay_cli.sqs import SQS_BATCH, delete, peek, send_batch, show_again
-from relay_cli.target import Target
+from relay_cli.target import Target, UsageError
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.type_defs import MessageTypeDef
 
 
-def _rejection(message: MessageTypeDef) -> str | None:
-    attribute = (message.get("MessageAttributes") or {}).get("rejection_reason")
+def _attribute(message: MessageTypeDef, name: str) -> str | None:
+    attribute = (message.get("MessageAttributes") or {}).get(name)
     return attribute.get("StringValue") if attribute else None
+
+
+def _rejection(message: MessageTypeDef) -> str | None:
+    return _attribute(message, "rejection_reason")
+
+
+def original_message_id(message: MessageTypeDef) -> str:
+    """The id the message had on the contact queue, as the sync function logged it."""
+    return _attribute(message, "original_message_id") or message["MessageId"]
 
 
 def run_list(args: argparse.Namespace, target: Target, out: IO[str], err: IO[str]) -> int:
@@ -36,16 +51,18 @@ def run_list(args: argparse.Namespace, target: Target, out: IO[str], err: IO[str
                 print(
                     json.dumps(
                         {
-                            "message_id": message["MessageId"],
+                            "message_id": original_message_id(message),
+                            "dead_letter_message_id": message["MessageId"],
                             "sent_at": sent_at,
                             "body": body,
+                            "reason": why,
                             "rejection_reason": reason,
                         }
                     ),
                     file=out,
                 )
             else:
-                print(f"{message['MessageId']}  {sent_at}  {body[:60]!r}  {why}", file=out)
+                print(f"{original_message_id(message)}  {sent_at}  {body[:60]!r}  {why}", file=out)
     finally:
         show_again(sqs, queue_url, messages)
     if not args.json:
@@ -84,3 +101,26 @@ def run_redrive(args: argparse.Namespace, target: Target, out: IO[str], err: IO[
             file=out,
         )
     return 1 if failed else 0
+
+
+def run_purge(args: argparse.Namespace, target: Target, out: IO[str], err: IO[str]) -> int:
+    sqs, queue_url = target.sqs(), target.output("DeadLetterQueueUrl")
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=queue_url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    count = int(attributes.get("ApproximateNumberOfMessages", 0)) + int(
+        attributes.get("ApproximateNumberOfMessagesNotVisible", 0)
+    )
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise UsageError("dlq purge deletes every dead letter: confirm with --yes")
+        print(f"Delete about {count} dead letter(s) from {queue_url}? [y/N] ", end="", file=err)
+        err.flush()
+        answer = sys.stdin.readline()
+        if answer.strip().lower() not in ("y", "yes"):
+            print("nothing purged", file=out)
+            return 0
+    sqs.purge_queue(QueueUrl=queue_url)
+    print(f"purged {queue_url} (about {count} message(s); SQS takes up to 60 s)", file=out)
+    return 0

@@ -1,4 +1,11 @@
-"""``relay enqueue``: contact ids to the contact queue."""
+"""``relay enqueue``: contact ids to the contact queue.
+
+Ids come as arguments, from files (``--file``, repeatable, ``-`` for stdin) or on stdin: one or
+more per line, separated by whitespace or commas, ``#`` starting a comment. A header row is
+skipped: the first non-blank line of a file or of stdin when none of its items contains a digit
+(``contact_id``, ``id,name,email``) — every contact id has digits. It is named on stderr, so
+nothing is dropped unseen. Any other item that is not a contact UUID is reported, not sent.
+"""
 
 from __future__ import annotations
 
@@ -50,11 +57,23 @@ class Progress:
             self._stream.flush()
 
 
-def read_ids(lines: Iterable[str]) -> Iterator[str]:
-    """Ids from a file's lines: one or more per line (whitespace or commas), # comments."""
+def read_ids(
+    lines: Iterable[str], *, on_header: Callable[[str], None] | None = None
+) -> Iterator[str]:
+    """Ids from a file's lines: one or more per line (whitespace or commas), # comments; a
+    header row (the first line with items, none of which has a digit) is passed to on_header."""
+    first = True
     for line in lines:
-        text = line.split("#", 1)[0]
-        yield from (item for item in text.replace(",", " ").split() if item)
+        items = line.split("#", 1)[0].replace(",", " ").split()
+        if not items:
+            continue
+        if first and not any(character.isdigit() for item in items for character in item):
+            first = False
+            if on_header:
+                on_header(line.strip())
+            continue
+        first = False
+        yield from items
 
 
 def enqueue(
@@ -95,16 +114,20 @@ def enqueue(
 
 def run(args: argparse.Namespace, target: Target, out: IO[str], err: IO[str]) -> int:
     inputs: list[str] = list(args.ids)
+
+    def header(source: str) -> Callable[[str], None]:
+        return lambda line: print(f"skipped header row of {source}: {line!r}", file=err)
+
     for name in args.file or []:
         if name == "-":
-            inputs.extend(read_ids(sys.stdin))
+            inputs.extend(read_ids(sys.stdin, on_header=header("stdin")))
         else:
             with Path(name).open(encoding="utf-8") as stream:
-                inputs.extend(read_ids(stream))
+                inputs.extend(read_ids(stream, on_header=header(name)))
     if not args.ids and not args.file:
         if sys.stdin.isatty():
             raise UsageError("no contact ids: give them as arguments, --file, or on stdin")
-        inputs.extend(read_ids(sys.stdin))
+        inputs.extend(read_ids(sys.stdin, on_header=header("stdin")))
     queue_url = target.output("ContactQueueUrl")
 
     def progress(total: int) -> Progress:

@@ -21,11 +21,15 @@ def run_state(args: argparse.Namespace, target: Target, out: IO[str], err: IO[st
     contact_id = _contact(args.contact_id)
     state = target.state_store().load(contact_id)
     if state is None:
-        print(f"{contact_id}: no sync state (never synced, not found, or reset)", file=out)
+        if args.json:
+            print(json.dumps({"contact_id": contact_id, "known": False}), file=out)
+        else:
+            print(f"{contact_id}: no sync state (never synced, not found, or reset)", file=out)
         return 0
     started = state.last_sync_started_at.isoformat() if state.last_sync_started_at else None
     summary = {
         "contact_id": contact_id,
+        "known": True,
         "version": state.version,
         "activities_accounted": state.seen.total,
         "last_sync_started_at": started,
