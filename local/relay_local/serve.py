@@ -5,6 +5,11 @@ resources, two subscriber queues, the SQS trigger polling the contact queue, the
 sandbox seeded with a few contacts, and the webhook receiver's Function URL registered with it.
 Writes ``.relay-local.json`` for the CLI and removes it on exit.
 
+A message the function returns comes back after ``--visibility-timeout`` seconds (5; the
+template's is minutes, six function timeouts) and SQS moves it to the dead-letter queue after the
+template's ``MaxReceiveCount`` receives, so a failure path can be watched within a minute; the
+trigger logs when each returned message will be visible again.
+
 Real-key mode: ``--real-leadlex`` reads ``LEADLEX_API_KEY`` (and ``LEADLEX_API_BASE_URL``,
 default the template's) from the environment and syncs from the real API instead of the sandbox.
 """
@@ -13,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
 import signal
 import sys
@@ -25,17 +31,30 @@ from relay_cli.target import STATE_FILE
 from relay_local.embedded import EmbeddedRelay
 
 DEFAULT_PORT = 4577
+LOCAL_VISIBILITY_TIMEOUT = 5
+"""Seconds a returned message stays hidden on the laptop stack: long enough to read the log."""
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m relay_local.serve", description=__doc__)
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="moto's (0: any free)")
     parser.add_argument("--contacts", type=int, default=3, help="seeded in the sandbox")
     parser.add_argument("--activities", type=int, default=5, help="seeded per contact")
     parser.add_argument("--state-file", type=Path, default=STATE_FILE)
     parser.add_argument(
+        "--visibility-timeout",
+        type=int,
+        default=LOCAL_VISIBILITY_TIMEOUT,
+        help=f"seconds until a returned message is back (default {LOCAL_VISIBILITY_TIMEOUT})",
+    )
+    parser.add_argument(
         "--real-leadlex", action="store_true", help="sync from the real API with LEADLEX_API_KEY"
     )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     api_key = None
     if args.real_leadlex:
@@ -49,12 +68,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         stop.set()
 
     signal.signal(signal.SIGTERM, request_stop)
+    # The trigger's lines (when a returned message comes back) beside the function's.
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logging.getLogger("relay_local").addHandler(handler)
+    logging.getLogger("relay_local").setLevel(logging.INFO)
     relay = EmbeddedRelay(
         aws_port=args.port,
         leadlex_api_key=api_key,
         leadlex_base_url=os.environ.get("LEADLEX_API_BASE_URL") if api_key else None,
         # The real LeadLex cannot reach 127.0.0.1: webhooks in with the sandbox only.
         webhooks=api_key is None,
+        visibility_timeout=args.visibility_timeout,
     )
     try:
         relay.start()
@@ -81,6 +106,8 @@ def _describe(relay: EmbeddedRelay, args: argparse.Namespace) -> None:
         f"AWS (moto)        {relay.endpoint_url}   region {stack.region}",
         f"contact queue     {stack.contact_queue_url}",
         f"dead letters      {stack.dead_letter_queue_url}",
+        f"retries           a returned message is back after {args.visibility_timeout} s; "
+        f"the dead-letter queue after {relay.trigger.max_receive_count()} receives",
         f"topic             {stack.topic_arn}",
         f"bus               {stack.bus_name}",
         f"table             {stack.table_name}",

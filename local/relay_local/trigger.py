@@ -17,6 +17,7 @@ concurrency; no batching window beyond gathering what is visible at once.
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import threading
 import time
@@ -194,6 +195,7 @@ class SqsTrigger:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()  # one invocation at a time, thread or caller
+        self._policy: tuple[int, int | None] | None = None
 
     def poll_once(self, wait_seconds: int = 0) -> PollResult | None:
         """Receive up to a batch and invoke the handler once; None if nothing was visible."""
@@ -268,7 +270,52 @@ class SqsTrigger:
             failed = received
         handles = {m["MessageId"]: m["ReceiptHandle"] for m in messages}
         self._delete([(mid, handles[mid]) for mid in received if mid not in failed])
+        self._log_returns([m for m in messages if m["MessageId"] in failed])
         return PollResult(received, failed)
+
+    # --- when a returned message comes back ------------------------------------------------
+
+    def _log_returns(self, returned: Sequence[MessageTypeDef]) -> None:
+        """One line per returned message: when it is visible again, or that SQS moves it to the
+        dead-letter queue at its next receive."""
+        if not returned:
+            return
+        hidden, max_receives = self._return_policy()
+        back_at = time.strftime("%H:%M:%S", time.localtime(time.time() + hidden))
+        for message in returned:
+            receives = int((message.get("Attributes") or {}).get("ApproximateReceiveCount", 1))
+            if max_receives is not None and receives >= max_receives:
+                fate = "then SQS moves it to the dead-letter queue (maxReceiveCount reached)"
+            elif max_receives is not None:
+                fate = f"receive {receives + 1} of {max_receives}"
+            else:
+                fate = f"receive {receives + 1}"
+            logger.warning(
+                "message %s returns to the queue: visible again in %d s, at %s; %s",
+                message["MessageId"],
+                hidden,
+                back_at,
+                fate,
+            )
+
+    def max_receive_count(self) -> int | None:
+        """Receives before SQS moves a message to the dead-letter queue (the queue's policy)."""
+        return self._return_policy()[1]
+
+    def _return_policy(self) -> tuple[int, int | None]:
+        """(seconds a returned message stays hidden, maxReceiveCount or None), from the queue."""
+        if self._policy is None:
+            attributes = self._sqs.get_queue_attributes(
+                QueueUrl=self.mapping.queue_url,
+                AttributeNames=["VisibilityTimeout", "RedrivePolicy"],
+            )["Attributes"]
+            redrive = json.loads(attributes.get("RedrivePolicy") or "{}")
+            hidden = self._visibility_timeout
+            if hidden is None:
+                hidden = int(attributes.get("VisibilityTimeout", 30))
+            count = redrive.get("maxReceiveCount")
+            self._policy = (hidden, int(count) if count is not None else None)
+        return self._policy
 
     def _delete(self, acknowledged: Sequence[tuple[str, str]]) -> None:
         for start in range(0, len(acknowledged), SQS_MAX_MESSAGES):

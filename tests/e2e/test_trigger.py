@@ -203,3 +203,63 @@ def test_the_handler_syncs_through_the_trigger_and_the_dlq_takes_what_keeps_fail
     assert [r.failed for r in relay.trigger.drain()] == [()]
     bus = [r.document["event_id"] for r in relay.received() if r.subscriber == "bus"]
     assert sorted(bus) == sorted(a["id"] for a in sandbox.activities(contact))
+
+
+# --- failure paths you can watch (make local) ----------------------------------------------------
+
+
+def test_the_log_says_when_a_returned_message_comes_back_and_when_it_goes_to_the_dlq(
+    start_relay: StartRelay, caplog: pytest.LogCaptureFixture
+) -> None:
+    relay = start_relay(parameter_overrides={"MaxReceiveCount": 2})
+    url = relay.stack.contact_queue_url
+    relay.sqs.send_message(QueueUrl=url, MessageBody="flaky")
+    poller = trigger(relay, Recorder(fail_bodies=frozenset({"flaky"})), visibility_timeout=1)
+
+    with caplog.at_level("WARNING", logger="relay_local.trigger"):
+        first = poller.poll_once()
+        time.sleep(1.2)
+        second = poller.poll_once()
+
+    assert first is not None
+    assert second is not None
+    (message_id,) = first.failed
+    lines = [r.getMessage() for r in caplog.records if r.name == "relay_local.trigger"]
+    assert len(lines) == 2
+    assert lines[0].startswith(f"message {message_id} returns to the queue: visible again in 1 s")
+    assert lines[0].endswith("receive 2 of 2")
+    assert lines[1].endswith("then SQS moves it to the dead-letter queue (maxReceiveCount reached)")
+    assert poller.max_receive_count() == 2
+
+
+def test_without_an_override_the_queues_own_visibility_timeout_is_named(
+    relay: EmbeddedRelay, caplog: pytest.LogCaptureFixture
+) -> None:
+    relay.sqs.send_message(QueueUrl=relay.stack.contact_queue_url, MessageBody="flaky")
+    poller = SqsTrigger(
+        relay.sqs,
+        EventSourceMapping.from_stack(relay.stack),
+        Recorder(fail_bodies=frozenset({"flaky"})),
+    )
+
+    with caplog.at_level("WARNING", logger="relay_local.trigger"):
+        assert poller.poll_once() is not None
+
+    # The template's: 6 x the 60 s function timeout + 300 s
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "relay_local.trigger"]
+    assert "visible again in 660 s" in line
+    assert line.endswith("receive 2 of 5")
+
+
+def test_make_local_shows_a_failure_reach_the_dlq_within_a_minute() -> None:
+    from relay_local import serve
+    from relay_local.stack import load_template
+
+    # Given the template's default MaxReceiveCount and make local's visibility timeout
+    max_receives = int(load_template()["Parameters"]["MaxReceiveCount"]["Default"])
+
+    # Then a message failing every time is in the dead-letter queue within a minute
+    assert 1 <= serve.LOCAL_VISIBILITY_TIMEOUT <= 10
+    assert serve.LOCAL_VISIBILITY_TIMEOUT * max_receives < 60
+    parsed = serve.build_parser().parse_args([])
+    assert parsed.visibility_timeout == serve.LOCAL_VISIBILITY_TIMEOUT
