@@ -17,7 +17,7 @@ import itertools
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import pytest
 from moto import mock_aws
@@ -147,3 +147,35 @@ def stack_factory(stack_clients: StackClients) -> StackFactory:
 def aws_stack(stack_factory: StackFactory) -> LocalStack:
     """The template's stack with its parameter defaults, under moto.mock_aws in us-east-1."""
     return stack_factory()
+
+
+# --- The event schema: every document the relay publishes in any test validates -----------------
+
+
+@pytest.fixture(autouse=True)
+def published_documents_match_the_schema(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Checks each event document where it leaves the relay: what the SNS and EventBridge
+    adapters put on the wire (after fitting, so truncated ones too; moto integration and e2e
+    tests) and what the in-memory RecordingPublisher is given (unit and property tests)."""
+    from activity_relay.adapters import eventbridge, sns
+    from relay_local.memory import RecordingPublisher
+    from tests.support.event_schema import assert_valid_event
+
+    def checked_fit(original: Any) -> Any:
+        def fit(document: Mapping[str, Any], limit: int) -> dict[str, Any]:
+            fitted: dict[str, Any] = original(document, limit)
+            assert_valid_event(fitted)
+            return fitted
+
+        return fit
+
+    monkeypatch.setattr(sns, "fit_document", checked_fit(sns.fit_document))
+    monkeypatch.setattr(eventbridge, "fit_document", checked_fit(eventbridge.fit_document))
+    recording_publish = RecordingPublisher.publish
+
+    def publish(self: RecordingPublisher, events: Any) -> None:
+        for event in events:
+            assert_valid_event(event.document())
+        recording_publish(self, events)
+
+    monkeypatch.setattr(RecordingPublisher, "publish", publish)

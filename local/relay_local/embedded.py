@@ -82,6 +82,7 @@ class EmbeddedRelay:
         metrics: bool = True,
         sandbox_seed: int = 7,
         webhooks: bool = False,
+        sandbox_port: int = 0,
     ) -> None:
         """Without ``leadlex_api_key`` the relay reads a fresh sandbox; with it, the API at
         ``leadlex_base_url`` (default: the template's LeadLexApiBaseUrl). ``webhooks`` serves the
@@ -100,6 +101,7 @@ class EmbeddedRelay:
         self._visibility_timeout = visibility_timeout
         self._metrics = metrics
         self._sandbox_seed = sandbox_seed
+        self._sandbox_port = sandbox_port
         self._saved_env: dict[str, str | None] = {}
         self._sandbox: SandboxServer | None = None
         self._stack: LocalStack | None = None
@@ -216,7 +218,9 @@ class EmbeddedRelay:
             clients, stack_name=self._stack_name, parameter_overrides=self._overrides
         )
         if self._api_key is None:
-            self._sandbox = SandboxServer(plan="unlimited", seed=self._sandbox_seed).start()
+            self._sandbox = SandboxServer(
+                plan="unlimited", seed=self._sandbox_seed, port=self._sandbox_port
+            ).start()
             api_key, base_url = self._sandbox.create_key(), self._sandbox.base_url
         else:
             api_key = self._api_key

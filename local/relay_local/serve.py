@@ -31,6 +31,10 @@ from relay_cli.target import STATE_FILE
 from relay_local.embedded import EmbeddedRelay
 
 DEFAULT_PORT = 4577
+SANDBOX_PORT = 4578
+"""Fixed, like moto's, so that events/env.json (sam local invoke) can name the sandbox."""
+LOCAL_SECRET_NAME = "leadlex/local/api-key"  # noqa: S105 - a secret's name, not its value
+"""The secret in moto holding the sandbox's key, for functions run by sam local (env.json)."""
 LOCAL_VISIBILITY_TIMEOUT = 5
 """Seconds a returned message stays hidden on the laptop stack: long enough to read the log."""
 
@@ -38,6 +42,9 @@ LOCAL_VISIBILITY_TIMEOUT = 5
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m relay_local.serve", description=__doc__)
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="moto's (0: any free)")
+    parser.add_argument(
+        "--sandbox-port", type=int, default=SANDBOX_PORT, help="the LeadLex sandbox's (0: any)"
+    )
     parser.add_argument("--contacts", type=int, default=3, help="seeded in the sandbox")
     parser.add_argument("--activities", type=int, default=5, help="seeded per contact")
     parser.add_argument("--state-file", type=Path, default=STATE_FILE)
@@ -80,6 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The real LeadLex cannot reach 127.0.0.1: webhooks in with the sandbox only.
         webhooks=api_key is None,
         visibility_timeout=args.visibility_timeout,
+        sandbox_port=args.sandbox_port,
     )
     try:
         relay.start()
@@ -87,6 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"make local: {error}", file=sys.stderr)
         return 1
     try:
+        _store_key_for_sam_local(relay)
         relay.write_state_file(args.state_file)
         _describe(relay, args)
         relay.trigger.start()
@@ -98,6 +107,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         relay.stop()
     print("stopped", flush=True)
     return 0
+
+
+def _store_key_for_sam_local(relay: EmbeddedRelay) -> None:
+    """The function's key as a deployed function reads it: from Secrets Manager (moto's)."""
+    secrets = relay.session().client("secretsmanager", endpoint_url=relay.endpoint_url)
+    secrets.create_secret(Name=LOCAL_SECRET_NAME, SecretString=os.environ["LEADLEX_API_KEY"])
 
 
 def _describe(relay: EmbeddedRelay, args: argparse.Namespace) -> None:
@@ -130,6 +145,7 @@ def _describe(relay: EmbeddedRelay, args: argparse.Namespace) -> None:
         ]
     lines += [
         f"state file        {args.state_file} (the relay CLI reads it)",
+        f"API key secret    {LOCAL_SECRET_NAME} (for sam local invoke --env-vars events/env.json)",
         "try               .venv/bin/relay enqueue <contact id>   then   .venv/bin/relay tail",
         "Serving; Ctrl-C stops.",
     ]

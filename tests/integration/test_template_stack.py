@@ -85,7 +85,15 @@ class TestTemplateContract:
         assert function_property("Architectures") == ["arm64"]
         assert function_property("Handler") == "app.lambda_handler"
         assert function_property("CodeUri") == "functions/sync_activities/"
-        assert function_property("Tracing") == "Active"
+        assert function_property("Tracing") == {"Ref": "TracingMode"}
+
+    def test_tracing_is_a_parameter_and_the_tracer_follows_it(self) -> None:
+        # X-Ray costs cold start (benchmarks/README.md): off unless asked for, still available
+        assert PARAMETERS["TracingMode"]["AllowedValues"] == ["Active", "PassThrough"]
+        assert PARAMETERS["TracingMode"]["Default"] == "PassThrough"
+        assert GLOBAL_FUNCTION["Environment"]["Variables"]["POWERTOOLS_TRACE_DISABLED"] == {
+            "Fn::If": ["TracingActive", "false", "true"]
+        }
 
     def test_sqs_event_reports_batch_item_failures_and_is_tunable(self) -> None:
         event = sqs_event()
