@@ -6,6 +6,7 @@
 #   make build   sam build, no containers
 #   make bench   the benchmarks in benchmarks/ (requests per scenario, parallel batch, a Pro day)
 #   make demo    the relay end to end on an embedded AWS; `make local` keeps that stack running
+#   make deploy  build and deploy ENV (dev, prod; guided the first time), make delete, make sam
 #   make lock    re-resolve requirements/dev.lock from pyproject.toml [dev]
 
 SHELL := /bin/bash
@@ -50,6 +51,7 @@ bench: venv
 	$(PY) -m benchmarks.long_sync
 	@# Webhooks in (issue 11): the receiver's warm and cold response time, a burst's cost
 	$(PY) -m benchmarks.receiver_latency
+	$(PY) -m benchmarks.cold_start
 
 ## demo: the relay end to end on an embedded AWS (moto) and the LeadLex sandbox; stops after
 demo: venv
@@ -147,3 +149,48 @@ build: tools
 	PATH="$$(dirname "$$py"):$$PATH" $(SAM) build
 
 # ==================================================================================================
+
+# ==================================================================================================
+# Deploying: deploy, delete, sam
+#
+#   make deploy              build, then sam deploy of ENV (dev = samconfig's [default], prod...)
+#   make deploy ENV=prod     a config environment without deploy parameters yet (or GUIDED=1)
+#                            is deployed with --guided, which writes them into samconfig.toml
+#   make delete ENV=dev      sam delete of that stack (the watermark table is retained)
+#   make sam ARGS="..."      the SAM CLI of .tools-venv, with python3.12 on PATH
+# ==================================================================================================
+
+ENV ?= dev
+CONFIG_ENV = $(if $(filter dev,$(ENV)),default,$(ENV))
+
+define NO_AWS_CREDENTIALS
+No AWS credentials found: `make deploy` needs an account. Configure them (aws configure,
+AWS_PROFILE=..., or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY), then run it again.
+endef
+export NO_AWS_CREDENTIALS
+
+.PHONY: deploy delete sam check-aws-credentials
+
+## sam: any SAM CLI command, e.g. make sam ARGS="local invoke -e events/sqs-plain-id.json"
+sam: tools
+	@py="$(TOOLS_PYTHON312)"; if [ -z "$$py" ]; then echo "$$NO_PYTHON312" >&2; exit 1; fi; \
+	PATH="$$(dirname "$$py"):$$PATH" $(SAM) $(ARGS)
+
+## check-aws-credentials: fails with one clear message when boto3 (as sam) finds none
+check-aws-credentials: tools
+	@$(TOOLS_SAM_BIN)/python -c 'import boto3, sys; sys.exit(boto3.Session().get_credentials() is None)' \
+		|| { echo "$$NO_AWS_CREDENTIALS" >&2; exit 1; }
+
+## deploy: build, deploy ENV (guided when samconfig has no deploy parameters for it), print Outputs
+deploy: build check-aws-credentials
+	@if [ -n "$(GUIDED)" ] || ! grep -q '^\[$(CONFIG_ENV)\.deploy\.parameters\]' samconfig.toml; then \
+		echo "sam deploy --guided --config-env $(CONFIG_ENV) (answers are saved to samconfig.toml)"; \
+		$(SAM) deploy --guided --config-env $(CONFIG_ENV); \
+	else \
+		$(SAM) deploy --config-env $(CONFIG_ENV); \
+	fi
+	$(SAM) list stack-outputs --config-env $(CONFIG_ENV) --output table
+
+## delete: delete ENV's stack (asks first; YES=1 does not). The watermark table stays (Retain).
+delete: check-aws-credentials
+	$(SAM) delete --config-env $(CONFIG_ENV) $(if $(YES),--no-prompts,)
