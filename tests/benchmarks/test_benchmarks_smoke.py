@@ -249,3 +249,22 @@ def test_receiver_latency_answers_warm_and_cold_and_a_delayed_burst_costs_one_sy
     for burst in bursts.values():
         assert burst["published"] == burst["webhooks"] == 5
     assert bursts["delay 3 s"]["leadlex_requests"] <= 2
+
+
+def test_cold_start_times_each_handler_in_fresh_processes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from benchmarks import cold_start
+
+    # A limit no import can exceed: the figures are reported, not asserted
+    assert cold_start.main(["--runs", "1", "--json", "--limit", "1000"]) == 0
+
+    figures = json.loads(capsys.readouterr().out)
+    rows = {row["case"]: row for row in figures["rows"]}
+    assert set(rows) == {case.name for case in cold_start.CASES}
+    assert rows["import boto3"]["ratio"] == 1.0
+    assert all(row["median_s"] > 0 for row in rows.values())
+    assert figures["over_limit"] == []
+    # And a limit every handler exceeds is reported as a failure
+    assert cold_start.main(["--runs", "1", "--json", "--limit", "0.01"]) == 1
+    assert json.loads(capsys.readouterr().out)["over_limit"]
