@@ -164,7 +164,7 @@ ENV ?= dev
 CONFIG_ENV = $(if $(filter dev,$(ENV)),default,$(ENV))
 
 define NO_AWS_CREDENTIALS
-No AWS credentials found: `make deploy` needs an account. Configure them (aws configure,
+No AWS credentials found: deploying and deleting need an AWS account. Configure them (aws configure,
 AWS_PROFILE=..., or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY), then run it again.
 endef
 export NO_AWS_CREDENTIALS
