@@ -140,3 +140,12 @@ def test_both_renderings_agree_on_generated_documents(
     broken["event_type"] = 1
     assert not valid(broken)
     assert not valid_draft4(broken)
+
+
+def test_a_cut_field_whose_name_has_a_dot_is_named_as_it_is() -> None:
+    # LeadLex's field names are not ours to choose: "activity.a.b" names the field "a.b"
+    original = event(**{"custom.notes": "n" * 5000})
+    fitted = fit_document(original, len(serialize(original)) - 4000)
+    assert fitted["truncated_fields"] == ["activity.custom.notes"]
+    assert valid(fitted)
+    assert valid_draft4(fitted)
