@@ -3,9 +3,9 @@
     relay enqueue ID... | --file ids.txt | < ids.txt    push contact ids to the contact queue
     relay tail [topic|bus|QUEUE_URL]                    print events arriving at a subscriber
     relay state CONTACT_ID / relay reset CONTACT_ID     show / forget a contact's sync state
+    relay dlq list / redrive / purge                    inspect / replay / empty the DLQ
     relay webhooks add URL / list / show ID / test ID   HTTPS endpoints receiving signed events
     relay leadlex register-webhook [--url URL]          subscribe the receiver to LeadLex
-    relay dlq list / redrive / purge                    inspect / replay / empty the DLQ
 
 Where the stack is, first found wins: flags (``--queue-url``, ``--dlq-url``, ``--table-name``,
 ``--endpoint-url``, ``--region``); the environment (``RELAY_CONTACT_QUEUE_URL``,

@@ -53,20 +53,20 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     actions = parser.add_subparsers(dest="webhooks_command", required=True, metavar="ACTION")
 
     add = actions.add_parser("add", help="register an endpoint (prints its secret once)")
-    add.add_argument("url")
+    add.add_argument("url", help="the endpoint (https; http only on a local stack)")
     add.add_argument("--filter", help='SNS filter policy, e.g. \'{"activity_type": ["call"]}\'')
-    add.add_argument("--description", default="")
-    add.add_argument("--json", action="store_true")
+    add.add_argument("--description", default="", help="a note shown by list and show")
+    add.add_argument("--json", action="store_true", help="print JSON")
     add.set_defaults(run=run_add)
 
     list_ = actions.add_parser("list", help="every endpoint")
-    list_.add_argument("--json", action="store_true")
+    list_.add_argument("--json", action="store_true", help="print JSON")
     list_.set_defaults(run=run_list)
 
     show = actions.add_parser("show", help="an endpoint and its recent attempts")
-    show.add_argument("endpoint_id")
-    show.add_argument("--attempts", type=int, default=20)
-    show.add_argument("--json", action="store_true")
+    show.add_argument("endpoint_id", help="the id add printed")
+    show.add_argument("--attempts", type=int, default=20, help="recent attempts shown (default 20)")
+    show.add_argument("--json", action="store_true", help="print JSON")
     show.set_defaults(run=run_show)
 
     for name, run, text in (
@@ -77,15 +77,22 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ("redrive", run_redrive, "send its dead-lettered deliveries again"),
     ):
         action = actions.add_parser(name, help=text)
-        action.add_argument("endpoint_id")
+        action.add_argument("endpoint_id", help="the id add printed")
         if name == "redrive":
-            action.add_argument("--max", type=int, default=1000)
+            action.add_argument(
+                "--max", type=int, default=1000, help="at most this many (default 1000)"
+            )
         action.set_defaults(run=run)
 
     rotate = actions.add_parser("rotate-secret", help="new secret; the old one signs until grace")
-    rotate.add_argument("endpoint_id")
-    rotate.add_argument("--grace-hours", type=float, default=24.0)
-    rotate.add_argument("--json", action="store_true")
+    rotate.add_argument("endpoint_id", help="the id add printed")
+    rotate.add_argument(
+        "--grace-hours",
+        type=float,
+        default=24.0,
+        help="hours the old secret still signs (default 24)",
+    )
+    rotate.add_argument("--json", action="store_true", help="print JSON")
     rotate.set_defaults(run=run_rotate)
 
 
