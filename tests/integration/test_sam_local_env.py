@@ -30,6 +30,8 @@ SAM_LOCAL_ONLY = {
     "AWS_ENDPOINT_URL": LOCAL_ENDPOINT,
     "LEADLEX_API_BASE_URL": f"http://127.0.0.1:{serve.SANDBOX_PORT}",
     "LEADLEX_API_KEY_SECRET_ID": serve.LOCAL_SECRET_NAME,
+    # The stack's secret by name: its ARN ends in a suffix Secrets Manager draws at creation.
+    "LEADLEX_WEBHOOK_SECRET_ID": "relay-local-LeadLexWebhookSecret",
 }
 
 

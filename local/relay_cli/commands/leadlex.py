@@ -41,7 +41,9 @@ def add_parser(commands: Any) -> None:
     register.add_argument(
         "--webhook-secret-id", help="where to store the secret (default: WebhookSecretArn)"
     )
-    register.add_argument("--description", default=DESCRIPTION)
+    register.add_argument(
+        "--description", default=DESCRIPTION, help="what LeadLex shows for the registration"
+    )
     register.add_argument(
         "--print-secret", action="store_true", help="print the secret instead of storing it"
     )
