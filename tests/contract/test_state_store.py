@@ -59,12 +59,31 @@ def test_a_saved_state_loads_back_one_version_on(store: Store) -> None:
     assert loaded.seen.encode() == fingerprint("a", "b").encode()
 
 
-@pytest.mark.parametrize("total", [None, 12_000])
+def _unread_read() -> Backfill:
+    return Backfill(
+        read_from_end=300,
+        total=12_000,
+        first_sync=False,
+        checkpointed_at=NOW,
+        unread_until=9_901,
+        unread_seen=fingerprint("x", "y"),
+    )
+
+
+@pytest.mark.parametrize(
+    "backfill",
+    [
+        Backfill(read_from_end=3_100, total=None, first_sync=True, checkpointed_at=NOW),
+        Backfill(read_from_end=3_100, total=12_000, first_sync=True, checkpointed_at=NOW),
+        Backfill(0, 12_000, first_sync=True, checkpointed_at=NOW, scanned_to=8_800),
+        _unread_read(),
+    ],
+    ids=["first-page-unknown", "position", "scanning-for-a-date", "reading-unread-history"],
+)
 def test_a_continuing_syncs_position_round_trips_and_goes_with_its_end(
-    store: Store, total: int | None
+    store: Store, backfill: Backfill
 ) -> None:
-    # Given a sync that stopped at a checkpoint, 3,100 activities up from the list's end
-    backfill = Backfill(read_from_end=3_100, total=total, first_sync=True, checkpointed_at=NOW)
+    # Given a sync that stopped at a checkpoint
     saved = store.save(ContactState(contact(1), fingerprint("a"), backfill=backfill))
 
     # Then a later invocation finds the position again

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from datetime import timedelta
 
 import pytest
@@ -114,17 +115,108 @@ class TestRequestsSpent:
 
 
 class TestInitialSync:
-    def test_none_publishes_nothing_of_the_history_but_everything_after(
+    def test_none_costs_one_request_whatever_the_history(self, api, store, publisher) -> None:
+        # Given a contact with 10,000 activities, new to a relay told to skip history
+        fill(api, 10_000, start=DAY)
+        engine = make_engine(api, store, publisher, "none")
+
+        # When its first sync runs, it reads the top page only and publishes nothing
+        first = engine.sync(CONTACT, started_at=EPOCH)
+        assert (first.requests, first.published, first.first_sync) == (1, 0, True)
+
+        # Then what arrives on top afterwards costs what a known contact's news costs
+        later = [api.add(CONTACT, 30 * DAY + i)["id"] for i in range(5)]
+        second = engine.sync(CONTACT, started_at=EPOCH)
+        assert (second.requests, publisher.ids) == (1, later)
+
+    @pytest.mark.parametrize("since", [0, 1, 99, 100, 101, 250, 1_000])
+    def test_a_date_costs_the_pages_it_publishes_plus_one(
+        self, api, store, publisher, since: int
+    ) -> None:
+        # Given 10,000 activities, the newest `since` of them dated from the date on
+        fill(api, 10_000 - since, start=0)
+        recent = fill(api, since, start=400 * DAY)
+        engine = make_engine(api, store, publisher, (EPOCH + timedelta(days=399)).isoformat())
+
+        outcome = engine.sync(CONTACT, started_at=EPOCH)
+
+        # Then exactly those are published, oldest first, in at most ceil(n/100) + 1 requests
+        assert publisher.ids == recent
+        assert outcome.requests == math.ceil((since + 1) / 100)
+        assert outcome.requests <= math.ceil(since / 100) + 1
+        assert engine.sync(CONTACT, started_at=EPOCH).requests == 1
+
+    def test_news_dated_inside_what_was_read_is_named_exactly(self, api, store, publisher) -> None:
+        # Given a first sync under a date that read the top 150 of 10,000 (dates DAY..)
+        fill(api, 9_850, start=0, step=1)
+        fill(api, 150, start=400 * DAY, step=60)
+        engine = make_engine(api, store, publisher, (EPOCH + timedelta(days=399)).isoformat())
+        engine.sync(CONTACT, started_at=EPOCH)
+        publisher.delivered.clear()
+
+        # When an activity is backdated into the part that was read, and one logged on top
+        backdated = api.add(CONTACT, 400 * DAY + 30)["id"]
+        on_top = api.add(CONTACT, 500 * DAY)["id"]
+        outcome = engine.sync(CONTACT, started_at=EPOCH)
+
+        # Then just those two are published; the unread history stays unread
+        assert publisher.ids == [backdated, on_top]
+        assert outcome.requests <= 4
+        assert store.states[CONTACT].seen.unread > 9_000
+
+    def test_an_activity_logged_into_the_unread_history_publishes_that_history_once(
         self, api, store, publisher
     ) -> None:
-        fill(api, 120, start=DAY)
+        # Given a contact of 1,000 whose first sync under `none` read its top page only
+        history = fill(api, 1_000, start=DAY)
         engine = make_engine(api, store, publisher, "none")
-        outcome = engine.sync(CONTACT, started_at=EPOCH)
-        assert outcome.published == 0
-
-        later = [api.add(CONTACT, 30 * DAY)["id"], api.add(CONTACT, 0)["id"]]  # one backdated
         engine.sync(CONTACT, started_at=EPOCH)
-        assert sorted(publisher.ids) == sorted(later)
+
+        # When an activity is backdated below everything that first sync read
+        backdated = api.add(CONTACT, 0)["id"]
+        outcome = engine.sync(CONTACT, started_at=EPOCH)
+
+        # Then it is published with the unread history it cannot be told from, once each,
+        # oldest first: all but the top page (whose oldest date was counted as unread too)
+        assert publisher.ids == [backdated, *history[:901]]
+        assert outcome.published == 902
+        # at a cost of one read of that history plus the search that found it
+        assert outcome.requests <= 11 + 10
+
+        # And from then on the history is named: the next backdated one goes out alone
+        publisher.delivered.clear()
+        again = api.add(CONTACT, 2 * 60)["id"]
+        outcome = engine.sync(CONTACT, started_at=EPOCH)
+        assert publisher.ids == [again]
+        assert outcome.requests <= 10
+
+    def test_a_date_search_cut_short_continues_where_it_stopped(
+        self, api, store, publisher
+    ) -> None:
+        # Given 3,000 activities dated after INITIAL_SYNC's date, and invocations that may
+        # each send 10 requests
+        fill(api, 500, start=0)
+        recent = fill(api, 3_000, start=400 * DAY)
+        engine = make_engine(api, store, publisher, (EPOCH + timedelta(days=399)).isoformat())
+        invocations, continuation = 0, False
+        while True:
+            invocations += 1
+            start = api.requests
+            outcome = engine.sync(
+                CONTACT,
+                started_at=EPOCH,
+                continuation=continuation,
+                out_of_time=lambda start=start: api.requests - start >= 10,
+            )
+            if outcome.status is SyncStatus.SYNCED:
+                break
+            assert outcome.status is SyncStatus.CONTINUED, "a cut never hands the message back"
+            continuation = True
+
+        # Then those are published once, oldest first, none of the older history, and the
+        # pages of the first invocations' search are the only ones read twice
+        assert publisher.ids == recent
+        assert api.requests <= math.ceil(3_001 / 100) + 3 * 10 + invocations
 
     def test_a_date_publishes_what_is_dated_from_it_on(self, api, store, publisher) -> None:
         old = fill(api, 10, start=0)
@@ -180,7 +272,7 @@ class TestFailures:
         with pytest.raises(PublishFailed):
             engine.sync(CONTACT, started_at=EPOCH)
         publisher.fail_after = None
-        engine.sync(CONTACT, started_at=EPOCH)
+        engine.sync(CONTACT, started_at=EPOCH, retried=True)  # the message back from the queue
         assert publisher.ids == recent
 
     def test_a_conflicting_save_is_reported_and_keeps_the_other_state(

@@ -110,3 +110,63 @@ def test_an_unknown_format_is_refused() -> None:
     data[0] = 99
     with pytest.raises(ValueError, match="unknown fingerprint format"):
         Fingerprint.decode(bytes(data))
+
+
+# --- History a first sync left unread (INITIAL_SYNC=none or a date) -----------------------------
+
+
+def test_unread_history_is_counted_below_all_that_is_named() -> None:
+    # Given the top of a list read (dates 50..149) and 900 older activities left unread
+    fingerprint = Fingerprint()
+    fingerprint.add_all((f"act_{i}", i) for i in range(50, 150))
+    fingerprint.leave_unread(900, through=49)
+
+    # Then they count towards the total, and every later date above them falls in a bucket
+    assert fingerprint.total == 1_000
+    assert fingerprint.buckets[-1].floor == 50
+    assert fingerprint.bucket_index(50) is not None
+    assert fingerprint.bucket_index(49) is None
+    assert fingerprint.recent_floor is not None
+    assert fingerprint.recent_floor > 49
+
+
+def test_unread_history_with_nothing_named_still_sets_the_floor() -> None:
+    # Given a first page whose activities all share one date: all of it is counted unread
+    fingerprint = Fingerprint()
+    fingerprint.leave_unread(250, through=7)
+
+    decoded = Fingerprint.decode(fingerprint.encode())
+
+    assert (decoded.total, decoded.unread_through, decoded.head) == (250, 7, None)
+    assert decoded.recent_floor == 8
+
+
+def test_read_history_joins_below_and_stays_bounded() -> None:
+    # Given named top history and unread history, then read oldest first into its own record
+    fingerprint = Fingerprint()
+    fingerprint.add_all((f"top_{i}", 100_000 + i) for i in range(100))
+    fingerprint.leave_unread(30_000, through=99_999)
+    read = Fingerprint()
+    read.add_all((f"old_{i}", i) for i in range(30_000))
+
+    fingerprint.absorb_unread(read)
+
+    assert (fingerprint.total, fingerprint.unread, fingerprint.unread_through) == (30_100, 0, None)
+    assert len(fingerprint.buckets) <= MAX_BUCKETS
+    floors = [bucket.floor for bucket in fingerprint.buckets]
+    assert floors == sorted(floors, reverse=True)
+    assert len(set(floors)) == len(floors)
+    assert fingerprint.bucket_index(0) == len(fingerprint.buckets) - 1
+
+
+def test_a_version_1_fingerprint_still_decodes_with_nothing_unread() -> None:
+    fingerprint = Fingerprint()
+    fingerprint.add_all([("a", 1), ("b", 2)])
+    current = fingerprint.encode()
+    # Version 1: the same layout without the (unread, unread_through) pair after the header
+    version_1 = b"\x01" + current[1:21] + current[37:]
+
+    decoded = Fingerprint.decode(version_1)
+
+    assert decoded == fingerprint
+    assert decoded.unread == 0

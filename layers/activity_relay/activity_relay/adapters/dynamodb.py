@@ -18,6 +18,9 @@ One item per contact, keyed by `contact_id` (S) alone, as template.yaml declares
 | `backfill_total` | N | `meta.total` at that checkpoint (absent before the first) |
 | `backfill_first_sync` | BOOL | the continuing sync is the contact's first: INITIAL_SYNC applies |
 | `backfill_checkpointed_at` | S | ISO 8601 UTC, when it last checkpointed |
+| `backfill_scanned_to` | N | a first sync still looking for INITIAL_SYNC's date: down to here |
+| `backfill_unread_until` | N | reading the history a first sync left unread: up to here |
+| `backfill_unread_seen` | B | what that read has accounted for so far (`Fingerprint.encode()`) |
 | `lease_holder` | S | the sync holding the contact's lease (`Lease.holder`), while it runs |
 | `lease_taken_at` | S | ISO 8601 UTC, when that sync began |
 | `lease_expires_at` | S | ISO 8601 UTC, its invocation's deadline: then anyone may take it |
@@ -89,6 +92,9 @@ _BACKFILL = (
     "backfill_total",
     "backfill_first_sync",
     "backfill_checkpointed_at",
+    "backfill_scanned_to",
+    "backfill_unread_until",
+    "backfill_unread_seen",
 )
 _LEASE = ("lease_holder", "lease_taken_at", "lease_expires_at")
 _LEASE_FREE = (
@@ -112,12 +118,22 @@ def _backfill(item: Mapping[str, Any]) -> Backfill | None:
     if "backfill_read_from_end" not in item:
         return None
     total = item.get("backfill_total", {}).get("N")
+    scanned_to = item.get("backfill_scanned_to", {}).get("N")
+    unread_until = item.get("backfill_unread_until", {}).get("N")
+    unread_seen = item.get("backfill_unread_seen", {}).get("B")
     return Backfill(
         read_from_end=int(item["backfill_read_from_end"]["N"]),
         total=int(total) if total is not None else None,
         first_sync=bool(item.get("backfill_first_sync", {}).get("BOOL", False)),
         checkpointed_at=parse_timestamp(item["backfill_checkpointed_at"]["S"]),
+        scanned_to=int(scanned_to) if scanned_to is not None else None,
+        unread_until=int(unread_until) if unread_until is not None else None,
+        unread_seen=Fingerprint.decode(unread_seen) if unread_seen is not None else None,
     )
+
+
+def _number(value: int | None) -> UniversalAttributeValueTypeDef | None:
+    return None if value is None else {"N": str(value)}
 
 
 def _now() -> datetime:
@@ -238,11 +254,20 @@ class DynamoDbStateStore:
                 "backfill_first_sync = :first",
                 "backfill_checkpointed_at = :checkpointed",
             ]
-            if backfill.total is None:
-                removals.append("backfill_total")
-            else:
-                values[":backfill_total"] = {"N": str(backfill.total)}
-                assignments.append("backfill_total = :backfill_total")
+            optional: dict[str, UniversalAttributeValueTypeDef | None] = {
+                "backfill_total": _number(backfill.total),
+                "backfill_scanned_to": _number(backfill.scanned_to),
+                "backfill_unread_until": _number(backfill.unread_until),
+                "backfill_unread_seen": (
+                    None if backfill.unread_seen is None else {"B": backfill.unread_seen.encode()}
+                ),
+            }
+            for name, value in optional.items():
+                if value is None:
+                    removals.append(name)
+                else:
+                    values[f":{name}"] = value
+                    assignments.append(f"{name} = :{name}")
         if state.version == 0:
             condition = _FIRST_SAVE
         else:

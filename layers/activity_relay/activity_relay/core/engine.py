@@ -12,6 +12,12 @@ that the top does not account for is an activity dated below ones already publis
 (a backdated `created_date`, or one under a future-dated activity): the fingerprint's bucket
 counts locate it by binary search over positions, and its sketch names it.
 
+A first sync under INITIAL_SYNC=none or a date reads from the top only down to the first page
+holding an activity it excludes, and leaves what lies below unread, counted but not named (one
+request for `none`). Should the total later show an activity logged into that unread part, its
+ids cannot be told from the rest (LeadLex ids are opaque), so the part is read once, oldest
+first, and all of it is published: completeness over the exclusion.
+
 One sync of a contact runs at a time: it begins by taking the contact's lease in the state
 store, with the same call that loads the state, and releases it with its checkpoint. A sync
 that finds the lease held by another raises LeaseHeld, unless the holder began after the
@@ -104,10 +110,11 @@ def _everything(_: Activity) -> bool:
 def _accounted(seen: Fingerprint, activity: Activity) -> bool:
     """For an activity at or above what a backwards read has reached: already accounted for?
     Everything accounted lies at or below the head, and what is near it is named exactly."""
+    if seen.recent_floor is not None and activity.created_micros < seen.recent_floor:
+        return True  # named in a bucket, or counted in the unread history
     if seen.head is None or activity.created_micros > seen.head:
         return False
-    assert seen.recent_floor is not None
-    return activity.created_micros < seen.recent_floor or seen.is_recent(activity.id)
+    return seen.is_recent(activity.id)
 
 
 @dataclass
@@ -119,6 +126,14 @@ class Tally:
 
 class _Drift(Exception):
     """The list's total changed between two reads of one search."""
+
+
+class _UnreadGrew(Exception):
+    """Activities were logged into the history a first sync left unread: it now holds `count`."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__(count)
+        self.count = count
 
 
 @dataclass
@@ -331,17 +346,36 @@ class SyncEngine:
         first_sync = backfill is not None and backfill.first_sync
         progress = _Progress()
         try:
+            scanning = state is None or (backfill is not None and backfill.scanned_to is not None)
+            if scanning and self._initial_sync.mode != "all":
+                assert backfill is not None
+                base, backfill = self._scan_for_date(listing, base, backfill, progress)
             while True:
+                if backfill is not None and backfill.unread_until is not None:
+                    base = self._read_unread(listing, base, backfill, started_at, progress)
+                    backfill = base.backfill  # what arrived on top meanwhile
+                    continue
                 if backfill is not None:
                     base = self._read_backwards(listing, base, backfill, started_at, progress)
-                discovery, burst = self._read_what_is_new(listing, base.seen)
+                try:
+                    discovery, burst = self._read_what_is_new(listing, base.seen)
+                except _UnreadGrew as grew:
+                    base, backfill = self._plan_unread_read(
+                        listing, base, grew, started_at, progress
+                    )
+                    first_sync = False
+                    continue
                 if discovery is not None:
                     break
                 # More new activities on top than one page: read them oldest first too.
                 backfill = Backfill(base.seen.total, burst, False, checkpointed_at=started_at)
                 first_sync = False
         except (OutOfTime, RateLimited) as stop:
-            if not progress.checkpoints and (state is None or state.backfill is None):
+            if (
+                progress.unsaved is None
+                and not progress.checkpoints
+                and (state is None or state.backfill is None)
+            ):
                 raise  # nothing gained yet: the message itself comes back
             # The slices saved so far kept the lease; this invocation's last write gives it up.
             if progress.unsaved is not None:
@@ -384,6 +418,135 @@ class SyncEngine:
             requests=listing.requests,
             first_sync=first_sync,
         )
+
+    def _scan_for_date(
+        self, listing: _Listing, base: ContactState, backfill: Backfill, progress: _Progress
+    ) -> tuple[ContactState, Backfill]:
+        """A first sync under INITIAL_SYNC=none or a date: read down from the top to the first
+        page holding an activity that INITIAL_SYNC excludes, or to the end.
+
+        What was read is indexed (the excluded activities named, the rest published by the
+        backwards read that follows, from the pages cached here); what lies below that page is
+        left unread. An activity dated like the oldest one read may lie on either side of the
+        page boundary, so those are counted with the unread part. Stopped before it finds the
+        page, the scan checkpoints how far down it got; the pages above are read again later.
+        """
+        publishes = self._initial_sync.publishes
+        scanned_to, total = backfill.scanned_to, backfill.total
+        while True:
+            if scanned_to is None:
+                page = listing.page(1)
+            else:
+                found = self._page_above(listing, scanned_to - 1, total)
+                assert found is not None  # the scanned part lies above position 0
+                page = found
+            below = max(0, page.total - page.number * listing.page_size)
+            excluded = [a for a in page.activities if not publishes(a)]
+            if excluded or below == 0:
+                break
+            scanned_to, total = below, page.total
+            progress.unsaved = replace(
+                base, backfill=replace(backfill, total=total, scanned_to=scanned_to)
+            )
+        seen = base.seen.copy()
+        if below and excluded:
+            through = min(a.created_micros for a in excluded)
+            seen.add_all((a.id, a.created_micros) for a in excluded if a.created_micros > through)
+            ties = sum(1 for a in page.activities if a.created_micros == through)
+            seen.leave_unread(below + ties, through)
+        else:
+            seen.add_all((a.id, a.created_micros) for a in excluded)
+        backfill = Backfill(
+            below, page.total, first_sync=True, checkpointed_at=backfill.checkpointed_at
+        )
+        base = replace(base, seen=seen, backfill=backfill)
+        progress.unsaved = base
+        return base, backfill
+
+    def _plan_unread_read(
+        self,
+        listing: _Listing,
+        base: ContactState,
+        grew: _UnreadGrew,
+        started_at: datetime,
+        progress: _Progress,
+    ) -> tuple[ContactState, Backfill]:
+        unread = base.seen.unread
+        logger.warning(
+            "contact %s: %d activities were logged into the %d that INITIAL_SYNC left unread; "
+            "LeadLex ids cannot tell them apart, so all %d are read and published once",
+            listing.contact_id,
+            grew.count - unread,
+            unread,
+            grew.count,
+        )
+        backfill = Backfill(
+            0,
+            listing.total,
+            first_sync=False,
+            checkpointed_at=started_at,
+            unread_until=grew.count,
+            unread_seen=Fingerprint(),
+        )
+        progress.unsaved = replace(base, backfill=backfill)  # should it stop before a slice
+        return base, backfill
+
+    def _read_unread(
+        self,
+        listing: _Listing,
+        base: ContactState,
+        backfill: Backfill,
+        started_at: datetime,
+        progress: _Progress,
+    ) -> ContactState:
+        """Read the history a first sync left unread, from the end up, publishing all of it
+        slice by slice; once read, it joins the fingerprint as named history. What arrived on
+        top meanwhile is left to a backwards read from there."""
+        assert backfill.unread_until is not None
+        assert backfill.unread_seen is not None
+        through = base.seen.unread_through
+        assert through is not None
+        until = backfill.unread_until
+        read_from_end, total = backfill.read_from_end, backfill.total
+        read = backfill.unread_seen.copy()
+        size = listing.page_size
+        while read_from_end < until:
+            page = self._page_above(listing, read_from_end, total)
+            if page is None:
+                break
+            top = page.total - (page.number - 1) * size  # the page's upper edge, from the end
+            fresh = [
+                activity
+                for index, activity in enumerate(page.activities)
+                if read_from_end <= top - 1 - index < until and activity.created_micros <= through
+            ]
+            events = [
+                ActivityEvent(listing.contact_id, a)
+                for a in sorted(fresh, key=lambda a: a.order_key)
+            ]
+            self._publisher.publish(events)  # a failure re-publishes this slice, no more
+            read.add_all((a.id, a.created_micros) for a in fresh)
+            read_from_end, total = min(top, until), page.total
+            base = self._store.save(
+                replace(
+                    base,
+                    backfill=replace(
+                        backfill,
+                        read_from_end=read_from_end,
+                        total=total,
+                        checkpointed_at=started_at,
+                        unread_seen=read.copy(),
+                    ),
+                )
+            )
+            progress.checkpoints += 1
+            progress.published += len(events)
+            progress.unsaved = None
+            listing.forget(page.number)
+        seen = base.seen.copy()
+        seen.absorb_unread(read)
+        rest = Backfill(seen.total, total, first_sync=False, checkpointed_at=started_at)
+        return self._store.save(replace(base, seen=seen, backfill=rest))
 
     def _read_backwards(
         self,
@@ -539,6 +702,8 @@ class SyncEngine:
         while working.total < listing.total:
             index, start = self._first_incomplete_bucket(listing, working)
             if index == len(working.buckets):
+                if working.unread:
+                    raise _UnreadGrew(working.unread + listing.total - working.total)
                 # Older than everything accounted for: all of it is new.
                 discovery.account(listing.stable_range(start, stop_below=None))
             else:

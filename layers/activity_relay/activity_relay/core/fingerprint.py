@@ -13,6 +13,10 @@ appeared that is older than the head (a backdated `created_date`). The power sum
 it: knowing the current members of a bucket (a superset of the accounted ones), the sums of
 the difference are the differences of the sums, and up to SKETCH_SIZE missing hashes are the
 roots of the polynomial that Newton's identities build from them.
+
+A first sync that INITIAL_SYNC tells to skip the older history reads only the top of the list:
+what lies below is `unread`, counted but never named, all of it dated at or below
+`unread_through`, which the buckets' and the recent window's floors stay strictly above.
 """
 
 from __future__ import annotations
@@ -28,7 +32,9 @@ TARGET_BUCKET_SIZE = 100  # one API page: decoding a bucket costs about one requ
 MAX_BUCKETS = 256  # about 36 KB encoded, far below DynamoDB's 400 KB item limit
 RECENT_WINDOW = 48 * 3600 * 1_000_000  # µs: twice the 24 h LeadLex lets a date run ahead
 RECENT_LIMIT = 1_000  # ids kept near the head at most (16 KB); a busier window narrows
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 2  # 1 lacks the unread history
+_HEADER = ">BqqI"
+_UNREAD = ">Qq"
 
 
 def id_hash(activity_id: str) -> int:
@@ -119,10 +125,35 @@ class Fingerprint:
     recent: dict[int, int] = field(default_factory=dict)
     recent_floor: int | None = None
     buckets: list[Bucket] = field(default_factory=list)
+    # The bottom of the list that was never read: how many, and the newest date among them.
+    unread: int = 0
+    unread_through: int | None = None
 
     @property
     def total(self) -> int:
-        return sum(bucket.count for bucket in self.buckets)
+        return sum(bucket.count for bucket in self.buckets) + self.unread
+
+    def leave_unread(self, count: int, through: int) -> None:
+        """Account for `count` activities below all that was read, dated at or below
+        `through`, by number only. Everything named must be dated above `through`."""
+        assert count > 0
+        assert all(bucket.floor > through for bucket in self.buckets)
+        self.unread, self.unread_through = count, through
+        # Whatever a later read meets dated above `through` lies in a bucket's range, so its
+        # sketch can name it; at or below, it is in the unread part.
+        if self.buckets:
+            self.buckets[-1].floor = through + 1
+        self.recent_floor = max(self.recent_floor or through + 1, through + 1)
+        self._prune_recent()
+
+    def absorb_unread(self, read: Fingerprint) -> None:
+        """The unread part, now read and accounted for in `read`, becomes known history."""
+        assert self.unread_through is not None
+        assert read.head is None or read.head <= self.unread_through
+        self.buckets.extend(read.buckets)
+        self.unread, self.unread_through = 0, None
+        while len(self.buckets) > MAX_BUCKETS:
+            self._merge_smallest_pair()
 
     def copy(self) -> Fingerprint:
         return Fingerprint.decode(self.encode())
@@ -192,8 +223,9 @@ class Fingerprint:
             self._prune_recent()
         parts = [
             struct.pack(
-                ">BqqI", _FORMAT_VERSION, self.head or 0, self.recent_floor or 0, len(self.recent)
-            )
+                _HEADER, _FORMAT_VERSION, self.head or 0, self.recent_floor or 0, len(self.recent)
+            ),
+            struct.pack(_UNREAD, self.unread, self.unread_through or 0),
         ]
         parts.extend(struct.pack(">Qq", h, c) for h, c in sorted(self.recent.items()))
         parts.append(struct.pack(">I", len(self.buckets)))
@@ -205,10 +237,14 @@ class Fingerprint:
 
     @classmethod
     def decode(cls, data: bytes) -> Fingerprint:
-        version, head, recent_floor, recent_count = struct.unpack_from(">BqqI", data)
-        if version != _FORMAT_VERSION:
+        version, head, recent_floor, recent_count = struct.unpack_from(_HEADER, data)
+        if version not in (1, _FORMAT_VERSION):
             raise ValueError(f"unknown fingerprint format {version}")
-        offset = struct.calcsize(">BqqI")
+        offset = struct.calcsize(_HEADER)
+        unread, unread_through = 0, 0
+        if version >= 2:
+            unread, unread_through = struct.unpack_from(_UNREAD, data, offset)
+            offset += struct.calcsize(_UNREAD)
         flat = struct.unpack_from(f">{'Qq' * recent_count}", data, offset)
         recent = dict(zip(flat[::2], flat[1::2], strict=True))
         offset += 16 * recent_count
@@ -220,6 +256,11 @@ class Fingerprint:
             floor, count, *sums = struct.unpack_from(layout, data, offset)
             offset += struct.calcsize(layout)
             buckets.append(Bucket(floor=floor, count=count, sums=list(sums)))
-        if not buckets:
-            return cls()
-        return cls(head=head, recent=recent, recent_floor=recent_floor, buckets=buckets)
+        return cls(
+            head=head if buckets else None,
+            recent=recent,
+            recent_floor=recent_floor if buckets or unread else None,
+            buckets=buckets,
+            unread=unread,
+            unread_through=unread_through if unread else None,
+        )

@@ -130,6 +130,13 @@ class Backfill:
     total: int | None  # meta.total at the last checkpoint: where to look for the next page
     first_sync: bool  # what it reads is a new contact's history: INITIAL_SYNC applies
     checkpointed_at: datetime
+    # A first sync under INITIAL_SYNC=<date> still looking down from the top for the date:
+    # above this position (from the end) the list holds only activities to publish.
+    scanned_to: int | None = None
+    # Reading the history a first sync left unread, up to this position (from the end), and
+    # what that read has accounted for so far.
+    unread_until: int | None = None
+    unread_seen: Fingerprint | None = None
 
 
 @dataclass(frozen=True, slots=True)
