@@ -49,6 +49,7 @@ bench: venv
 	$(PY) -m benchmarks.two_instances
 	$(PY) -m benchmarks.webhook_delivery
 	$(PY) -m benchmarks.long_sync
+	$(PY) -m benchmarks.initial_sync
 	@# Webhooks in (issue 11): the receiver's warm and cold response time, a burst's cost
 	$(PY) -m benchmarks.receiver_latency
 	$(PY) -m benchmarks.cold_start

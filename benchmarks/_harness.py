@@ -67,6 +67,7 @@ def build_rig(
     pacing: PacePolicy | None = None,
     publisher: TimedPublisher | None = None,
     requeue: ContactQueue | None = None,
+    initial_sync: str = "all",
     **client_options: Any,
 ) -> Rig:
     """The relay as wiring.py assembles it, with in-memory state and the sandbox's clock."""
@@ -80,7 +81,10 @@ def build_rig(
     store = store if store is not None else MemoryStateStore(clock=sandbox.clock.now)
     publisher = publisher if publisher is not None else TimedPublisher(clock=sandbox.clock.now)
     engine = SyncEngine(
-        source=client, store=store, publisher=publisher, initial_sync=InitialSync.parse("all")
+        source=client,
+        store=store,
+        publisher=publisher,
+        initial_sync=InitialSync.parse(initial_sync),
     )
     rejections = RejectionLog()
     continuations = QueuedContinuations()

@@ -10,6 +10,7 @@ import json
 import pytest
 
 from benchmarks import (
+    initial_sync,
     long_sync,
     parallel_batch,
     pro_day,
@@ -19,6 +20,22 @@ from benchmarks import (
     webhook_delivery,
 )
 from leadlex_sandbox import Plan
+
+
+def test_first_syncs_that_skip_history_cost_what_they_publish() -> None:
+    figures = initial_sync.run(history=1_200, since=(0, 100, 250))
+
+    assert figures["ok"], figures["failures"]
+    rows = figures["rows"]
+    assert isinstance(rows, list)
+    by_name = {row["scenario"]: row for row in rows}
+    assert by_name["none, of 1200"]["requests"] == 1
+    assert by_name["a date, 250 since, of 1200"]["requests"] == 3
+    assert by_name["then 5 new on top"]["requests"] == 1
+    # The one-off: the 1,101 left unread (all but 99 of the top page) go out with the new one
+    one_off = by_name["then 1 backdated into the 1,101 left unread"]
+    assert (one_off["published"], one_off["requests"]) == (1_102, 1 + 12)  # page 1, then 12
+    assert by_name["then 1 more backdated there"]["published"] == 1
 
 
 def test_requests_per_scenario_counts_and_publishes_as_the_readme_says() -> None:

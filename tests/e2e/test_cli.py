@@ -213,6 +213,7 @@ def test_state_shows_and_reset_forgets_a_contacts_watermark(
     assert state["known"] is True
     assert state["version"] == 1
     assert state["activities_accounted"] == 4
+    assert (state["activities_unread"], state["continuing"]) == (0, False)
     assert state["last_sync_started_at"]
     assert "activities_accounted   4" in run_cli(state_file, "state", contact).out
 

@@ -32,7 +32,10 @@ def run_state(args: argparse.Namespace, target: Target, out: IO[str], err: IO[st
         "known": True,
         "version": state.version,
         "activities_accounted": state.seen.total,
+        # Counted but never read: history INITIAL_SYNC let its first sync skip.
+        "activities_unread": state.seen.unread,
         "last_sync_started_at": started,
+        "continuing": state.backfill is not None,
     }
     if args.json:
         print(json.dumps(summary), file=out)
