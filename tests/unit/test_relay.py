@@ -14,6 +14,7 @@ from activity_relay.core.batch import ContactMessage, Disposition, MessageResult
 from activity_relay.core.engine import SyncEngine
 from activity_relay.core.intake import continuation_body
 from activity_relay.core.model import ActivityPage, InitialSync
+from activity_relay.core.packing import PackingPublisher
 from activity_relay.core.ports import (
     AuthenticationFailed,
     QuotaExhausted,
@@ -372,3 +373,44 @@ def test_a_message_back_from_a_killed_invocation_resumes_a_chain_it_never_contin
     # Then it resumes and completes the sync rather than waiting for a continuation
     assert back["m1"].disposition is Disposition.SYNCED
     assert sorted(set(h.publisher.ids)) == sorted(a["id"] for a in h.api.contacts[CONTACTS[0]])
+
+
+def test_the_syncs_of_one_batch_share_their_publish_calls() -> None:
+    # Given nine known contacts, each with one new activity, and LeadLex taking 50 ms a page
+    class Slow(FakeLeadLex):
+        def fetch_page(self, contact_id: str, page: int) -> ActivityPage:
+            time.sleep(0.05)
+            return super().fetch_page(contact_id, page)
+
+    api = Slow()
+    inner = RecordingPublisher()
+    packing = PackingPublisher(inner, window=5.0)
+    store = MemoryStateStore()
+    engine = SyncEngine(
+        source=api, store=store, publisher=packing, initial_sync=InitialSync.parse("all")
+    )
+    relay = Relay(
+        engine=engine,
+        rejected=RejectionLog(),
+        deferrals=store,
+        continuations=QueuedContinuations(),
+        clock=Clock(),
+        concurrency=len(CONTACTS),
+        packing=packing,
+    )
+    for contact in CONTACTS:
+        api.contacts[contact] = []
+        api.add(contact, 0)
+    relay.process([message(n, c) for n, c in enumerate(CONTACTS)], lambda: PLENTY_OF_TIME)
+    inner.calls.clear()
+    for contact in CONTACTS:
+        api.add(contact, 60)
+
+    # When one batch syncs them all
+    results, _ = relay.process(
+        [message(n, c) for n, c in enumerate(CONTACTS)], lambda: PLENTY_OF_TIME
+    )
+
+    # Then their nine events go out in one publish: one batch call per channel, not nine
+    assert {r.disposition for r in results} == {Disposition.SYNCED}
+    assert [len(call) for call in inner.calls] == [len(CONTACTS)]

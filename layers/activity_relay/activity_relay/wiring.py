@@ -40,6 +40,7 @@ from activity_relay.core.delivery import WebhookDeliverer, WebhookFanOut
 from activity_relay.core.engine import SyncEngine
 from activity_relay.core.fanout import FanOutPublisher
 from activity_relay.core.leadlex_webhooks import RotatingSecret, WebhookReceiver
+from activity_relay.core.packing import PackingPublisher
 from activity_relay.core.ports import Publisher, ReceiverUnavailable
 from activity_relay.core.sweep import SweepResult, sweep
 from activity_relay.settings import (
@@ -77,10 +78,14 @@ def build_relay(settings: Settings, api_key: str) -> Relay:
     if known_quota is not None:
         # A cold container must not spend a request to learn what another one already knows.
         leadlex.observe_quota(known_quota)
+    # The syncs of one batch share their batch calls (core/packing.py).
+    packing = PackingPublisher(
+        publishers[0] if len(publishers) == 1 else FanOutPublisher(publishers)
+    )
     engine = SyncEngine(
         source=leadlex,
         store=store,
-        publisher=publishers[0] if len(publishers) == 1 else FanOutPublisher(publishers),
+        publisher=packing,
         initial_sync=settings.initial_sync,
     )
     sqs = clients.sqs()
@@ -94,6 +99,7 @@ def build_relay(settings: Settings, api_key: str) -> Relay:
         quota=leadlex.quota,
         pacing=settings.pace,
         requeue=SqsContactQueue(sqs, settings.contact_queue_url),
+        packing=packing,
     )
 
 

@@ -26,6 +26,7 @@ import math
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
@@ -33,6 +34,7 @@ from enum import Enum
 from activity_relay.core.engine import SyncEngine, SyncOutcome, SyncStatus, Tally
 from activity_relay.core.intake import InvalidMessage, is_release, read_body
 from activity_relay.core.pacing import PacePolicy, admit
+from activity_relay.core.packing import PackingPublisher
 from activity_relay.core.ports import (
     AuthenticationFailed,
     ContactQueue,
@@ -150,8 +152,10 @@ class Relay:
         quota: Callable[[], QuotaSnapshot | None] = lambda: None,
         pacing: PacePolicy | None = None,
         requeue: ContactQueue | None = None,
+        packing: PackingPublisher | None = None,
     ) -> None:
         self._engine = engine
+        self._packing = packing
         self._rejected = rejected
         self._deferrals = deferrals
         self._continuations = continuations
@@ -284,16 +288,17 @@ class Relay:
                 raise batch.halt
             if batch.out_of_time():
                 raise _Halt("not started: the invocation is running out of time", Disposition.RETRY)
-            outcome = self._engine.sync(
-                contact_id,
-                started_at=self._clock(),
-                requested_at=max(sent) if len(sent) == len(group) else None,
-                continuation=resumes[0],
-                retried=resumes[1],
-                out_of_time=batch.out_of_time,
-                deadline=batch.deadline,
-                tally=tally,
-            )
+            with self._packing.running() if self._packing else nullcontext():
+                outcome = self._engine.sync(
+                    contact_id,
+                    started_at=self._clock(),
+                    requested_at=max(sent) if len(sent) == len(group) else None,
+                    continuation=resumes[0],
+                    retried=resumes[1],
+                    out_of_time=batch.out_of_time,
+                    deadline=batch.deadline,
+                    tally=tally,
+                )
             if outcome.status is SyncStatus.CONTINUED:
                 return self._continued(contact_id, outcome, batch)
         except _Halt as halt:
