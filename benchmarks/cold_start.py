@@ -75,8 +75,8 @@ _TEMPLATE_NAMES = {
     "receive_webhooks": "ReceiveWebhooksFunction",
     "deliver_webhooks": "DeliverWebhooksFunction",
 }
-_TRACING_OFF = {"POWERTOOLS_TRACE_DISABLED": "true"}
-_TRACING_ON = {
+TRACING_OFF = {"POWERTOOLS_TRACE_DISABLED": "true"}
+TRACING_ON = {
     "POWERTOOLS_TRACE_DISABLED": "false",
     # What Lambda sets for a sampled request under active tracing (the daemon's UDP port on
     # 127.0.0.1 has no listener here; the SDK sends its segments regardless).
@@ -100,7 +100,7 @@ class Invocation:
     name: str
     function: str | None  # None: the naive handler
     event: Mapping[str, Any]
-    tracing: Mapping[str, str] = field(default_factory=lambda: _TRACING_OFF)
+    tracing: Mapping[str, str] = field(default_factory=lambda: TRACING_OFF)
 
 
 def lambda_environment(function: str) -> dict[str, str]:
@@ -126,12 +126,12 @@ def _handler(name: str, function: str, tracing: Mapping[str, str]) -> Case:
 
 CASES: tuple[Case, ...] = (
     Case("import boto3", "import boto3"),
-    _handler("sync handler (tracing on)", "sync_activities", _TRACING_ON),
-    _handler("sync handler (tracing off)", "sync_activities", _TRACING_OFF),
-    _handler("sweep handler", "sweep_deferred", _TRACING_OFF),
-    _handler("receive handler", "receive_webhooks", _TRACING_OFF),
-    _handler("deliver handler (tracing on)", "deliver_webhooks", _TRACING_ON),
-    _handler("deliver handler (tracing off)", "deliver_webhooks", _TRACING_OFF),
+    _handler("sync handler (tracing on)", "sync_activities", TRACING_ON),
+    _handler("sync handler (tracing off)", "sync_activities", TRACING_OFF),
+    _handler("sweep handler", "sweep_deferred", TRACING_OFF),
+    _handler("receive handler", "receive_webhooks", TRACING_OFF),
+    _handler("deliver handler (tracing on)", "deliver_webhooks", TRACING_ON),
+    _handler("deliver handler (tracing off)", "deliver_webhooks", TRACING_OFF),
     Case(
         "naive handler (3 clients)",
         "import naive_handler",
@@ -176,11 +176,11 @@ def invocations() -> tuple[Invocation, ...]:
     sqs_event = json.loads((ROOT / "events" / "sqs-plain-id.json").read_text())
     return (
         Invocation("naive handler (3 clients, 1 GetItem)", None, sqs_event),
-        Invocation("sync handler (tracing on)", "sync_activities", sqs_event, _TRACING_ON),
+        Invocation("sync handler (tracing on)", "sync_activities", sqs_event, TRACING_ON),
         Invocation("sync handler (tracing off)", "sync_activities", sqs_event),
         Invocation("sweep handler", "sweep_deferred", _scheduled_event()),
         Invocation("receive handler", "receive_webhooks", _webhook_event()),
-        Invocation("deliver handler (tracing on)", "deliver_webhooks", _topic_event(), _TRACING_ON),
+        Invocation("deliver handler (tracing on)", "deliver_webhooks", _topic_event(), TRACING_ON),
         Invocation("deliver handler (tracing off)", "deliver_webhooks", _topic_event()),
     )
 
