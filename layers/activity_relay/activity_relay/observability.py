@@ -9,7 +9,8 @@ variables from the template. Log lines of the layer's modules (standard `logging
 Powertools' `Tracer()` imports the X-Ray SDK and patches botocore and requests (also when it is
 disabled), the largest part of a handler's import (benchmarks/cold_start.py). So with tracing
 off `tracer` is a stand-in whose decorators return the function unchanged, and with tracing on
-it creates the real Tracer when the handler is first called, before any client exists to patch.
+it creates the real Tracer when the handler is first called (its patches are class-level: the
+clients the runtime then makes are traced; tests/integration/test_tracing.py).
 """
 
 from __future__ import annotations
