@@ -6,13 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSEvent, SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from activity_relay import wiring
-from activity_relay.adapters.webhook_queues import ENDPOINT_ATTRIBUTE
 from activity_relay.core.delivery import DeliveryResult, Fate, IncomingEvent
 from activity_relay.core.ports import Delivery
+from activity_relay.lambda_events import SqsRecord, sqs_records
 from activity_relay.observability import logger, metrics, tracer
 from activity_relay.settings import ConfigurationError
 
@@ -21,7 +20,7 @@ from activity_relay.settings import ConfigurationError
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    records = list(SQSEvent(event).records)
+    records = sqs_records(event)
     try:
         runtime = wiring.webhook_runtime()
     except ConfigurationError as error:
@@ -45,26 +44,20 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     return _returned(returned)
 
 
-def _string_attributes(record: SQSRecord) -> dict[str, str]:
-    raw: dict[str, Any] = record.raw_event.get("messageAttributes") or {}
-    return {
-        name: value["stringValue"]
-        for name, value in raw.items()
-        if isinstance(value, dict) and isinstance(value.get("stringValue"), str)
-    }
+def _event(record: SqsRecord) -> IncomingEvent:
+    return IncomingEvent(record.message_id, record.body, record.string_attributes)
 
 
-def _event(record: SQSRecord) -> IncomingEvent:
-    return IncomingEvent(record.message_id, record.body, _string_attributes(record))
+def _delivery(record: SqsRecord) -> Delivery:
+    # Loaded by the runtime already; not at import, where it would bring botocore (cold start).
+    from activity_relay.adapters.webhook_queues import ENDPOINT_ATTRIBUTE
 
-
-def _delivery(record: SQSRecord) -> Delivery:
     return Delivery(
-        endpoint_id=_string_attributes(record).get(ENDPOINT_ATTRIBUTE, ""),
+        endpoint_id=record.string_attributes.get(ENDPOINT_ATTRIBUTE, ""),
         body=record.body,
         message_id=record.message_id,
         receipt=record.receipt_handle,
-        attempt=int(record.attributes.approximate_receive_count or "1"),
+        attempt=record.receive_count,
     )
 
 

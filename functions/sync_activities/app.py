@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSEvent, SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from activity_relay import wiring
 from activity_relay.core.batch import ContactMessage, Disposition, MessageResult
+from activity_relay.lambda_events import SqsRecord, sqs_records
 from activity_relay.observability import logger, metrics, tracer
 from activity_relay.settings import ConfigurationError
 
@@ -32,7 +32,7 @@ _MESSAGE_METRICS = {
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    records = list(SQSEvent(event).records)
+    records = sqs_records(event)
     try:
         runtime = wiring.sync_runtime()
         results = runtime.process(
@@ -45,14 +45,13 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     return _returned(r.message_id for r in results if not r.disposition.acknowledged)
 
 
-def _message(record: SQSRecord) -> ContactMessage:
-    sent = record.attributes.sent_timestamp
-    receives = record.attributes.approximate_receive_count
+def _message(record: SqsRecord) -> ContactMessage:
+    sent = record.sent_timestamp_ms
     return ContactMessage(
         message_id=record.message_id,
         body=record.body,
-        sent_at=datetime.fromtimestamp(int(sent) / 1000, UTC) if sent else None,
-        receive_count=int(receives) if receives else 1,
+        sent_at=datetime.fromtimestamp(sent / 1000, UTC) if sent is not None else None,
+        receive_count=record.receive_count,
     )
 
 

@@ -285,6 +285,25 @@ def test_cold_start_times_each_handler_in_fresh_processes(
     assert rows["import boto3"]["ratio"] == 1.0
     assert all(row["median_s"] > 0 for row in rows.values())
     assert figures["over_limit"] == []
+    # Every handler's first invocation did its whole job against the stub
+    assert figures["failures"] == []
+    calls = {row["case"]: row for row in figures["invocations"]}
+    assert set(calls) == {invocation.name for invocation in cold_start.invocations()}
+    for row in calls.values():
+        assert row["cold_s"] == pytest.approx(row["import_s"] + row["first_call_s"], abs=1e-3)
+        assert row["warm_call_s"] > 0
+    assert calls["receive handler"]["answer"]["statusCode"] == 202
     # And a limit every handler exceeds is reported as a failure
     assert cold_start.main(["--runs", "1", "--json", "--limit", "0.01"]) == 1
     assert json.loads(capsys.readouterr().out)["over_limit"]
+
+
+def test_the_cold_start_benchmark_fails_a_first_invocation_that_does_not_do_its_job() -> None:
+    from benchmarks import cold_start
+
+    assert cold_start.served_in_full({"batchItemFailures": []})
+    assert not cold_start.served_in_full({"batchItemFailures": [{"itemIdentifier": "m1"}]})
+    assert cold_start.served_in_full({"statusCode": 202})
+    assert not cold_start.served_in_full({"statusCode": 503})
+    assert cold_start.served_in_full({"budget": 10, "failed": 0})
+    assert not cold_start.served_in_full({"error": "CONTACT_QUEUE_URL is required"})

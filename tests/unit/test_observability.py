@@ -1,14 +1,18 @@
-"""observability: the Tracer (and with it the X-Ray SDK) exists only when tracing is on."""
+"""observability: the Tracer (and with it the X-Ray SDK) exists only when tracing is on, and
+then from the first invocation on, not from the import."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
+from aws_lambda_powertools import Tracer
 
-from activity_relay.observability import Untraced, tracing_enabled
+from activity_relay.observability import DeferredTracer, Untraced, tracing_enabled
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,6 +41,45 @@ def test_untraced_decorators_return_the_function_itself() -> None:
     assert untraced.capture_method(handler) is handler
 
 
+class FakeTracer:
+    """Records what the handler's decorator asked of Powertools' Tracer."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[object, object]] = []
+
+    def capture_lambda_handler(self, handler: Callable[..., Any]) -> Callable[..., Any]:
+        def traced(event: object, context: object) -> object:
+            self.calls.append((event, context))
+            return handler(event, context)
+
+        return traced
+
+
+def test_the_deferred_tracer_is_created_at_the_first_call_and_only_then() -> None:
+    created: list[FakeTracer] = []
+
+    def create() -> Tracer:
+        created.append(FakeTracer())
+        return cast(Tracer, created[-1])
+
+    deferred = DeferredTracer(create)
+
+    # Given a handler decorated as at import
+    @deferred.capture_lambda_handler
+    def handler(event: object, context: object) -> str:
+        return f"done {event}"
+
+    # Then no Tracer (and so no X-Ray SDK) exists yet
+    assert created == []
+    assert handler.__name__ == "handler"
+    # When it is called twice
+    assert handler("one", "ctx") == "done one"
+    assert handler("two", "ctx") == "done two"
+    # Then one Tracer traced both calls
+    assert len(created) == 1
+    assert created[0].calls == [("one", "ctx"), ("two", "ctx")]
+
+
 def _imports_xray(env: dict[str, str]) -> bool:
     code = "import sys, app; print('aws_xray_sdk.core' in sys.modules, type(app.tracer).__name__)"
     out = subprocess.run(
@@ -47,10 +90,14 @@ def _imports_xray(env: dict[str, str]) -> bool:
         text=True,
         check=True,
     ).stdout.split()
-    return out == ["True", "Tracer"]
+    assert out[1] == ("DeferredTracer" if tracing_enabled(env) else "Untraced")
+    return out[0] == "True"
 
 
-def test_the_xray_sdk_is_imported_only_when_tracing_is_on() -> None:
+def test_importing_the_handler_imports_no_xray_sdk_with_tracing_on_or_off() -> None:
     # Given the sync handler imported as Lambda would, with the template's two TracingModes
-    assert _imports_xray({"LAMBDA_TASK_ROOT": "/var/task", "POWERTOOLS_TRACE_DISABLED": "false"})
+    # (that the first invocation then traces: tests/integration/test_tracing.py)
+    assert not _imports_xray(
+        {"LAMBDA_TASK_ROOT": "/var/task", "POWERTOOLS_TRACE_DISABLED": "false"}
+    )
     assert not _imports_xray({"LAMBDA_TASK_ROOT": "/var/task", "POWERTOOLS_TRACE_DISABLED": "true"})

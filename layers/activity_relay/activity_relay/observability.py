@@ -6,13 +6,16 @@ POWERTOOLS_TRACE_DISABLED from the TracingMode parameter); local stacks and test
 variables from the template. Log lines of the layer's modules (standard `logging` loggers under
 `activity_relay`) come out in the handler's structured format.
 
-The Tracer exists only when tracing is on: Powertools' Tracer imports the X-Ray SDK even when it
-is disabled, the largest part of a handler's import (benchmarks/cold_start.py). Off, `tracer`
-is a stand-in whose decorators return the function unchanged.
+Powertools' `Tracer()` imports the X-Ray SDK and patches botocore and requests (also when it is
+disabled), the largest part of a handler's import (benchmarks/cold_start.py). So with tracing
+off `tracer` is a stand-in whose decorators return the function unchanged, and with tracing on
+it creates the real Tracer when the handler is first called (its patches are class-level: the
+clients the runtime then makes are traced; tests/integration/test_tracing.py).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -42,7 +45,35 @@ class Untraced:
         return method
 
 
+class DeferredTracer:
+    """Powertools' Tracer, created at the first invocation instead of at import."""
+
+    disabled = False
+
+    def __init__(self, create: Callable[[], Tracer] = Tracer) -> None:
+        self._create = create
+        self._tracer: Tracer | None = None
+
+    @property
+    def tracer(self) -> Tracer:
+        if self._tracer is None:
+            self._tracer = self._create()
+        return self._tracer
+
+    def capture_lambda_handler(self, lambda_handler: Callable[..., Any]) -> Callable[..., Any]:
+        traced: Callable[..., Any] | None = None
+
+        @functools.wraps(lambda_handler)
+        def handler(event: Any, context: Any) -> Any:
+            nonlocal traced
+            if traced is None:
+                traced = self.tracer.capture_lambda_handler(lambda_handler)
+            return traced(event, context)
+
+        return handler
+
+
 logger = Logger()
 metrics = Metrics()
-tracer: Tracer | Untraced = Tracer() if tracing_enabled() else Untraced()
+tracer: DeferredTracer | Untraced = DeferredTracer() if tracing_enabled() else Untraced()
 copy_config_to_registered_loggers(source_logger=logger, include={"activity_relay"})

@@ -10,39 +10,14 @@ from __future__ import annotations
 
 import os
 import random
+import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING
 
-from activity_relay.adapters.dynamodb import DynamoDbStateStore
-from activity_relay.adapters.endpoints import DynamoDbEndpointStore
-from activity_relay.adapters.eventbridge import EventBridgePublisher
-from activity_relay.adapters.http_delivery import HardenedSender
-from activity_relay.adapters.leadlex import LeadLexClient
-from activity_relay.adapters.secrets import (
-    SecretUnreadable,
-    SecretUnusable,
-    forget_secrets,
-    read_secret,
-)
-from activity_relay.adapters.sns import SnsPublisher
-from activity_relay.adapters.sqs import (
-    SqsContactQueue,
-    SqsContactSender,
-    SqsContinuations,
-    SqsDeadLetters,
-)
-from activity_relay.adapters.webhook_queues import SqsDeliveryQueue, SqsWebhookDeadLetters
-from activity_relay.core.batch import ContactMessage, MessageResult, Relay
-from activity_relay.core.delivery import WebhookDeliverer, WebhookFanOut
-from activity_relay.core.engine import SyncEngine
-from activity_relay.core.fanout import FanOutPublisher
-from activity_relay.core.leadlex_webhooks import RotatingSecret, WebhookReceiver
-from activity_relay.core.packing import PackingPublisher
-from activity_relay.core.ports import Publisher, ReceiverUnavailable
-from activity_relay.core.sweep import SweepResult, sweep
 from activity_relay.settings import (
     ConfigurationError,
     ReceiveSettings,
@@ -51,14 +26,34 @@ from activity_relay.settings import (
     WebhookSettings,
 )
 
+# Cold starts (benchmarks/cold_start.py): importing this module loads no adapter, boto3 or
+# requests. Each runtime imports what it uses when it is built (the first invocation), so a
+# function loads only its own: the receiver and the sweep no requests, none Powertools
+# Parameters unless its secret comes from Secrets Manager.
 if TYPE_CHECKING:
+    from boto3.session import Session
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_sqs import SQSClient
 
+    from activity_relay.core.batch import ContactMessage, MessageResult, Relay
+    from activity_relay.core.sweep import SweepResult
+
 
 def build_relay(settings: Settings, api_key: str) -> Relay:
+    from activity_relay.adapters.dynamodb import DynamoDbStateStore
+    from activity_relay.adapters.eventbridge import EventBridgePublisher
+    from activity_relay.adapters.leadlex import LeadLexClient
+    from activity_relay.adapters.sns import SnsPublisher
+    from activity_relay.adapters.sqs import SqsContactQueue, SqsContinuations, SqsDeadLetters
+    from activity_relay.core.batch import Relay
+    from activity_relay.core.engine import SyncEngine
+    from activity_relay.core.fanout import FanOutPublisher
+    from activity_relay.core.packing import PackingPublisher
+    from activity_relay.core.ports import Publisher
+
     clients = _AwsClients()
     publishers: list[Publisher] = []
     if settings.topic_arn is not None:
@@ -131,6 +126,9 @@ class SweepRuntime:
     """The sweep function's runtime: the deferrals (the state table) and the contact queue."""
 
     def __init__(self, settings: SweepSettings) -> None:
+        from activity_relay.adapters.dynamodb import DynamoDbStateStore
+        from activity_relay.adapters.sqs import SqsContactQueue
+
         clients = _AwsClients()
         self.settings = settings
         self._deferrals = DynamoDbStateStore(clients.dynamodb(), settings.watermark_table_name)
@@ -139,6 +137,8 @@ class SweepRuntime:
         )
 
     def sweep(self) -> SweepResult:
+        from activity_relay.core.sweep import sweep
+
         return sweep(self._deferrals, self._queue, self.settings.policy, now=datetime.now(UTC))
 
 
@@ -159,7 +159,11 @@ def reset() -> None:
     sweep_runtime.cache_clear()
     webhook_runtime.cache_clear()
     receive_runtime.cache_clear()
-    forget_secrets()  # and the Secrets Manager client, which may point at a stack now gone
+    _boto3_session.cache_clear()  # its credentials, which a test or local stack may change
+    if "activity_relay.adapters.secrets" in sys.modules:  # else no secret was ever read
+        from activity_relay.adapters.secrets import forget_secrets
+
+        forget_secrets()  # and the Secrets Manager client, which may point at a stack now gone
 
 
 # --- The webhook receiver ------------------------------------------------------------------------
@@ -170,9 +174,13 @@ class ReceiveRuntime:
     verifying) and the contact queue."""
 
     def __init__(self, settings: ReceiveSettings, *, sqs: SQSClient | None = None) -> None:
+        from activity_relay.adapters.sqs import SqsContactSender
+        from activity_relay.core.leadlex_webhooks import RotatingSecret, WebhookReceiver
+
         self.settings = settings
         # LeadLex waits 10 s for the answer: fail fast rather than retry for long.
-        client = sqs or _AwsClients(max_attempts=2, connect_timeout=1, read_timeout=3).sqs()
+        self._clients = _AwsClients(max_attempts=2, connect_timeout=1, read_timeout=3)
+        client = sqs or self._clients.sqs()
         self.receiver = WebhookReceiver(
             RotatingSecret(self._load_secret, clock=time.monotonic),
             SqsContactSender(client, settings.contact_queue_url),
@@ -182,9 +190,15 @@ class ReceiveRuntime:
         if self.settings.webhook_secret is not None:
             return self.settings.webhook_secret
         assert self.settings.webhook_secret_id is not None
+        from activity_relay.adapters.secrets import SecretUnreadable, SecretUnusable, read_secret
+        from activity_relay.core.ports import ReceiverUnavailable
+
         try:
             return read_secret(
-                self.settings.webhook_secret_id, json_field="secret", refresh=refresh
+                self.settings.webhook_secret_id,
+                json_field="secret",
+                refresh=refresh,
+                connect=self._clients.secretsmanager,
             )
         except SecretUnusable as unusable:
             raise ConfigurationError(f"LEADLEX_WEBHOOK_SECRET_ID: {unusable}") from None
@@ -204,8 +218,15 @@ def resolve_api_key(settings: Settings, *, refresh: bool = False) -> str:
     if settings.api_key is not None:
         return settings.api_key
     assert settings.api_key_secret_id is not None
+    from activity_relay.adapters.secrets import SecretUnusable, read_secret
+
     try:
-        return read_secret(settings.api_key_secret_id, json_field="api_key", refresh=refresh)
+        return read_secret(
+            settings.api_key_secret_id,
+            json_field="api_key",
+            refresh=refresh,
+            connect=_AwsClients().secretsmanager,
+        )
     except SecretUnusable as unusable:
         raise ConfigurationError(f"LEADLEX_API_KEY_SECRET_ID: {unusable}") from None
 
@@ -217,6 +238,11 @@ class WebhookRuntime:
     """The deliver_webhooks function's runtime: events → deliveries, deliveries → POSTs."""
 
     def __init__(self, settings: WebhookSettings) -> None:
+        from activity_relay.adapters.endpoints import DynamoDbEndpointStore
+        from activity_relay.adapters.http_delivery import HardenedSender
+        from activity_relay.adapters.webhook_queues import SqsDeliveryQueue, SqsWebhookDeadLetters
+        from activity_relay.core.delivery import WebhookDeliverer, WebhookFanOut
+
         clients = _AwsClients()
         self.settings = settings
         store = DynamoDbEndpointStore(clients.dynamodb(), settings.endpoint_table_name)
@@ -243,17 +269,29 @@ def webhook_runtime() -> WebhookRuntime:
     return WebhookRuntime(WebhookSettings.from_env(os.environ))
 
 
+@cache
+def _boto3_session() -> Session:
+    """One boto3 session per container: each further one loads botocore's data files again."""
+    import boto3
+
+    return boto3.session.Session()
+
+
+# A session is not thread-safe; local stacks build several functions' runtimes in one process.
+_CLIENTS_LOCK = threading.Lock()
+
+
 class _AwsClients:
-    """boto3 clients of one session, with botocore's standard retries and short timeouts.
-    boto3 is imported on first use, not at import time (cold starts)."""
+    """boto3 clients of the container's session, with botocore's standard retries and short
+    timeouts. boto3 is imported on first use, not at import time (cold starts)."""
 
     def __init__(
         self, *, max_attempts: int = 5, connect_timeout: float = 3, read_timeout: float = 10
     ) -> None:
-        import boto3
         from botocore.config import Config
 
-        self._session = boto3.session.Session()
+        with _CLIENTS_LOCK:
+            self._session = _boto3_session()
         self._config = Config(
             retries={"mode": "standard", "max_attempts": max_attempts},
             connect_timeout=connect_timeout,
@@ -261,13 +299,21 @@ class _AwsClients:
         )
 
     def sns(self) -> SNSClient:
-        return self._session.client("sns", config=self._config)
+        with _CLIENTS_LOCK:
+            return self._session.client("sns", config=self._config)
 
     def events(self) -> EventBridgeClient:
-        return self._session.client("events", config=self._config)
+        with _CLIENTS_LOCK:
+            return self._session.client("events", config=self._config)
 
     def dynamodb(self) -> DynamoDBClient:
-        return self._session.client("dynamodb", config=self._config)
+        with _CLIENTS_LOCK:
+            return self._session.client("dynamodb", config=self._config)
 
     def sqs(self) -> SQSClient:
-        return self._session.client("sqs", config=self._config)
+        with _CLIENTS_LOCK:
+            return self._session.client("sqs", config=self._config)
+
+    def secretsmanager(self) -> SecretsManagerClient:
+        with _CLIENTS_LOCK:
+            return self._session.client("secretsmanager", config=self._config)

@@ -1,0 +1,47 @@
+"""The SQS event Lambda hands a handler, read into what the handlers use of it.
+
+Powertools' `SQSEvent` would do, but importing it loads its whole `data_classes` package (every
+event source's class), a tenth of a handler's cold import (benchmarks/cold_start.py), for six
+keys of a documented dict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class SqsRecord:
+    message_id: str
+    body: str
+    receipt_handle: str
+    event_source_arn: str
+    sent_timestamp_ms: int | None  # attributes.SentTimestamp
+    receive_count: int  # attributes.ApproximateReceiveCount; 1 when absent
+    string_attributes: Mapping[str, str]  # messageAttributes that carry a stringValue
+
+
+def sqs_records(event: Mapping[str, Any]) -> list[SqsRecord]:
+    return [_record(raw) for raw in event.get("Records") or ()]
+
+
+def _record(raw: Mapping[str, Any]) -> SqsRecord:
+    attributes: Mapping[str, Any] = raw.get("attributes") or {}
+    sent = attributes.get("SentTimestamp")
+    receives = attributes.get("ApproximateReceiveCount")
+    message_attributes: Mapping[str, Any] = raw.get("messageAttributes") or {}
+    return SqsRecord(
+        message_id=raw["messageId"],
+        body=raw.get("body") or "",
+        receipt_handle=raw.get("receiptHandle") or "",
+        event_source_arn=raw.get("eventSourceARN") or "",
+        sent_timestamp_ms=int(sent) if sent else None,
+        receive_count=int(receives) if receives else 1,
+        string_attributes={
+            name: value["stringValue"]
+            for name, value in message_attributes.items()
+            if isinstance(value, dict) and isinstance(value.get("stringValue"), str)
+        },
+    )
