@@ -31,8 +31,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 
-from activity_relay.core.engine import SyncEngine, SyncOutcome, SyncStatus, Tally
+from activity_relay.core.engine import SyncEngine, SyncOutcome, SyncStatus
 from activity_relay.core.intake import InvalidMessage, is_release, read_body
+from activity_relay.core.listing import Tally
 from activity_relay.core.pacing import PacePolicy, admit
 from activity_relay.core.packing import PackingPublisher
 from activity_relay.core.ports import (

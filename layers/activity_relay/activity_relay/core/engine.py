@@ -5,12 +5,10 @@ The API lists a contact's activities newest first in offset pages, with no curso
 only drift towards later pages: reading pages in order never skips what existed when the
 sync began, it can only show an activity twice (we de-duplicate by id).
 
-A sync of a known contact reads pages from the top while they hold only new activities,
-and stops as soon as what it found accounts for the growth of `meta.total`. Steady state
-with k new activities costs ceil(k/100) requests, at least one, whatever the history. Growth
-that the top does not account for is an activity dated below ones already published
-(a backdated `created_date`, or one under a future-dated activity): the fingerprint's bucket
-counts locate it by binary search over positions, and its sketch names it.
+A sync of a known contact reads what is new from the top (core/discovery.py: ceil(k/100)
+requests for k new, backdated ones found by a binary search over the fingerprint's buckets).
+A new contact, or a burst of more than a page, is read from the end up in slices, each
+published oldest first and checkpointed (core/listing.py counts positions from the end).
 
 A first sync under INITIAL_SYNC=none or a date reads from the top only down to the first page
 holding an activity it excludes, and leaves what lies below unread, counted but not named (one
@@ -30,17 +28,17 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import Enum
-from itertools import accumulate
 
-from activity_relay.core.fingerprint import Fingerprint, SketchMismatch, SketchOverflow, id_hash
+from activity_relay.core.discovery import Discovery, UnreadGrew, read_what_is_new
+from activity_relay.core.fingerprint import Fingerprint
+from activity_relay.core.listing import Listing, Tally
 from activity_relay.core.model import (
     Activity,
     ActivityEvent,
-    ActivityPage,
     Backfill,
     ContactState,
     InitialSync,
@@ -51,19 +49,15 @@ from activity_relay.core.ports import (
     Covered,
     Lease,
     LeaseHeld,
-    ListingChanged,
-    MalformedResponse,
     OutOfTime,
     Publisher,
     PublishFailed,
     RateLimited,
-    SourceError,
     StateStore,
 )
 
 logger = logging.getLogger(__name__)
 
-MAX_SEARCH_RESTARTS = 2
 # SQS stamps SentTimestamp with its clock, the sync's start comes from ours: allow for skew.
 COALESCING_MARGIN = timedelta(seconds=1)
 # A continuing sync checkpoints at least this often while its continuation is alive; past it,
@@ -115,125 +109,6 @@ def _accounted(seen: Fingerprint, activity: Activity) -> bool:
     if seen.head is None or activity.created_micros > seen.head:
         return False
     return seen.is_recent(activity.id)
-
-
-@dataclass
-class Tally:
-    """What one sync has spent so far, for its caller to report even when the sync fails."""
-
-    requests: int = 0
-
-
-class _Drift(Exception):
-    """The list's total changed between two reads of one search."""
-
-
-class _UnreadGrew(Exception):
-    """Activities were logged into the history a first sync left unread: it now holds `count`."""
-
-    def __init__(self, count: int) -> None:
-        super().__init__(count)
-        self.count = count
-
-
-@dataclass
-class _Listing:
-    """One contact's list as this sync reads it: pages cached while the total holds still."""
-
-    source: ActivitySource
-    contact_id: str
-    out_of_time: Callable[[], bool]
-    tally: Tally = field(default_factory=Tally)
-    total: int | None = None
-    pages: dict[int, ActivityPage] = field(default_factory=dict)
-
-    @property
-    def page_size(self) -> int:
-        return self.source.page_size
-
-    @property
-    def requests(self) -> int:
-        return self.tally.requests
-
-    def fetch(self, number: int) -> ActivityPage:
-        if self.out_of_time():
-            raise OutOfTime(
-                f"stopped before page {number}: the invocation is running out of time", requests=0
-            )
-        try:
-            page = self.source.fetch_page(self.contact_id, number)
-        except SourceError as failure:
-            # A 404, a 5xx, a timeout: each request sent spent quota all the same.
-            self.tally.requests += failure.requests
-            raise
-        self.tally.requests += page.requests
-        if page.total != self.total:
-            self.pages.clear()
-            self.total = page.total
-        self.pages[number] = page
-        return page
-
-    def page(self, number: int) -> ActivityPage:
-        """Page `number` as cached at the current total, else as the API answers now."""
-        cached = self.pages.get(number)
-        return cached if cached is not None else self.fetch(number)
-
-    def forget(self, number: int) -> None:
-        """Drop a page no longer needed, so that a long read keeps one slice in memory."""
-        self.pages.pop(number, None)
-
-    def stable_page(self, number: int) -> ActivityPage:
-        """Page `number` of the list as it stands at the current total; _Drift if it moved."""
-        cached = self.pages.get(number)
-        if cached is not None:
-            return cached
-        before = self.total
-        page = self.fetch(number)
-        if page.total != before:
-            raise _Drift
-        return page
-
-    def stable_item(self, position: int) -> Activity:
-        page = self.stable_page(position // self.page_size + 1)
-        index = position % self.page_size
-        if index >= len(page.activities):
-            raise MalformedResponse(
-                f"page {page.number} has {len(page.activities)} activities of {page.total}"
-            )
-        return page.activities[index]
-
-    def stable_range(self, start: int, stop_below: int | None) -> list[Activity]:
-        """Activities from position `start` on, until one older than `stop_below` or the end."""
-        found: list[Activity] = []
-        position = start
-        while self.total is not None and position < self.total:
-            page = self.stable_page(position // self.page_size + 1)
-            for activity in page.activities[position % self.page_size :]:
-                if stop_below is not None and activity.created_micros < stop_below:
-                    return found
-                found.append(activity)
-            position = page.number * self.page_size
-        return found
-
-
-@dataclass
-class _Discovery:
-    """What one sync found: new activities, and the fingerprint including them."""
-
-    working: Fingerprint
-    new: dict[str, Activity] = field(default_factory=dict)
-    rebuilt: bool = False
-
-    def account(self, activities: Iterable[Activity]) -> None:
-        fresh = [a for a in activities if a.id not in self.new]
-        self.new.update((a.id, a) for a in fresh)
-        self.working.add_all((a.id, a.created_micros) for a in fresh)
-
-    def rebuild_bucket(self, index: int, members: list[Activity]) -> None:
-        self.working.clear_bucket(index)
-        self.working.add_all((a.id, a.created_micros) for a in members)
-        self.new.update((a.id, a) for a in members)
-        self.rebuilt = True
 
 
 class SyncEngine:
@@ -306,7 +181,7 @@ class SyncEngine:
             # Its sync was finished by another message, which started after it was queued.
             self._release(contact_id, lease)
             return SyncOutcome(contact_id, SyncStatus.COALESCED)
-        listing = _Listing(self._source, contact_id, out_of_time, tally or Tally())
+        listing = Listing(self._source, contact_id, out_of_time, tally or Tally())
         try:
             return self._sync_held(contact_id, state, listing, lease, started_at)
         except BaseException:
@@ -325,7 +200,7 @@ class SyncEngine:
         self,
         contact_id: str,
         state: ContactState | None,
-        listing: _Listing,
+        listing: Listing,
         lease: Lease,
         started_at: datetime,
     ) -> SyncOutcome:
@@ -336,7 +211,7 @@ class SyncEngine:
             return SyncOutcome(contact_id, SyncStatus.NOT_FOUND, requests=listing.requests)
 
     def _sync(
-        self, listing: _Listing, state: ContactState | None, lease: Lease, started_at: datetime
+        self, listing: Listing, state: ContactState | None, lease: Lease, started_at: datetime
     ) -> SyncOutcome:
         contact_id = listing.contact_id
         base = state or ContactState(contact_id=contact_id, seen=Fingerprint())
@@ -358,8 +233,8 @@ class SyncEngine:
                 if backfill is not None:
                     base = self._read_backwards(listing, base, backfill, started_at, progress)
                 try:
-                    discovery, burst = self._read_what_is_new(listing, base.seen)
-                except _UnreadGrew as grew:
+                    discovery, burst = read_what_is_new(listing, base.seen)
+                except UnreadGrew as grew:
                     base, backfill = self._plan_unread_read(
                         listing, base, grew, started_at, progress
                     )
@@ -420,7 +295,7 @@ class SyncEngine:
         )
 
     def _scan_for_date(
-        self, listing: _Listing, base: ContactState, backfill: Backfill, progress: _Progress
+        self, listing: Listing, base: ContactState, backfill: Backfill, progress: _Progress
     ) -> tuple[ContactState, Backfill]:
         """A first sync under INITIAL_SYNC=none or a date: read down from the top to the first
         page holding an activity that INITIAL_SYNC excludes, or to the end.
@@ -437,7 +312,7 @@ class SyncEngine:
             if scanned_to is None:
                 page = listing.page(1)
             else:
-                found = self._page_above(listing, scanned_to - 1, total)
+                found = listing.page_above(scanned_to - 1, total)
                 assert found is not None  # the scanned part lies above position 0
                 page = found
             below = max(0, page.total - page.number * listing.page_size)
@@ -465,9 +340,9 @@ class SyncEngine:
 
     def _plan_unread_read(
         self,
-        listing: _Listing,
+        listing: Listing,
         base: ContactState,
-        grew: _UnreadGrew,
+        grew: UnreadGrew,
         started_at: datetime,
         progress: _Progress,
     ) -> tuple[ContactState, Backfill]:
@@ -493,7 +368,7 @@ class SyncEngine:
 
     def _read_unread(
         self,
-        listing: _Listing,
+        listing: Listing,
         base: ContactState,
         backfill: Backfill,
         started_at: datetime,
@@ -511,7 +386,7 @@ class SyncEngine:
         read = backfill.unread_seen.copy()
         size = listing.page_size
         while read_from_end < until:
-            page = self._page_above(listing, read_from_end, total)
+            page = listing.page_above(read_from_end, total)
             if page is None:
                 break
             top = page.total - (page.number - 1) * size  # the page's upper edge, from the end
@@ -550,7 +425,7 @@ class SyncEngine:
 
     def _read_backwards(
         self,
-        listing: _Listing,
+        listing: Listing,
         base: ContactState,
         backfill: Backfill,
         started_at: datetime,
@@ -566,7 +441,7 @@ class SyncEngine:
         """
         read_from_end, total = backfill.read_from_end, backfill.total
         while True:
-            page = self._page_above(listing, read_from_end, total)
+            page = listing.page_above(read_from_end, total)
             if page is None:
                 return base
             seen = base.seen.copy()
@@ -607,32 +482,10 @@ class SyncEngine:
             progress.unsaved = None
             listing.forget(page.number)
 
-    @staticmethod
-    def _page_above(
-        listing: _Listing, read_from_end: int, total: int | None
-    ) -> ActivityPage | None:
-        """The page holding the newest activity not yet read, or None when all was read as
-        far as `total` knows (what arrived since is new on top for the total accounting)."""
-        if total is None:
-            total = listing.page(1).total
-        while True:
-            unread = total - read_from_end
-            if unread <= 0:
-                return None
-            number = (unread - 1) // listing.page_size + 1
-            page = listing.page(number)
-            if page.total < read_from_end:
-                raise MalformedResponse(
-                    f"the list shrank to {page.total} activities below the {read_from_end} read"
-                )
-            if (page.total - read_from_end - 1) // listing.page_size + 1 == number:
-                return page
-            total = page.total  # it grew meanwhile: the boundary moved to another page
-
     def _checkpoint_delivered(
         self,
         base: ContactState,
-        discovery: _Discovery,
+        discovery: Discovery,
         delivered: list[ActivityEvent],
         lease: Lease,
     ) -> None:
@@ -642,113 +495,3 @@ class SyncEngine:
         seen = base.seen.copy()
         seen.add_all((event.activity.id, event.activity.created_micros) for event in delivered)
         self._store.save(replace(base, seen=seen), lease)
-
-    def _read_what_is_new(
-        self, listing: _Listing, seen: Fingerprint
-    ) -> tuple[_Discovery, None] | tuple[None, int]:
-        """What is new since `seen`; or, when page 1 alone is new and more follows (a burst),
-        None and the total, for the caller to read the burst oldest first instead."""
-        recent_floor = seen.recent_floor
-        known = seen.total
-        on_top: dict[str, Activity] = {}
-        number = 1
-        while True:
-            page = listing.page(number)  # page 1 may be cached by a backwards read's end
-            if page.total < known:
-                raise MalformedResponse(
-                    f"the list shrank from {known} to {page.total} activities; "
-                    "activities are expected to be append-only"
-                )
-            all_new = True
-            for activity in page.activities:
-                if (
-                    recent_floor is not None and activity.created_micros < recent_floor
-                ) or seen.is_recent(activity.id):
-                    all_new = False
-                else:
-                    on_top[activity.id] = activity
-            accounted_for = len(on_top) == page.total - known
-            at_end = number * listing.page_size >= page.total
-            if accounted_for or at_end or not all_new:
-                break
-            if number == 1:
-                return None, page.total
-            number += 1
-
-        discovery = _Discovery(working=seen.copy())
-        discovery.account(on_top.values())
-        restarts = 0
-        while listing.total is not None and discovery.working.total < listing.total:
-            try:
-                self._search_below_head(listing, discovery)
-            except _Drift:
-                restarts += 1
-                if restarts > MAX_SEARCH_RESTARTS:
-                    raise ListingChanged(
-                        "the list kept changing while searching it for backdated activities"
-                    ) from None
-        return discovery, None
-
-    def _search_below_head(self, listing: _Listing, discovery: _Discovery) -> None:
-        """Find the activities that the fingerprint does not account for, one bucket at a time.
-
-        Position arithmetic: the list holds, at or above bucket i's floor, the accounted
-        activities of buckets 0..i (cumulative count C_i) plus any unaccounted ones. So the
-        activity at position C_i is older than the floor exactly when bucket i and all newer
-        ones are complete — a monotone predicate to binary-search on.
-        """
-        working = discovery.working
-        assert listing.total is not None
-        while working.total < listing.total:
-            index, start = self._first_incomplete_bucket(listing, working)
-            if index == len(working.buckets):
-                if working.unread:
-                    raise _UnreadGrew(working.unread + listing.total - working.total)
-                # Older than everything accounted for: all of it is new.
-                discovery.account(listing.stable_range(start, stop_below=None))
-            else:
-                self._settle_bucket(listing, discovery, index, start)
-
-    @staticmethod
-    def _first_incomplete_bucket(listing: _Listing, working: Fingerprint) -> tuple[int, int]:
-        """The newest bucket with unaccounted members (len(buckets) for "older than all"),
-        and the list position where its members begin."""
-        assert listing.total is not None
-        total = listing.total
-        cumulative = list(accumulate(bucket.count for bucket in working.buckets))
-
-        def complete_through(index: int) -> bool:
-            if cumulative[index] >= total:
-                return True
-            item = listing.stable_item(cumulative[index])
-            return item.created_micros < working.buckets[index].floor
-
-        low, high = 0, len(working.buckets)
-        while low < high:
-            middle = (low + high) // 2
-            if complete_through(middle):
-                low = middle + 1
-            else:
-                high = middle
-        return low, cumulative[low - 1] if low > 0 else 0
-
-    def _settle_bucket(
-        self, listing: _Listing, discovery: _Discovery, index: int, start: int
-    ) -> None:
-        bucket = discovery.working.buckets[index]
-        members = listing.stable_range(start, stop_below=bucket.floor)
-        by_id = {a.id: a for a in members}
-        try:
-            missing = bucket.missing([(id_hash(a.id), a.id) for a in by_id.values()])
-        except (SketchOverflow, SketchMismatch) as problem:
-            # Completeness over duplicates: account for the range afresh and publish all of
-            # it again (same event ids, so consumers can de-duplicate).
-            logger.warning(
-                "re-publishing %d activities of contact %s in one date range: %s",
-                len(by_id),
-                listing.contact_id,
-                problem,
-            )
-            discovery.rebuild_bucket(index, list(by_id.values()))
-            return
-        discovery.account(by_id[activity_id] for activity_id in missing)
