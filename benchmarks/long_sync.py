@@ -5,8 +5,8 @@
 
 What is modelled, all on one simulated clock (the sandbox's, frozen and moved by hand):
 - LeadLex: the sandbox's own request logic (`Sandbox.handle`, in-process, its per-minute and
-  daily windows on that clock), 250 ms a page. A 429 is retried three times after 0.5, 1 and
-  2 s, as LeadLexClient's urllib3 backoff does (jitter left out), then raises RateLimited.
+  daily windows on that clock), 250 ms a page. A 429 raises RateLimited at once, as
+  LeadLexClient does for a 429 without Retry-After (the sandbox's per-minute 429 sends none).
 - SNS and EventBridge: 20 ms per batch call of 10, the calls of one publish() 5 at a time, as
   adapters/publishing.py sends them. A model, not moto: moto's PublishBatch slows down
   quadratically over tens of thousands of messages.
@@ -55,7 +55,7 @@ PUBLISH_CONCURRENCY = 5
 TIMEOUT_S = 60
 VISIBILITY_S = 360
 MAX_RECEIVES = 5
-BACKOFF_S = (0.5, 1.0, 2.0)
+BACKOFF_S: tuple[float, ...] = ()  # LeadLexClient retries no 429 without Retry-After
 
 
 class Killed(BaseException):

@@ -139,8 +139,6 @@ MAX_RECEIVE_COUNT = 5
 SWEEP_EVERY = 900
 PACED_SWEEP_EVERY = 60  # the template's SweepSchedule with pacing: rate(1 minute)
 SECONDS_PER_REQUEST = 0.15
-# What the client's default backoff spends on a 429 before giving up: 0 + 1 + 2 s, plus jitter.
-RATE_LIMIT_BACKOFF_S = 3.5
 
 # Relative rate of touches starting in each UTC hour.
 HOURLY = (
@@ -486,9 +484,8 @@ class Simulation:
         by_id = {m.id: m for m in batch}
         self.count(results, by_id, now)
         longest = max((r.requests for r in results), default=0)
+        # A 429 without Retry-After is not retried: it costs one request's time, counted above.
         busy = 1 + SECONDS_PER_REQUEST * longest
-        if any("rate limited" in (r.reason or "") for r in results):
-            busy += RATE_LIMIT_BACKOFF_S
         return math.ceil(busy)
 
     def count(self, results: list[MessageResult], by_id: dict[str, Message], now: float) -> None:

@@ -328,13 +328,29 @@ def test_a_short_last_page_is_fine_when_the_total_says_so(
     assert len(client.fetch_page(contact, 1).activities) == 99
 
 
-def test_a_per_minute_429_is_retried(
+def test_a_per_minute_429_is_final_at_once(
     sandbox: SandboxServer, client: LeadLexClient, contact: str
 ) -> None:
+    """Given a 429 with no Retry-After (the per-minute window), no request is spent on it."""
     sandbox.faults.fail_next(2, status=429)
 
-    assert client.fetch_page(contact, 1).total == 230
-    assert [r.status for r in sandbox.request_log] == [429, 429, 200]
+    with pytest.raises(RateLimited) as limited:
+        client.fetch_page(contact, 1)
+
+    assert [r.status for r in sandbox.request_log] == [429]
+    assert limited.value.requests == 1
+
+
+def test_the_real_per_minute_limit_costs_one_refused_request(sandbox: SandboxServer) -> None:
+    sandbox.plan = Plan("slow", per_day=1_000, per_minute=2)
+    sandbox.clock.set(sandbox.clock.now().replace(second=0), frozen=True)
+    contact = sandbox.create_contact(activities=5)
+    with make_client(sandbox, retries=3) as leadlex:
+        leadlex.fetch_page(contact, 1)
+        leadlex.fetch_page(contact, 1)
+        with pytest.raises(RateLimited):
+            leadlex.fetch_page(contact, 1)
+    assert [r.status for r in sandbox.request_log] == [200, 200, 429]
 
 
 def test_retry_after_is_honoured(
@@ -353,7 +369,7 @@ def test_retry_after_is_honoured(
 def test_persistent_rate_limiting_is_transient_and_says_so(
     sandbox: SandboxServer, contact: str
 ) -> None:
-    sandbox.faults.fail_next(5, status=429)
+    sandbox.faults.fail_next(5, status=429, retry_after=0)
 
     with make_client(sandbox, retries=2) as leadlex, pytest.raises(TransientSourceError) as failure:
         leadlex.fetch_page(contact, 1)

@@ -1,8 +1,11 @@
 """The LeadLex API client: the only code that speaks HTTP to LeadLex.
 
-Retries (5xx, 429, dropped connections, read errors) happen inside urllib3, with exponential
-backoff plus jitter, honouring Retry-After when the API sends one. What is left after the
-retries becomes one of the SourceError classes of ports.py.
+Retries (5xx, dropped connections, read errors, and a 429 that names its Retry-After) happen
+inside urllib3, with exponential backoff plus jitter, honouring Retry-After. A 429 without one
+is final at once: it is LeadLex's per-minute window (which sends no headers), and a retry within
+a few seconds' backoff is refused again unless the minute happens to end meanwhile; the relay
+continues the sync a whole window later instead. What is left after the retries becomes one of
+the SourceError classes of ports.py.
 
 Every page and every error says how many HTTP requests it took (`ActivityPage.requests`,
 `SourceError.requests`): each attempt urllib3 started, first tries and retries, answered or not
@@ -70,8 +73,9 @@ class _RetriesExhausted(MaxRetryError):
 
 
 class _Retry(Retry):
-    """urllib3's Retry, except that a 429 with no daily quota left is final at once: the
-    window only reopens at UTC midnight, so waiting inside one invocation only burns time.
+    """urllib3's Retry, except that a 429 is final at once when the daily quota is spent (the
+    window reopens at UTC midnight) or when it names no Retry-After (the per-minute window, a
+    whole minute at worst): waiting inside one invocation would only burn time and requests.
     Giving up after a connection or read error, it says how many attempts were made."""
 
     def increment(
@@ -86,7 +90,10 @@ class _Retry(Retry):
         if (
             response is not None
             and response.status == 429
-            and response.headers.get("X-RateLimit-Remaining", "").strip() == "0"
+            and (
+                response.headers.get("X-RateLimit-Remaining", "").strip() == "0"
+                or not response.headers.get("Retry-After", "").strip()
+            )
         ):
             raise MaxRetryError(_pool, url or "", reason=None)
         try:

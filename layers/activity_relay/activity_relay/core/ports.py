@@ -171,7 +171,7 @@ class TransientSourceError(SourceError):
 
 
 class RateLimited(TransientSourceError):
-    """429 from the per-minute window, still there after backing off."""
+    """429 from the per-minute window (not retried), or still refused after its Retry-After."""
 
 
 class QuotaExhausted(SourceError):
