@@ -376,10 +376,14 @@ def test_a_message_back_from_a_killed_invocation_resumes_a_chain_it_never_contin
 
 
 def test_the_syncs_of_one_batch_share_their_publish_calls() -> None:
-    # Given nine known contacts, each with one new activity, and LeadLex taking 50 ms a page
+    # Given nine known contacts, each with one new activity, and LeadLex answering once all
+    # nine syncs have asked (as at 100 ms of latency, whatever the load on the test machine)
     class Slow(FakeLeadLex):
+        all_asked: threading.Barrier | None = None
+
         def fetch_page(self, contact_id: str, page: int) -> ActivityPage:
-            time.sleep(0.05)
+            if self.all_asked is not None:
+                self.all_asked.wait(timeout=10)
             return super().fetch_page(contact_id, page)
 
     api = Slow()
@@ -405,6 +409,7 @@ def test_the_syncs_of_one_batch_share_their_publish_calls() -> None:
     inner.calls.clear()
     for contact in CONTACTS:
         api.add(contact, 60)
+    api.all_asked = threading.Barrier(len(CONTACTS))
 
     # When one batch syncs them all
     results, _ = relay.process(
