@@ -46,8 +46,9 @@ NAIVE = ROOT / "benchmarks" / "naive"
 
 _TIMED = "import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
 
-# The event comes in on stdin, read before the clock starts; the figures go out on the last line.
-_INVOKED = """
+# A fresh interpreter's start, for a handler called in it: the event comes in on stdin, and a
+# Lambda context to call the handler with.
+CHILD_PREAMBLE = """
 import json, sys, time
 event = json.loads(sys.stdin.read())
 class Context:
@@ -57,6 +58,12 @@ class Context:
     aws_request_id = "cold-start-1"
     def get_remaining_time_in_millis(self):
         return 60_000
+"""
+
+# The event is read before the clock starts; the figures go out on the last line.
+_INVOKED = (
+    CHILD_PREAMBLE
+    + """
 started = time.perf_counter()
 import {module} as app
 imported = time.perf_counter()
@@ -67,6 +74,7 @@ again = time.perf_counter()
 print(json.dumps({{"import": imported - started, "first": called - imported,
                   "second": again - called, "answer": first}}))
 """
+)
 
 # The template's function name for each handler folder (events/env.json's keys).
 _TEMPLATE_NAMES = {

@@ -21,22 +21,16 @@ import pytest
 from benchmarks import cold_start
 from benchmarks._stub_endpoint import StubEndpoint
 
-_CHILD = """
-import json, sys
-event = json.loads(sys.stdin.read())
-class Context:
-    function_name = "sync"
-    memory_limit_in_mb = 256
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:sync"
-    aws_request_id = "trace-1"
-    def get_remaining_time_in_millis(self):
-        return 60_000
+_CHILD = (
+    cold_start.CHILD_PREAMBLE
+    + """
 import app
 imported_sdk = "aws_xray_sdk.core" in sys.modules
 answer = app.lambda_handler(event, Context())
 print(json.dumps({"imported_sdk": imported_sdk, "answer": answer,
                   "sdk_after_call": "aws_xray_sdk.core" in sys.modules}))
 """
+)
 
 
 @pytest.fixture

@@ -41,6 +41,19 @@ def order_keys(events: list[Any]) -> list[tuple[int, str]]:
     return [event.activity.order_key for event in events]
 
 
+def log_arrivals(api: FakeLeadLex, spec: dict[str, Any], now: int) -> tuple[set[str], set[str]]:
+    """One step's arrivals: on top (from `now` on), backdated, and twins dated like an existing
+    activity. Returns the ids of those on top, and of the backdated ones and twins."""
+    on_top = {api.add(CONTACT, now + offset)["id"] for offset in spec["on_top"]}
+    below = {api.add(CONTACT, seconds)["id"] for seconds in spec["backdated"]}
+    existing = [a["created_date"] for a in api.contacts[CONTACT]]
+    for pick in spec["same_time"] if existing else []:
+        twin = api.add(CONTACT, 0)
+        twin["created_date"] = existing[pick % len(existing)]
+        below.add(twin["id"])
+    return on_top, below
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     history=st.lists(st.integers(0, 400 * DAY), max_size=650),
@@ -120,15 +133,7 @@ def test_every_activity_is_published_once_whatever_the_history(
     sync_and_check()
     for spec in steps:
         clock += DAY
-        for offset in spec["on_top"]:
-            api.add(CONTACT, clock + offset)
-        for seconds in spec["backdated"]:
-            api.add(CONTACT, seconds)
-        existing = [a["created_date"] for a in api.contacts[CONTACT]]
-        for pick in spec["same_time"]:
-            if existing:
-                twin = api.add(CONTACT, 0)
-                twin["created_date"] = existing[pick % len(existing)]
+        log_arrivals(api, spec, clock)
         pending = list(spec["while_paging"])
 
         def insert_while_paging(
@@ -280,15 +285,7 @@ def test_continued_syncs_with_arrivals_between_invocations_lose_nothing_and_doub
             return
         spec = pending.pop(0)
         clock += DAY
-        for offset in spec["on_top"]:
-            api.add(CONTACT, clock + offset)
-        for seconds in spec["backdated"]:
-            backdated_ids.add(api.add(CONTACT, seconds)["id"])
-        existing = [a["created_date"] for a in api.contacts[CONTACT]]
-        for pick in spec["same_time"]:
-            twin = api.add(CONTACT, 0)
-            twin["created_date"] = existing[pick % len(existing)]
-            backdated_ids.add(twin["id"])
+        backdated_ids.update(log_arrivals(api, spec, clock)[1])
 
     # A first sync, then (once it is done) a burst on top of the known contact
     held_at_start = {a["id"] for a in api.contacts[CONTACT]}
@@ -399,15 +396,7 @@ def test_after_a_first_sync_that_skipped_history_nothing_new_is_lost_or_doubled(
     arrived: set[str] = set()
     for spec in steps:
         clock += DAY
-        for offset in spec["on_top"]:
-            arrived.add(api.add(CONTACT, clock + offset)["id"])
-        for seconds in spec["backdated"]:
-            arrived.add(api.add(CONTACT, seconds)["id"])
-        existing = [a["created_date"] for a in api.contacts[CONTACT]]
-        for pick in spec["same_time"] if existing else []:
-            twin = api.add(CONTACT, 0)
-            twin["created_date"] = existing[pick % len(existing)]
-            arrived.add(twin["id"])
+        arrived.update(*log_arrivals(api, spec, clock))
         run_until_synced(engine, api, cycle(later_cuts))
 
     # Then every one of them is published, nothing twice, each call oldest first; and the

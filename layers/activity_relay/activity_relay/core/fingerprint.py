@@ -143,7 +143,8 @@ class Fingerprint:
         # sketch can name it; at or below, it is in the unread part.
         if self.buckets:
             self.buckets[-1].floor = through + 1
-        self.recent_floor = max(self.recent_floor or through + 1, through + 1)
+        floor = through + 1
+        self.recent_floor = floor if self.recent_floor is None else max(self.recent_floor, floor)
         self._prune_recent()
 
     def absorb_unread(self, read: Fingerprint) -> None:

@@ -47,7 +47,6 @@ class PackingPublisher:
         self._changed = threading.Condition()
         self._running = 0
         self._pending: list[_Request] = []
-        self.calls = 0  # inner publishes, for tests and benchmarks
 
     @contextmanager
     def running(self) -> Iterator[None]:
@@ -77,7 +76,6 @@ class PackingPublisher:
             # Still waiting: this thread publishes for all. Otherwise another took it along.
             group = self._take() if request in self._pending else []
             if group:
-                self.calls += 1
                 self._changed.notify_all()
         if group:
             self._publish(group)
