@@ -17,6 +17,19 @@ pytestmark = pytest.mark.integration
 SOURCE = "leadlex.activities"
 
 
+def issued(calls: list[dict[str, Any]], published: list[Any]) -> list[dict[str, Any]]:
+    """The calls in the order the publisher issued them. It sends up to five at once, so
+    they reach the client (and the recording hook) in whatever order the threads run."""
+    position = {event.event_id: index for index, event in enumerate(published)}
+
+    def first(call: dict[str, Any]) -> int:
+        entries = call.get("PublishBatchRequestEntries") or call["Entries"]
+        document = entries[0].get("Message") or entries[0]["Detail"]
+        return position[json.loads(document)["event_id"]]
+
+    return sorted(calls, key=first)
+
+
 @pytest.fixture
 def topic(sns: Any, sqs: Any) -> tuple[str, str]:
     """A topic and the URL of a raw-delivery queue subscribed to it."""
@@ -32,6 +45,7 @@ def test_25_events_go_out_in_3_publish_batch_calls_in_order(
     calls = record_calls(sns, "PublishBatch")
 
     SnsPublisher(sns, topic_arn).publish(events)
+    calls = issued(calls, events)
 
     sent = [
         json.loads(e["Message"])["event_id"] for c in calls for e in c["PublishBatchRequestEntries"]
@@ -47,6 +61,7 @@ def test_25_events_go_out_in_3_put_events_calls(events: Any, make_event: MakeEve
     calls = record_calls(events, "PutEvents")
 
     EventBridgePublisher(events, "activities", SOURCE).publish(published)
+    calls = issued(calls, published)
 
     assert [len(c["Entries"]) for c in calls] == [10, 10, 5]
     assert [json.loads(e["Detail"])["event_id"] for c in calls for e in c["Entries"]] == [
@@ -63,6 +78,7 @@ def test_a_batch_is_split_before_it_exceeds_256_kb(
     calls = record_calls(sns, "PublishBatch")
 
     SnsPublisher(sns, topic_arn).publish(events)
+    calls = issued(calls, events)
 
     assert [len(c["PublishBatchRequestEntries"]) for c in calls] == [2, 2, 1]
     for call in calls:
@@ -80,6 +96,7 @@ def test_a_put_events_batch_is_split_by_the_documented_entry_size(
     calls = record_calls(events, "PutEvents")
 
     EventBridgePublisher(events, "activities", SOURCE).publish(published)
+    calls = issued(calls, published)
 
     # Three entries of about 80 KB fit in 256 KB, four do not
     assert [len(c["Entries"]) for c in calls] == [3, 3, 1]
