@@ -16,12 +16,12 @@ from datetime import datetime
 from typing import Any, TextIO
 
 from activity_relay.adapters.leadlex import LeadLexClient
-from activity_relay.core.batch import Relay
-from activity_relay.core.engine import SyncEngine
+from activity_relay.core.contracts.contact_queue import ContactQueue
 from activity_relay.core.model import ActivityEvent, InitialSync
-from activity_relay.core.pacing import PacePolicy
-from activity_relay.core.packing import PackingPublisher
-from activity_relay.core.ports import ContactQueue
+from activity_relay.core.quota.pacing import PacePolicy
+from activity_relay.core.sync.batch import BatchSync
+from activity_relay.core.sync.engine import SyncEngine
+from activity_relay.core.sync.packing import PackingPublisher
 from leadlex_sandbox import SandboxServer
 from relay_local.memory import (
     MemoryStateStore,
@@ -55,7 +55,7 @@ class Rig:
     store: MemoryStateStore
     publisher: TimedPublisher
     engine: SyncEngine
-    relay: Relay
+    relay: BatchSync
     rejections: RejectionLog
     continuations: QueuedContinuations
 
@@ -93,7 +93,7 @@ def build_rig(
     )
     rejections = RejectionLog()
     continuations = QueuedContinuations()
-    relay = Relay(
+    relay = BatchSync(
         engine=engine,
         rejected=rejections,
         deferrals=store,

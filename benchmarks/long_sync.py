@@ -31,18 +31,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from activity_relay.core.batch import ContactMessage, Disposition, Relay
-from activity_relay.core.engine import SyncEngine
-from activity_relay.core.fanout import FanOutPublisher
-from activity_relay.core.intake import continuation_body
+from activity_relay.core.contracts.contact_queue import continuation_body
 from activity_relay.core.model import (
     Activity,
     ActivityEvent,
     ActivityPage,
     ContactState,
     InitialSync,
+    QuotaExhausted,
+    RateLimited,
+    TransientSourceError,
 )
-from activity_relay.core.ports import Lease, QuotaExhausted, RateLimited, TransientSourceError
+from activity_relay.core.sync.batch import BatchSync, ContactMessage, Disposition
+from activity_relay.core.sync.engine import SyncEngine
+from activity_relay.core.sync.fanout import FanOutPublisher
+from activity_relay.core.sync.ports import Lease
 from benchmarks._harness import table
 from leadlex_sandbox.clock import Clock
 from leadlex_sandbox.core import Plan, Sandbox
@@ -231,7 +234,7 @@ class Rig:
     store: SimulatedStore
     channels: tuple[LatencyPublisher, LatencyPublisher]
     queue: SimulatedQueue
-    relay: Relay
+    relay: BatchSync
 
 
 def build(plan: str | Plan, initial_sync: str = "all") -> Rig:
@@ -249,7 +252,7 @@ def build(plan: str | Plan, initial_sync: str = "all") -> Rig:
         publisher=FanOutPublisher(channels),
         initial_sync=InitialSync.parse(initial_sync),
     )
-    relay = Relay(
+    relay = BatchSync(
         engine=engine,
         rejected=RejectionLog(),
         deferrals=store,

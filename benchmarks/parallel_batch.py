@@ -6,10 +6,10 @@ Requirement (issue): "a batch of 10 contacts at 100 ms API latency takes ≤ 1.5
 time".
 
 Set-up: `batch` contacts (10 by default) with a short history, synced once before timing
-(steady state). Each run logs one new activity on every contact, then times `Relay.process`
+(steady state). Each run logs one new activity on every contact, then times `BatchSync.process`
 (wall clock) for a batch of one contact's message, then for a batch of all the contacts'
 messages: each sync is one request (page 1) and one publish, packed with the others' into
-shared publish calls as wiring.py does (core/packing.py). One `Relay` with concurrency 10
+shared publish calls as wiring.py does (core/packing.py). One `BatchSync` with concurrency 10
 and one shared `LeadLexClient` (connection pool of 10) serve every run, as in a warm Lambda
 container. The sandbox delays every /v1 answer by `latency` seconds (`faults.latency`). The
 figure is the median over the runs, and the ratio of the two medians against 1.5.
@@ -32,7 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from activity_relay.core.batch import ContactMessage, Disposition
+from activity_relay.core.sync.batch import ContactMessage, Disposition
 from benchmarks._harness import PLENTY_OF_TIME_MS, Rig, build_rig, emit, json_flag, table
 from leadlex_sandbox import SandboxServer
 
@@ -153,7 +153,7 @@ def report(figures: dict[str, object]) -> str:
     assert isinstance(failures, list)
     return "\n".join(
         [
-            f"Relay.process wall time at {figures['latency_s']}s API latency "
+            f"BatchSync.process wall time at {figures['latency_s']}s API latency "
             f"(concurrency 10, one shared client, pool 10)",
             "",
             table(headers, rows),

@@ -10,7 +10,7 @@ Requirement (issue): "A benchmark in the repo reports, for a simulated Pro day (
 contacts were kept in sync and how many requests were spent per synced contact, next to the
 same stream without coalescing."
 
-The real `Relay`, `SyncEngine`, `LeadLexClient` and `sweep` run against the LeadLex sandbox over
+The real `BatchSync`, `SyncEngine`, `LeadLexClient` and `sweep` run against the LeadLex sandbox over
 HTTP; state and published events are in memory; SQS, the Lambda trigger and the sweep's
 schedule are simulated in simulated time, in one-second steps (idle stretches skipped), on the
 sandbox's (frozen) clock. The relay and the client read that clock too, so quota windows, the
@@ -45,7 +45,7 @@ visibility timeout (660 s) and move to the dead-letter queue at their 5th receiv
 Trigger (Lambda's SQS event source, template defaults unless said): batches of up to 10; a
 batching window (`--window`, default 0 s as in the template: the poller waits that long after
 the first visible message unless 10 are visible); at most 2 invocations at once
-(MaximumConcurrency=2). An invocation runs `Relay.process(batch, remaining_ms)` at once in
+(MaximumConcurrency=2). An invocation runs `BatchSync.process(batch, remaining_ms)` at once in
 simulated time (clock frozen) and keeps its slot for 1 s + 0.15 s per request of its longest
 sync, in whole seconds. DEFERRED messages are acknowledged: the relay records the contact in
 the store (`deferred`).
@@ -117,11 +117,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from activity_relay.core.batch import ContactMessage, Disposition, MessageResult
-from activity_relay.core.engine import SyncStatus
-from activity_relay.core.intake import release_body
-from activity_relay.core.pacing import PacePolicy
-from activity_relay.core.sweep import MAX_DELAY_SECONDS, SweepPolicy, sweep
+from activity_relay.core.contracts.contact_queue import release_body
+from activity_relay.core.quota.pacing import PacePolicy
+from activity_relay.core.quota.sweep import MAX_DELAY_SECONDS, SweepPolicy, sweep
+from activity_relay.core.sync.batch import ContactMessage, Disposition, MessageResult
+from activity_relay.core.sync.engine import SyncStatus
 from benchmarks._harness import PLENTY_OF_TIME_MS, Rig, build_rig, emit, json_flag, table
 from leadlex_sandbox import Plan, SandboxServer
 from relay_local.memory import MemoryStateStore

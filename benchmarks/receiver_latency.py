@@ -152,9 +152,9 @@ def _deploy(endpoint_url: str) -> dict[str, str]:
 
 
 def _warm(calls: int, failures: list[str]) -> list[float]:
-    from activity_relay import wiring
+    from activity_relay.runtime import registry
 
-    wiring.reset()
+    registry.reset()
     handler = receiver_handler()
     context = UrlContext("receive-webhooks", 8, 256)
     handler(signed_event("act_untimed"), context)  # the cold one, measured apart
@@ -166,7 +166,7 @@ def _warm(calls: int, failures: list[str]) -> list[float]:
         timings.append(time.perf_counter() - started)
         if answer["statusCode"] != 202:
             failures.append(f"warm call {number} answered {answer['statusCode']}")
-    wiring.reset()
+    registry.reset()
     return timings
 
 

@@ -24,8 +24,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
-from activity_relay.core.engine import SyncStatus
 from activity_relay.core.model import ActivityEvent
+from activity_relay.core.sync.engine import SyncStatus
 from benchmarks._harness import Rig, build_rig, emit, json_flag, table
 from leadlex_sandbox import SandboxServer
 

@@ -5,7 +5,7 @@
 Requirement (issue 9): "Two instances on one contact with 30 new: duplicates (0)".
 
 Set-up: per run, a contact with 20 activities synced once, its last sync then an hour old, and
-`new` activities logged since. Two instances, each a `Relay` with its own `LeadLexClient`, as
+`new` activities logged since. Two instances, each a `BatchSync` with its own `LeadLexClient`, as
 two Lambda containers are, share the state store (`MemoryStateStore`, which
 tests/contract/test_lease.py holds to DynamoDbStateStore's behaviour) and the publisher. The
 first instance gets a batch with the contact's message; once the sandbox has received its page
@@ -39,9 +39,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from activity_relay.core.batch import ContactMessage, Disposition, MessageResult
 from activity_relay.core.model import ContactState
-from activity_relay.core.ports import Lease
+from activity_relay.core.sync.batch import ContactMessage, Disposition, MessageResult
+from activity_relay.core.sync.ports import Lease
 from benchmarks._harness import PLENTY_OF_TIME_MS, Rig, build_rig, emit, json_flag, table
 from leadlex_sandbox import SandboxServer
 from relay_local.memory import MemoryContactQueue, MemoryStateStore

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 import pytest
 from moto import mock_aws
 
+from activity_relay.core.contracts.event_document import event_document
 from leadlex_sandbox import SandboxServer
 from relay_local.stack import LocalStack, StackClients, load_template, provision_stack
 
@@ -157,7 +158,7 @@ def published_documents_match_the_schema(monkeypatch: pytest.MonkeyPatch) -> Non
     """Checks each event document where it leaves the relay: what the SNS and EventBridge
     adapters put on the wire (after fitting, so truncated ones too; moto integration and e2e
     tests) and what the in-memory RecordingPublisher is given (unit and property tests)."""
-    from activity_relay.adapters import eventbridge, sns
+    from activity_relay.adapters.publishers import eventbridge, sns
     from relay_local.memory import RecordingPublisher
     from tests.support.event_schema import assert_valid_event
 
@@ -175,7 +176,7 @@ def published_documents_match_the_schema(monkeypatch: pytest.MonkeyPatch) -> Non
 
     def publish(self: RecordingPublisher, events: Any) -> None:
         for event in events:
-            assert_valid_event(event.document())
+            assert_valid_event(event_document(event))
         recording_publish(self, events)
 
     monkeypatch.setattr(RecordingPublisher, "publish", publish)

@@ -8,12 +8,13 @@ from typing import Any
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from activity_relay import wiring
-from activity_relay.core.delivery import DeliveryResult, Fate, IncomingEvent
-from activity_relay.core.ports import Delivery
+from activity_relay.core.webhooks_out.delivery import DeliveryResult, Fate
+from activity_relay.core.webhooks_out.fanout import IncomingEvent
+from activity_relay.core.webhooks_out.ports import Delivery
 from activity_relay.lambda_events import SqsRecord, sqs_records
 from activity_relay.observability import logger, metrics, tracer
-from activity_relay.settings import ConfigurationError
+from activity_relay.runtime import deliver
+from activity_relay.runtime.environment import ConfigurationError
 
 
 @logger.inject_lambda_context
@@ -22,25 +23,23 @@ from activity_relay.settings import ConfigurationError
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     records = sqs_records(event)
     try:
-        runtime = wiring.webhook_runtime()
+        runtime = deliver.runtime()
     except ConfigurationError as error:
         logger.error(f"configuration error: {error}")
         return _returned(r.message_id for r in records)
-    deliveries = [r for r in records if runtime.is_delivery(r.event_source_arn)]
-    events = [r for r in records if not runtime.is_delivery(r.event_source_arn)]
+    work = deliver.WebhookWork(
+        events=[_event(r) for r in records if not runtime.is_delivery(r.event_source_arn)],
+        deliveries=[_delivery(r) for r in records if runtime.is_delivery(r.event_source_arn)],
+    )
+    outcome = runtime.process(work, context)
     returned: list[str] = []
-    if events:
-        fanned = runtime.fan_out.fan_out([_event(r) for r in events])
+    if outcome.fanned_out is not None:
         metrics.add_metric(
-            name="WebhookDeliveriesQueued", unit=MetricUnit.Count, value=fanned.queued
+            name="WebhookDeliveriesQueued", unit=MetricUnit.Count, value=outcome.fanned_out.queued
         )
-        returned += fanned.failed_message_ids
-    if deliveries:
-        results = runtime.deliverer.deliver(
-            [_delivery(r) for r in deliveries], context.get_remaining_time_in_millis
-        )
-        _count(results)
-        returned += [r.delivery.message_id for r in results if not r.acknowledged]
+        returned += outcome.fanned_out.failed_message_ids
+    _count(outcome.delivered)
+    returned += [r.delivery.message_id for r in outcome.delivered if not r.acknowledged]
     return _returned(returned)
 
 
@@ -50,7 +49,7 @@ def _event(record: SqsRecord) -> IncomingEvent:
 
 def _delivery(record: SqsRecord) -> Delivery:
     # Loaded by the runtime already; not at import, where it would bring botocore (cold start).
-    from activity_relay.adapters.webhook_queues import ENDPOINT_ATTRIBUTE
+    from activity_relay.adapters.sqs.deliveries import ENDPOINT_ATTRIBUTE
 
     return Delivery(
         endpoint_id=record.string_attributes.get(ENDPOINT_ATTRIBUTE, ""),

@@ -11,11 +11,11 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from activity_relay import wiring
-from activity_relay.core.leadlex_webhooks import Outcome
-from activity_relay.core.ports import ReceiverUnavailable
+from activity_relay.core.webhooks_in.ports import ReceiverUnavailable
+from activity_relay.core.webhooks_in.receiver import Outcome
 from activity_relay.observability import logger, metrics
-from activity_relay.settings import ConfigurationError
+from activity_relay.runtime import receive
+from activity_relay.runtime.environment import ConfigurationError
 
 # Written out, so that a dashboard's metric can be found by grep.
 _OUTCOMES = {
@@ -39,9 +39,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     except binascii.Error:
         return _counted(400, "WebhooksMalformed", {"error": "body is not valid base64"})
     try:
-        reception = wiring.receive_runtime().receiver.receive(
-            body, headers.get("x-leadlex-signature")
-        )
+        request = receive.WebhookRequest(body, headers.get("x-leadlex-signature"))
+        reception = receive.runtime().process(request, context)
     except ConfigurationError as error:
         logger.error(f"configuration error: {error}", extra=delivery)
         return _counted(500, "WebhookConfigurationErrors", {"error": "not configured"})

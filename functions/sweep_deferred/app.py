@@ -7,16 +7,16 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from activity_relay import wiring
 from activity_relay.observability import logger, metrics
-from activity_relay.settings import ConfigurationError
+from activity_relay.runtime import sweep
+from activity_relay.runtime.environment import ConfigurationError
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
-        result = wiring.sweep_runtime().sweep()
+        result = sweep.runtime().process(event, context)
     except ConfigurationError as error:
         # One line naming the variable; the next scheduled run reads the environment again.
         logger.error(f"configuration error: {error}")

@@ -8,11 +8,11 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from activity_relay import wiring
-from activity_relay.core.batch import ContactMessage, Disposition, MessageResult
+from activity_relay.core.sync.batch import ContactMessage, Disposition, MessageResult
 from activity_relay.lambda_events import SqsRecord, sqs_records
 from activity_relay.observability import logger, metrics, tracer
-from activity_relay.settings import ConfigurationError
+from activity_relay.runtime import sync
+from activity_relay.runtime.environment import ConfigurationError
 
 # Written out, so that a dashboard's metric can be found by grep.
 _MESSAGE_METRICS = {
@@ -34,10 +34,7 @@ _MESSAGE_METRICS = {
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     records = sqs_records(event)
     try:
-        runtime = wiring.sync_runtime()
-        results = runtime.process(
-            [_message(record) for record in records], context.get_remaining_time_in_millis
-        )
+        results = sync.runtime().process([_message(record) for record in records], context)
     except ConfigurationError as error:
         logger.error(f"configuration error: {error}")
         return _returned(record.message_id for record in records)

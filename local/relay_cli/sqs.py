@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Final
 
-from activity_relay.adapters.sqs import BatchOutcome, SqsBatchSender
+from activity_relay.adapters.sqs.batch import BatchOutcome, SqsBatchSender
 from relay_cli.target import UsageError
 
 if TYPE_CHECKING:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Final
 import boto3
 from botocore.exceptions import ClientError
 
-from activity_relay.adapters.dynamodb import DynamoDbStateStore
+from activity_relay.adapters.dynamodb.contacts import DynamoDbStateStore
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

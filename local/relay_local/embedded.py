@@ -27,9 +27,9 @@ from typing import TYPE_CHECKING, Any, Final
 import boto3
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from activity_relay import wiring
-from activity_relay.adapters.endpoints import DynamoDbEndpointStore
-from activity_relay.settings import ALLOW_LOCAL_TARGETS_VARIABLE
+from activity_relay.adapters.dynamodb.endpoints import DynamoDbEndpointStore
+from activity_relay.runtime import registry
+from activity_relay.runtime.deliver import ALLOW_LOCAL_TARGETS_VARIABLE
 from leadlex_sandbox import SandboxServer
 from relay_cli.events import event_document
 from relay_cli.target import FAKE_CREDENTIALS, STATE_FILE
@@ -274,7 +274,7 @@ class EmbeddedRelay:
             else:
                 os.environ[name] = value
         self._saved_env.clear()
-        wiring.reset()  # wired to the stack that just went away
+        registry.reset()  # wired to the stack that just went away
 
     # --- webhooks out ------------------------------------------------------------------------
 
@@ -335,7 +335,7 @@ def _fresh_handler() -> Handler:
         sys.path.insert(0, str(FUNCTION_DIR))
     import app
 
-    wiring.reset()  # runtimes are cached per container; this one has a new environment
+    registry.reset()  # runtimes are cached per container; this one has a new environment
     return app.lambda_handler
 
 

@@ -14,24 +14,24 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from activity_relay.adapters.dynamodb import REQUEST_MARGIN
+from activity_relay.adapters.dynamodb.contacts import REQUEST_MARGIN
 from activity_relay.adapters.leadlex import RequestRejected
-from activity_relay.adapters.sqs import EMPTY_BODY
-from activity_relay.core.model import Activity, ActivityEvent, ActivityPage, ContactState
-from activity_relay.core.model import parse_contact_id as _parse_contact_id
-from activity_relay.core.ports import (
+from activity_relay.adapters.sqs.batch import EMPTY_BODY
+from activity_relay.core.model import (
+    Activity,
+    ActivityEvent,
+    ActivityPage,
     ContactNotFound,
-    Covered,
-    Delivery,
-    Lease,
-    LeaseHeld,
-    PublishFailed,
-    QuotaSnapshot,
-    ReceiverUnavailable,
-    StateConflict,
+    ContactState,
 )
-from activity_relay.core.sweep import MAX_DELAY_SECONDS
-from activity_relay.core.webhooks import AttemptOutcome, AttemptRecord, Endpoint
+from activity_relay.core.model import parse_contact_id as _parse_contact_id
+from activity_relay.core.quota.ports import QuotaSnapshot
+from activity_relay.core.quota.sweep import MAX_DELAY_SECONDS
+from activity_relay.core.sync.ports import Covered, Lease, LeaseHeld, PublishFailed, StateConflict
+from activity_relay.core.webhooks_in.ports import ReceiverUnavailable
+from activity_relay.core.webhooks_out.attempts import AttemptOutcome, AttemptRecord
+from activity_relay.core.webhooks_out.endpoints import Endpoint
+from activity_relay.core.webhooks_out.ports import Delivery
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -20,27 +20,26 @@ from typing import Any
 import boto3
 import pytest
 
-from activity_relay.adapters.dynamodb import DynamoDbStateStore
-from activity_relay.adapters.eventbridge import EventBridgePublisher
+from activity_relay.adapters.dynamodb.contacts import DynamoDbStateStore
 from activity_relay.adapters.leadlex import LeadLexClient
-from activity_relay.adapters.publishing import RetryPolicy
-from activity_relay.adapters.sns import SnsPublisher
-from activity_relay.adapters.sqs import (
+from activity_relay.adapters.publishers.batching import RetryPolicy
+from activity_relay.adapters.publishers.eventbridge import EventBridgePublisher
+from activity_relay.adapters.publishers.sns import SnsPublisher
+from activity_relay.adapters.sqs.batch import (
     SqsContactQueue,
     SqsContactSender,
     SqsContinuations,
     SqsDeadLetters,
 )
-from activity_relay.core.intake import continuation_body
-from activity_relay.core.model import ActivityEvent
-from activity_relay.core.ports import (
-    ActivitySource,
+from activity_relay.core.contracts.contact_queue import (
     ContactQueue,
-    ContactSender,
     Continuations,
-    Publisher,
-    RejectedMessages,
+    continuation_body,
 )
+from activity_relay.core.contracts.event_document import event_document
+from activity_relay.core.model import ActivityEvent
+from activity_relay.core.sync.ports import ActivitySource, Publisher, RejectedMessages
+from activity_relay.core.webhooks_in.ports import ContactSender
 from leadlex_sandbox import SandboxServer
 from relay_local.memory import (
     EPOCH,
@@ -299,7 +298,7 @@ def _recording() -> PublisherUnderTest:
     def fail_from(_: Sequence[ActivityEvent], position: int) -> None:
         fake.fail_after = position
 
-    return PublisherUnderTest(fake, lambda: [e.document() for e in fake.delivered], fail_from)
+    return PublisherUnderTest(fake, lambda: [event_document(e) for e in fake.delivered], fail_from)
 
 
 @pytest.fixture(

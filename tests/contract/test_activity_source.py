@@ -7,8 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from activity_relay.core.model import epoch_micros
-from activity_relay.core.ports import ContactNotFound, SourceError
+from activity_relay.core.model import ContactNotFound, SourceError, epoch_micros
 from tests.contract.conftest import PAGE_SIZE, SourceUnderTest
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from activity_relay.core.ports import ReceiverUnavailable
+from activity_relay.core.webhooks_in.ports import ReceiverUnavailable
 from tests.contract.conftest import SenderUnderTest
 
 CONTACT = "123e4567-e89b-12d3-a456-426614174000"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from activity_relay.core.intake import continuation_body, read_body
+from activity_relay.core.contracts.contact_queue import continuation_body, read_body
 from tests.contract.conftest import ContinuationsUnderTest
 
 CONTACT = "123e4567-e89b-12d3-a456-426614174000"

@@ -9,14 +9,10 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 
-from activity_relay.adapters.endpoints import DynamoDbEndpointStore
-from activity_relay.core.webhooks import (
-    AttemptRecord,
-    Endpoint,
-    SigningSecret,
-    generate_secret,
-    new_endpoint_id,
-)
+from activity_relay.adapters.dynamodb.endpoints import DynamoDbEndpointStore
+from activity_relay.core.webhooks_out.attempts import AttemptRecord
+from activity_relay.core.webhooks_out.endpoints import Endpoint, new_endpoint_id
+from activity_relay.core.webhooks_out.signing import SigningSecret, generate_secret
 from relay_local.memory import MemoryEndpointStore
 from relay_local.stack import LocalStack
 from tests.contract.conftest import FAKE, REAL, REGION

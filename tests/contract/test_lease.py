@@ -12,7 +12,8 @@ from datetime import timedelta
 import pytest
 
 from activity_relay.core.model import ContactState
-from activity_relay.core.ports import Covered, Lease, LeaseHeld, QuotaSnapshot, StateConflict
+from activity_relay.core.quota.ports import QuotaSnapshot
+from activity_relay.core.sync.ports import Covered, Lease, LeaseHeld, StateConflict
 from tests.contract.conftest import NOW
 from tests.contract.test_state_store import HOUR, RESET, Store, contact, fingerprint, synced
 

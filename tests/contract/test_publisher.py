@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from activity_relay.core.contracts.event_document import event_document
 from activity_relay.core.model import Activity, ActivityEvent
-from activity_relay.core.ports import PublishFailed
+from activity_relay.core.sync.ports import PublishFailed
 from tests.contract.conftest import PublisherUnderTest
 
 CONTACT_ID = "123e4567-e89b-12d3-a456-426614174000"
@@ -50,7 +51,7 @@ def test_every_event_is_delivered_once_in_order_as_its_document(
 
     # The batch calls of one publish() may run concurrently (standard topics and buses promise
     # no order to subscribers anyway): each event once, as its document.
-    assert sorted(publisher.delivered(), key=by_id) == [event.document() for event in events]
+    assert sorted(publisher.delivered(), key=by_id) == [event_document(event) for event in events]
 
 
 def test_nothing_to_publish_delivers_nothing(publisher: PublisherUnderTest) -> None:
@@ -76,5 +77,5 @@ def test_a_failure_names_how_many_leading_events_were_delivered(
     # Then the error counts the leading events delivered, and those are what arrived
     assert failure.value.delivered == position
     assert sorted(publisher.delivered(), key=by_id) == [
-        event.document() for event in events[:position]
+        event_document(event) for event in events[:position]
     ]

@@ -10,9 +10,10 @@ from datetime import timedelta
 
 import pytest
 
-from activity_relay.core.fingerprint import Fingerprint
 from activity_relay.core.model import Backfill, ContactState
-from activity_relay.core.ports import Deferrals, QuotaSnapshot, StateConflict, StateStore
+from activity_relay.core.model.fingerprint import Fingerprint
+from activity_relay.core.quota.ports import Deferrals, QuotaSnapshot
+from activity_relay.core.sync.ports import StateConflict, StateStore
 from tests.contract.conftest import NOW, Clock
 
 HOUR = timedelta(hours=1)

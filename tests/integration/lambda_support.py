@@ -18,7 +18,7 @@ import boto3
 import pytest
 
 import app
-from activity_relay import wiring
+from activity_relay.runtime import registry
 from leadlex_sandbox import SandboxServer
 from relay_local.stack import LocalStack
 
@@ -35,7 +35,7 @@ def deploy_sync_function(
     monkeypatch.setenv("LEADLEX_API_BASE_URL", sandbox.base_url)
     monkeypatch.setenv("LEADLEX_API_KEY", sandbox.create_key())
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
-    wiring.reset()
+    registry.reset()
     return Subscribers(stack)
 
 

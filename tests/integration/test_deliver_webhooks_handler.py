@@ -12,9 +12,9 @@ import boto3
 import pytest
 from lambda_support import load_function
 
-from activity_relay import wiring
-from activity_relay.adapters.endpoints import DynamoDbEndpointStore
-from activity_relay.core.webhooks import Endpoint
+from activity_relay.adapters.dynamodb.endpoints import DynamoDbEndpointStore
+from activity_relay.core.webhooks_out.endpoints import Endpoint
+from activity_relay.runtime import registry
 from relay_local.stack import LocalStack
 from relay_local.trigger import EventSourceMapping, SqsTrigger
 from relay_local.webhook_receiver import WebhookReceiver
@@ -103,9 +103,9 @@ def webhooks(stack_factory: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[We
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("WEBHOOK_ALLOW_LOCAL_TARGETS", "true")
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
-    wiring.reset()
+    registry.reset()
     yield Webhooks(stack)
-    wiring.reset()
+    registry.reset()
 
 
 def test_an_event_reaches_every_matching_endpoint_signed_and_byte_for_byte(

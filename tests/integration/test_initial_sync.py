@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from activity_relay.core.intake import continuation_body
+from activity_relay.core.contracts.contact_queue import continuation_body
 from activity_relay.core.model import parse_timestamp
 from leadlex_sandbox import Plan, SandboxServer
 from relay_local.stack import LocalStack

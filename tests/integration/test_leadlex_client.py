@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from activity_relay.adapters.leadlex import LeadLexClient, RequestRejected
-from activity_relay.core.ports import (
+from activity_relay.core.model import (
     AuthenticationFailed,
     ContactNotFound,
     MalformedResponse,

@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 import pytest
 
-from activity_relay.core.intake import continuation_body
+from activity_relay.core.contracts.contact_queue import continuation_body
 from leadlex_sandbox import Plan, SandboxServer
 from relay_local.stack import LocalStack
 from tests.integration.lambda_support import Subscribers, deploy_sync_function, invoke, sqs_event

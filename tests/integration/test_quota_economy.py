@@ -14,9 +14,9 @@ from typing import Any
 import boto3
 import pytest
 
-from activity_relay.adapters.dynamodb import DynamoDbStateStore
-from activity_relay.core.intake import is_release
-from activity_relay.core.ports import QuotaSnapshot
+from activity_relay.adapters.dynamodb.contacts import DynamoDbStateStore
+from activity_relay.core.contracts.contact_queue import is_release
+from activity_relay.core.quota.ports import QuotaSnapshot
 from leadlex_sandbox import Plan, SandboxServer
 from relay_local.stack import LocalStack
 from tests.integration.lambda_support import (

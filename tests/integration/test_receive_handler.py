@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 import pytest
 
-from activity_relay import wiring
+from activity_relay.runtime import registry
 from relay_local.function_url import UrlContext, function_url_event
 from relay_local.stack import LocalStack
 from tests.conftest import StackFactory
@@ -88,7 +88,7 @@ def deploy(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> LocalStack:
     boto3.client("secretsmanager").put_secret_value(
         SecretId=stack.outputs["WebhookSecretArn"], SecretString=SECRET
     )
-    wiring.reset()
+    registry.reset()
     return stack
 
 
@@ -261,7 +261,7 @@ def test_the_secret_can_come_from_the_environment_locally(
 ) -> None:
     monkeypatch.delenv("LEADLEX_WEBHOOK_SECRET_ID", raising=False)
     monkeypatch.setenv("LEADLEX_WEBHOOK_SECRET", "whsec_local")
-    wiring.reset()
+    registry.reset()
     body, _ = delivery()
 
     assert post(body, signed(body, "whsec_local"))["statusCode"] == 202
@@ -274,7 +274,7 @@ def test_a_missing_setting_is_one_log_line_and_a_500(
     monkeypatch.setenv("CONTACT_QUEUE_URL", aws_stack.contact_queue_url)
     monkeypatch.delenv("LEADLEX_WEBHOOK_SECRET_ID", raising=False)
     monkeypatch.delenv("LEADLEX_WEBHOOK_SECRET", raising=False)
-    wiring.reset()
+    registry.reset()
     body, signature = delivery()
 
     assert post(body, signature)["statusCode"] == 500
@@ -288,7 +288,7 @@ def test_a_queue_that_refuses_is_503_so_that_leadlex_retries(
     stack: LocalStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CONTACT_QUEUE_URL", stack.contact_queue_url + "-gone")
-    wiring.reset()
+    registry.reset()
     body, signature = delivery()
 
     assert post(body, signature)["statusCode"] == 503
@@ -296,7 +296,7 @@ def test_a_queue_that_refuses_is_503_so_that_leadlex_retries(
 
 def test_an_unreadable_secret_is_503(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LEADLEX_WEBHOOK_SECRET_ID", stack.outputs["WebhookSecretArn"] + "-gone")
-    wiring.reset()
+    registry.reset()
     body, signature = delivery()
 
     assert post(body, signature)["statusCode"] == 503

@@ -9,12 +9,12 @@ from typing import Any
 import boto3
 import pytest
 
-from activity_relay import wiring
-from activity_relay.adapters.dynamodb import DynamoDbStateStore
-from activity_relay.core.fingerprint import Fingerprint
-from activity_relay.core.intake import contact_id_from_body, is_release
+from activity_relay.adapters.dynamodb.contacts import DynamoDbStateStore
+from activity_relay.core.contracts.contact_queue import contact_id_from_body, is_release
 from activity_relay.core.model import ContactState
-from activity_relay.core.ports import QuotaSnapshot
+from activity_relay.core.model.fingerprint import Fingerprint
+from activity_relay.core.quota.ports import QuotaSnapshot
+from activity_relay.runtime import registry
 from relay_local.stack import LocalStack
 from tests.integration.lambda_support import LambdaContext, load_function
 
@@ -35,7 +35,7 @@ def environment(aws_stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Local
     for name, value in aws_stack.function_environment("SweepFunction").items():
         monkeypatch.setenv(name, value)
     # Each test has its own moto: no adapters from an earlier test's.
-    wiring.reset()
+    registry.reset()
     return aws_stack
 
 

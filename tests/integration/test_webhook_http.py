@@ -15,9 +15,10 @@ import pytest
 import urllib3.util.connection
 
 from activity_relay.adapters.http_delivery import HardenedSender
-from activity_relay.core.delivery import Fate, WebhookDeliverer
-from activity_relay.core.ports import Delivery
-from activity_relay.core.webhooks import RetrySchedule, SigningSecret, generate_secret
+from activity_relay.core.webhooks_out.attempts import RetrySchedule
+from activity_relay.core.webhooks_out.delivery import Fate, WebhookDeliverer
+from activity_relay.core.webhooks_out.ports import Delivery
+from activity_relay.core.webhooks_out.signing import SigningSecret, generate_secret
 from relay_local.webhook_receiver import WebhookReceiver
 from tests.unit.webhook_fakes import MemoryEndpointStore, RecordedWebhookDeadLetters, make_endpoint
 

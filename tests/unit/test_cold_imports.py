@@ -78,14 +78,16 @@ def test_the_sweep_runtime_loads_its_adapters_but_no_http_library_or_parameters(
     # When the sweep's runtime is built (its clients made; nothing is sent)
     modules = loaded(
         "sweep_deferred",
-        "from activity_relay import wiring; wiring.sweep_runtime()",
+        "from activity_relay.runtime import sweep; sweep.runtime()",
         _function_env("SweepFunction"),
     )
 
     # Then boto3 and the state table's and queue's adapters are there, nothing of LeadLex
-    assert {"boto3", "activity_relay.adapters.dynamodb", "activity_relay.adapters.sqs"} <= set(
-        modules
-    )
+    assert {
+        "boto3",
+        "activity_relay.adapters.dynamodb.contacts",
+        "activity_relay.adapters.sqs.batch",
+    } <= set(modules)
     assert not [m for m in modules if m.startswith("requests")]  # botocore has its urllib3
     assert "activity_relay.adapters.leadlex" not in modules
     assert "aws_lambda_powertools.utilities.parameters" not in modules
@@ -98,11 +100,11 @@ def test_the_receiver_reads_no_parameters_when_its_secret_is_in_the_environment(
 
     modules = loaded(
         "receive_webhooks",
-        "from activity_relay import wiring; wiring.receive_runtime().receiver",
+        "from activity_relay.runtime import receive; receive.runtime()",
         env,
     )
 
-    assert "activity_relay.adapters.sqs" in modules
+    assert "activity_relay.adapters.sqs.batch" in modules
     assert "aws_lambda_powertools.utilities.parameters" not in modules
     assert "activity_relay.adapters.secrets" not in modules
     assert "requests" not in modules

@@ -8,14 +8,10 @@ from datetime import timedelta
 
 import pytest
 
-from activity_relay.core.engine import SyncEngine, SyncStatus
-from activity_relay.core.model import InitialSync
-from activity_relay.core.ports import (
-    ListingChanged,
-    MalformedResponse,
-    PublishFailed,
-    StateConflict,
-)
+from activity_relay.core.contracts.event_document import event_document
+from activity_relay.core.model import InitialSync, MalformedResponse
+from activity_relay.core.sync.engine import SyncEngine, SyncStatus
+from activity_relay.core.sync.ports import ListingChanged, PublishFailed, StateConflict
 from relay_local.memory import EPOCH, FakeLeadLex, MemoryStateStore, RecordingPublisher, at
 
 CONTACT = "123e4567-e89b-12d3-a456-426614174000"
@@ -339,7 +335,7 @@ def test_events_carry_the_contract_document(api, store, publisher) -> None:
     raw = api.add(CONTACT, 0)
     raw["type"] = raw.pop("activity_type")
     make_engine(api, store, publisher).sync(CONTACT, started_at=EPOCH)
-    assert publisher.delivered[0].document() == {
+    assert event_document(publisher.delivered[0]) == {
         "schema_version": "1.0",
         "event_id": raw["id"],
         "event_type": "activity.created",

@@ -14,9 +14,9 @@ from typing import Any
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from activity_relay.core.engine import SyncEngine, SyncStatus
-from activity_relay.core.model import Activity, InitialSync
-from activity_relay.core.ports import OutOfTime, RateLimited
+from activity_relay.core.model import Activity, InitialSync, RateLimited
+from activity_relay.core.sync.engine import SyncEngine, SyncStatus
+from activity_relay.core.sync.ports import OutOfTime
 from relay_local.memory import EPOCH, FakeLeadLex, MemoryStateStore, RecordingPublisher, at
 
 CONTACT = "123e4567-e89b-12d3-a456-426614174000"

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft4Validator, Draft202012Validator
 
-from activity_relay.core.documents import fit_document, serialize
+from activity_relay.core.contracts.event_document import event_document, fit_document, serialize
 from activity_relay.core.model import Activity, ActivityEvent
 from relay_local.event_schema import draft4, load_schema
 from relay_local.stack import load_template
@@ -28,7 +28,7 @@ CONTACT = "123e4567-e89b-12d3-a456-426614174000"
 
 def event(**raw: Any) -> dict[str, Any]:
     activity = {"id": "act_1", "created_date": "2026-03-01T10:00:00Z", "activity_type": "call"}
-    return ActivityEvent(CONTACT, Activity.from_api({**activity, **raw})).document()
+    return event_document(ActivityEvent(CONTACT, Activity.from_api({**activity, **raw})))
 
 
 def valid(document: Any) -> bool:
@@ -65,9 +65,11 @@ def test_the_relays_documents_validate() -> None:
     assert valid(event())
     assert valid(event(activity_type=None, type="meeting"))
     # The API named no type at all: activity_type is null, still a valid event
-    bare = ActivityEvent(
-        CONTACT, Activity.from_api({"id": "a", "created_date": "2026-03-01T10:00:00Z"})
-    ).document()
+    bare = event_document(
+        ActivityEvent(
+            CONTACT, Activity.from_api({"id": "a", "created_date": "2026-03-01T10:00:00Z"})
+        )
+    )
     assert bare["activity_type"] is None
     assert valid(bare)
 
@@ -128,7 +130,7 @@ def test_both_renderings_agree_on_generated_documents(
     activity = {**raw, "id": "act_x", "created_date": "2026-03-01T10:00:00Z"}
     if activity_type is not None:
         activity["activity_type"] = activity_type
-    document = ActivityEvent(CONTACT, Activity.from_api(activity)).document()
+    document = event_document(ActivityEvent(CONTACT, Activity.from_api(activity)))
     try:
         document = fit_document(document, max(len(serialize(document)) - cut, 400))
     except ValueError:

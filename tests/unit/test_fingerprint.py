@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from activity_relay.core.fingerprint import (
+from activity_relay.core.model.fingerprint import (
     MAX_BUCKETS,
     RECENT_LIMIT,
     SKETCH_SIZE,

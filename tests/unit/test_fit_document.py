@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from activity_relay.core.documents import DocumentTooLarge, fit_document, serialize
+from activity_relay.core.contracts.event_document import DocumentTooLarge, fit_document, serialize
 
 
 def document(**activity: Any) -> dict[str, Any]:

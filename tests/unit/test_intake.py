@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from activity_relay.core.intake import InvalidMessage, contact_id_from_body
+from activity_relay.core.contracts.contact_queue import InvalidMessage, contact_id_from_body
 
 UUID = "123e4567-e89b-12d3-a456-426614174000"
 

@@ -11,19 +11,21 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from activity_relay.core import leadlex_webhooks
-from activity_relay.core.leadlex_webhooks import (
+from activity_relay.core.webhooks_in import signature as leadlex_webhooks
+from activity_relay.core.webhooks_in.ports import ReceiverUnavailable
+from activity_relay.core.webhooks_in.receiver import (
     MAX_BODY_BYTES,
     Ignored,
     IgnoredReason,
     MalformedPayload,
     Notification,
     Outcome,
-    ReceiverUnavailable,
-    RotatingSecret,
-    SignatureProblem,
     WebhookReceiver,
     read_notification,
+)
+from activity_relay.core.webhooks_in.signature import (
+    RotatingSecret,
+    SignatureProblem,
     signature_problem,
 )
 

@@ -13,17 +13,16 @@ from typing import Any
 
 import pytest
 
-from activity_relay.core.batch import ContactMessage, Disposition, MessageResult, Relay
-from activity_relay.core.engine import COALESCING_MARGIN, SyncEngine, SyncOutcome, SyncStatus
-from activity_relay.core.intake import continuation_body
-from activity_relay.core.model import ContactState, InitialSync
-from activity_relay.core.ports import (
+from activity_relay.core.contracts.contact_queue import continuation_body
+from activity_relay.core.model import (
     ContactNotFound,
-    Lease,
-    LeaseHeld,
-    PublishFailed,
+    ContactState,
+    InitialSync,
     TransientSourceError,
 )
+from activity_relay.core.sync.batch import BatchSync, ContactMessage, Disposition, MessageResult
+from activity_relay.core.sync.engine import COALESCING_MARGIN, SyncEngine, SyncOutcome, SyncStatus
+from activity_relay.core.sync.ports import Lease, LeaseHeld, PublishFailed
 from relay_local.memory import (
     EPOCH,
     FakeLeadLex,
@@ -266,8 +265,8 @@ def relay_for(
     queue: MemoryContactQueue | None,
     clock: Clock,
     continuations: QueuedContinuations | None = None,
-) -> Relay:
-    return Relay(
+) -> BatchSync:
+    return BatchSync(
         engine=rig.engine,
         rejected=None,  # type: ignore[arg-type]  # every body here is valid
         deferrals=rig.store,
@@ -277,7 +276,7 @@ def relay_for(
     )
 
 
-def second_batch(rig: Rig, relay: Relay, sent_at: datetime) -> list[list[MessageResult]]:
+def second_batch(rig: Rig, relay: BatchSync, sent_at: datetime) -> list[list[MessageResult]]:
     """The loser: a batch of one message for the contact, while the first batch's sync reads."""
     return during_first_page(
         rig, lambda: relay.process([ContactMessage("loser", CONTACT, sent_at)], lambda: 60_000)[0]

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from activity_relay.core.pacing import PacePolicy, admit, budget, releasable
-from activity_relay.core.ports import QuotaSnapshot
+from activity_relay.core.quota.pacing import PacePolicy, admit, budget, releasable
+from activity_relay.core.quota.ports import QuotaSnapshot
 
 RESET = datetime(2026, 3, 4, tzinfo=UTC)
 START = RESET - timedelta(days=1)

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from activity_relay.core.model import Activity, ActivityEvent
-from activity_relay.core.packing import PackingPublisher
-from activity_relay.core.ports import PublishFailed
+from activity_relay.core.sync.packing import PackingPublisher
+from activity_relay.core.sync.ports import PublishFailed
 from relay_local.memory import RecordingPublisher, at
 
 

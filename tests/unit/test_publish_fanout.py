@@ -7,9 +7,9 @@ from collections.abc import Callable, Sequence
 
 import pytest
 
-from activity_relay.core.fanout import FanOutPublisher
 from activity_relay.core.model import Activity, ActivityEvent
-from activity_relay.core.ports import PublishFailed
+from activity_relay.core.sync.fanout import FanOutPublisher
+from activity_relay.core.sync.ports import PublishFailed
 from relay_local.memory import RecordingPublisher
 
 CONTACT_ID = "123e4567-e89b-12d3-a456-426614174000"

@@ -10,18 +10,19 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from activity_relay.core.batch import ContactMessage, Disposition, MessageResult, Relay
-from activity_relay.core.engine import SyncEngine
-from activity_relay.core.intake import continuation_body
-from activity_relay.core.model import ActivityPage, InitialSync
-from activity_relay.core.packing import PackingPublisher
-from activity_relay.core.ports import (
+from activity_relay.core.contracts.contact_queue import continuation_body
+from activity_relay.core.model import (
+    ActivityPage,
     AuthenticationFailed,
+    InitialSync,
     QuotaExhausted,
-    QuotaSnapshot,
     RateLimited,
     TransientSourceError,
 )
+from activity_relay.core.quota.ports import QuotaSnapshot
+from activity_relay.core.sync.batch import BatchSync, ContactMessage, Disposition, MessageResult
+from activity_relay.core.sync.engine import SyncEngine
+from activity_relay.core.sync.packing import PackingPublisher
 from relay_local.memory import (
     EPOCH,
     FakeLeadLex,
@@ -50,7 +51,7 @@ class Harness:
     store: MemoryStateStore
     publisher: RecordingPublisher
     rejections: RejectionLog
-    relay: Relay
+    relay: BatchSync
     clock: Clock
     continuations: QueuedContinuations
 
@@ -77,7 +78,7 @@ def harness(api: FakeLeadLex | None = None, concurrency: int = 4) -> Harness:
     engine = SyncEngine(
         source=api, store=store, publisher=publisher, initial_sync=InitialSync.parse("all")
     )
-    relay = Relay(
+    relay = BatchSync(
         engine=engine,
         rejected=rejections,
         deferrals=store,
@@ -393,7 +394,7 @@ def test_the_syncs_of_one_batch_share_their_publish_calls() -> None:
     engine = SyncEngine(
         source=api, store=store, publisher=packing, initial_sync=InitialSync.parse("all")
     )
-    relay = Relay(
+    relay = BatchSync(
         engine=engine,
         rejected=RejectionLog(),
         deferrals=store,

@@ -7,12 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from activity_relay.core.batch import ContactMessage, Disposition, MessageResult, Relay
-from activity_relay.core.engine import SyncEngine
-from activity_relay.core.intake import continuation_body, release_body
+from activity_relay.core.contracts.contact_queue import continuation_body, release_body
 from activity_relay.core.model import InitialSync
-from activity_relay.core.pacing import PacePolicy
-from activity_relay.core.ports import QuotaSnapshot
+from activity_relay.core.quota.pacing import PacePolicy
+from activity_relay.core.quota.ports import QuotaSnapshot
+from activity_relay.core.sync.batch import BatchSync, ContactMessage, Disposition, MessageResult
+from activity_relay.core.sync.engine import SyncEngine
 from relay_local.memory import (
     EPOCH,
     FakeLeadLex,
@@ -57,7 +57,7 @@ def relay(
     *,
     pacing: PacePolicy | None = PRO_PACE,
     store: MemoryStateStore | None = None,
-) -> tuple[Relay, FakeLeadLex, MemoryStateStore, Quota]:
+) -> tuple[BatchSync, FakeLeadLex, MemoryStateStore, Quota]:
     api = FakeLeadLex()
     for contact in CONTACTS:
         api.contacts.setdefault(contact, [])
@@ -72,7 +72,7 @@ def relay(
         initial_sync=InitialSync.parse("all"),
     )
     return (
-        Relay(
+        BatchSync(
             engine=engine,
             rejected=Rejections(),
             deferrals=store,
@@ -87,7 +87,7 @@ def relay(
     )
 
 
-def run(relay: Relay, *messages: ContactMessage) -> dict[str, MessageResult]:
+def run(relay: BatchSync, *messages: ContactMessage) -> dict[str, MessageResult]:
     results, _ = relay.process(messages, lambda: 60_000)
     return {r.message_id: r for r in results}
 

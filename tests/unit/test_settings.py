@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from activity_relay.core.model import InitialSync
-from activity_relay.settings import DEFAULT_API_BASE_URL, ConfigurationError, Settings
+from activity_relay.runtime.environment import ConfigurationError
+from activity_relay.runtime.sync import DEFAULT_API_BASE_URL, SyncSettings
 
 VALID = {
     "LEADLEX_API_KEY_SECRET_ID": "arn:aws:secretsmanager:us-east-1:123456789012:secret:leadlex",
@@ -17,7 +18,7 @@ VALID = {
 
 
 def test_defaults_fill_what_is_optional() -> None:
-    settings = Settings.from_env(VALID)
+    settings = SyncSettings.from_env(VALID)
     assert settings.api_base_url == DEFAULT_API_BASE_URL
     assert settings.event_source == "leadlex.activities"
     assert settings.initial_sync == InitialSync(mode="all")
@@ -25,7 +26,7 @@ def test_defaults_fill_what_is_optional() -> None:
 
 
 def test_an_iso_date_is_an_initial_sync_cutoff() -> None:
-    settings = Settings.from_env({**VALID, "INITIAL_SYNC": "2026-01-01T00:00:00Z"})
+    settings = SyncSettings.from_env({**VALID, "INITIAL_SYNC": "2026-01-01T00:00:00Z"})
     assert settings.initial_sync.mode == "since"
 
 
@@ -47,11 +48,11 @@ def test_a_bad_setting_is_one_error_naming_the_variable(
     change: dict[str, str], variable: str
 ) -> None:
     with pytest.raises(ConfigurationError, match=variable):
-        Settings.from_env({**VALID, **change})
+        SyncSettings.from_env({**VALID, **change})
 
 
 def test_the_key_never_shows_in_its_repr() -> None:
-    settings = Settings.from_env({**VALID, "LEADLEX_API_KEY": "wbk_live_secret123"})
-    assert settings.api_key == "wbk_live_secret123"
+    settings = SyncSettings.from_env({**VALID, "LEADLEX_API_KEY": "wbk_live_secret123"})
+    assert settings.api_key.value == "wbk_live_secret123"
     assert "wbk_live_secret123" not in repr(settings)
     assert "wbk_live_secret123" not in str(settings)

@@ -10,11 +10,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from activity_relay.core.fingerprint import Fingerprint
 from activity_relay.core.model import ContactState
-from activity_relay.core.ports import QuotaSnapshot
-from activity_relay.core.sweep import RECHECK, SweepPolicy, quota_budget, sweep
-from activity_relay.settings import ConfigurationError, SweepSettings
+from activity_relay.core.model.fingerprint import Fingerprint
+from activity_relay.core.quota.ports import QuotaSnapshot
+from activity_relay.core.quota.sweep import RECHECK, SweepPolicy, quota_budget, sweep
+from activity_relay.runtime.environment import ConfigurationError
+from activity_relay.runtime.sweep import SweepSettings
 from relay_local.memory import MemoryContactQueue, MemoryStateStore
 
 NOW = datetime(2026, 3, 2, 0, 15, tzinfo=UTC)
@@ -288,7 +289,7 @@ VALID = {
 
 def test_sweep_settings_defaults() -> None:
     assert SweepSettings.from_env(VALID) == SweepSettings(
-        watermark_table_name="watermarks",
+        state_table_name="watermarks",
         contact_queue_url=VALID["CONTACT_QUEUE_URL"],
         quota_reserve=0,
         default_daily_quota=100,

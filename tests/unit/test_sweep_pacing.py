@@ -10,11 +10,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from activity_relay.core.intake import contact_id_from_body, is_release, release_body
-from activity_relay.core.pacing import PacePolicy
-from activity_relay.core.ports import QuotaSnapshot
-from activity_relay.core.sweep import SweepPolicy, sweep
-from activity_relay.settings import ConfigurationError, Settings, SweepSettings
+from activity_relay.core.contracts.contact_queue import (
+    contact_id_from_body,
+    is_release,
+    release_body,
+)
+from activity_relay.core.quota.pacing import PacePolicy
+from activity_relay.core.quota.ports import QuotaSnapshot
+from activity_relay.core.quota.sweep import SweepPolicy, sweep
+from activity_relay.runtime.environment import ConfigurationError
+from activity_relay.runtime.sweep import SweepSettings
+from activity_relay.runtime.sync import SyncSettings
 from relay_local.memory import MemoryStateStore
 
 DAY_START = datetime(2026, 3, 3, tzinfo=UTC)
@@ -137,9 +143,9 @@ SWEEP_ENV = {
 
 
 def test_pacing_is_on_by_default_with_the_reserve_and_can_be_turned_off() -> None:
-    sync = Settings.from_env({**SYNC_ENV, "LEADLEX_QUOTA_RESERVE": "50"})
+    sync = SyncSettings.from_env({**SYNC_ENV, "LEADLEX_QUOTA_RESERVE": "50"})
     assert sync.pace == PacePolicy(reserve=50)
-    assert Settings.from_env({**SYNC_ENV, "PACING": " OFF "}).pace is None
+    assert SyncSettings.from_env({**SYNC_ENV, "PACING": " OFF "}).pace is None
 
     swept = SweepSettings.from_env({**SWEEP_ENV, "DEFAULT_DAILY_QUOTA": "1000"}).policy
     assert swept.pace == PacePolicy(reserve=0, default_limit=1000)
@@ -148,6 +154,6 @@ def test_pacing_is_on_by_default_with_the_reserve_and_can_be_turned_off() -> Non
 
 @pytest.mark.parametrize("env", [SYNC_ENV, SWEEP_ENV])
 def test_a_bad_pacing_setting_names_the_variable(env: dict[str, str]) -> None:
-    reader = Settings if env is SYNC_ENV else SweepSettings
+    reader = SyncSettings if env is SYNC_ENV else SweepSettings
     with pytest.raises(ConfigurationError, match="PACING must be on or off"):
         reader.from_env({**env, "PACING": "sometimes"})

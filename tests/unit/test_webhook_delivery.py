@@ -7,8 +7,9 @@ from datetime import timedelta
 
 from standardwebhooks import Webhook
 
-from activity_relay.core.delivery import Fate, IncomingEvent, WebhookFanOut
-from activity_relay.core.webhooks import AttemptOutcome, RetrySchedule
+from activity_relay.core.webhooks_out.attempts import AttemptOutcome, RetrySchedule
+from activity_relay.core.webhooks_out.delivery import Fate
+from activity_relay.core.webhooks_out.fanout import IncomingEvent, WebhookFanOut
 from tests.unit.webhook_fakes import (
     START,
     FakeClock,

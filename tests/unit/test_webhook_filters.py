@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from activity_relay.core.webhooks import WebhookConfigError, check_filter, matches
+from activity_relay.core.webhooks_out.filters import check_filter, matches
+from activity_relay.core.webhooks_out.ports import WebhookConfigError
 
 CALL = {
     "event_type": "activity.created",

@@ -9,15 +9,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from activity_relay.core.webhooks import (
+from activity_relay.core.webhooks_out.attempts import (
     DEFAULT_SCHEDULE,
     Action,
     AttemptOutcome,
     RetrySchedule,
-    WebhookConfigError,
     decide,
     parse_retry_after,
 )
+from activity_relay.core.webhooks_out.ports import WebhookConfigError
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 SCHEDULE = RetrySchedule.parse(DEFAULT_SCHEDULE)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from activity_relay.settings import ConfigurationError, WebhookSettings
+from activity_relay.runtime.deliver import DeliverSettings
+from activity_relay.runtime.environment import ConfigurationError
 
 BASE = {
     "WEBHOOK_ENDPOINT_TABLE_NAME": "endpoints",
@@ -14,7 +15,7 @@ BASE = {
 
 
 def test_defaults_are_the_contracts_schedule_and_no_local_targets() -> None:
-    settings = WebhookSettings.from_env(BASE)
+    settings = DeliverSettings.from_env(BASE)
 
     assert settings.schedule.delays == (5, 300, 1800, 7200, 18000, 36000, 36000)
     assert settings.allow_local_targets is False
@@ -35,10 +36,10 @@ def test_defaults_are_the_contracts_schedule_and_no_local_targets() -> None:
 )
 def test_a_bad_setting_is_named(override: dict[str, str], named: str) -> None:
     with pytest.raises(ConfigurationError, match=named):
-        WebhookSettings.from_env(BASE | override)
+        DeliverSettings.from_env(BASE | override)
 
 
 def test_local_targets_only_when_asked_for_explicitly() -> None:
-    assert WebhookSettings.from_env(
+    assert DeliverSettings.from_env(
         BASE | {"WEBHOOK_ALLOW_LOCAL_TARGETS": "true"}
     ).allow_local_targets

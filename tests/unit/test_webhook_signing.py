@@ -12,9 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from activity_relay.core.webhooks import (
+from activity_relay.core.webhooks_out.ports import WebhookConfigError
+from activity_relay.core.webhooks_out.signing import (
     SigningSecret,
-    WebhookConfigError,
     check_secret,
     delivery_headers,
     generate_secret,

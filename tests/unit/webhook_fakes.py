@@ -7,15 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from activity_relay.core.delivery import DeliveryResult, WebhookDeliverer
-from activity_relay.core.webhooks import (
-    AttemptOutcome,
-    Endpoint,
-    RetrySchedule,
-    SigningSecret,
-    generate_secret,
-    new_endpoint_id,
-)
+from activity_relay.core.webhooks_out.attempts import AttemptOutcome, RetrySchedule
+from activity_relay.core.webhooks_out.delivery import DeliveryResult, WebhookDeliverer
+from activity_relay.core.webhooks_out.endpoints import Endpoint, new_endpoint_id
+from activity_relay.core.webhooks_out.signing import SigningSecret, generate_secret
 from relay_local.memory import (
     MemoryDeliveryQueue,
     MemoryEndpointStore,

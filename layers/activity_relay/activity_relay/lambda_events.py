@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -45,3 +45,9 @@ def _record(raw: Mapping[str, Any]) -> SqsRecord:
             if isinstance(value, dict) and isinstance(value.get("stringValue"), str)
         },
     )
+
+
+class Invocation(Protocol):
+    """What the runtimes use of Lambda's context object."""
+
+    def get_remaining_time_in_millis(self) -> int: ...

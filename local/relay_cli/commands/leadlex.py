@@ -18,7 +18,7 @@ from typing import IO, Any
 
 import requests
 
-from activity_relay.settings import DEFAULT_API_BASE_URL
+from activity_relay.runtime.sync import DEFAULT_API_BASE_URL
 from relay_cli.target import STATE_FILE, Target, UsageError
 
 EVENTS = ("activity.created",)

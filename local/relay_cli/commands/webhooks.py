@@ -16,19 +16,17 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from typing import IO, TYPE_CHECKING
 
-from activity_relay.adapters.endpoints import DynamoDbEndpointStore
-from activity_relay.adapters.webhook_queues import ENDPOINT_ATTRIBUTE, SqsDeliveryQueue
-from activity_relay.core.ports import Delivery
-from activity_relay.core.webhooks import (
+from activity_relay.adapters.dynamodb.endpoints import DynamoDbEndpointStore
+from activity_relay.adapters.sqs.deliveries import ENDPOINT_ATTRIBUTE, SqsDeliveryQueue
+from activity_relay.core.webhooks_out.endpoints import (
     Endpoint,
-    SigningSecret,
-    WebhookConfigError,
     check_endpoint_id,
-    check_filter,
     check_url,
-    generate_secret,
     new_endpoint_id,
 )
+from activity_relay.core.webhooks_out.filters import check_filter
+from activity_relay.core.webhooks_out.ports import Delivery, WebhookConfigError
+from activity_relay.core.webhooks_out.signing import SigningSecret, generate_secret
 from relay_cli.sqs import delete, peek, show_again
 from relay_cli.target import Target, UsageError
 

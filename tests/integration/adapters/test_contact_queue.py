@@ -11,8 +11,8 @@ import pytest
 from adapter_support import drain, record_calls
 from botocore.stub import Stubber
 
-from activity_relay.adapters.sqs import SqsContactQueue
-from activity_relay.core.intake import contact_id_from_body, is_release
+from activity_relay.adapters.sqs.batch import SqsContactQueue
+from activity_relay.core.contracts.contact_queue import contact_id_from_body, is_release
 from relay_local.stack import LocalStack
 
 pytestmark = pytest.mark.integration

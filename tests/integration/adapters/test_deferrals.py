@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from adapter_support import CONTACT_ID
 
-from activity_relay.adapters.dynamodb import QUOTA_KEY, DynamoDbStateStore
-from activity_relay.core.fingerprint import Fingerprint
+from activity_relay.adapters.dynamodb.contacts import QUOTA_KEY, DynamoDbStateStore
 from activity_relay.core.model import ContactState
-from activity_relay.core.ports import QuotaSnapshot
+from activity_relay.core.model.fingerprint import Fingerprint
+from activity_relay.core.quota.ports import QuotaSnapshot
 
 pytestmark = pytest.mark.integration
 

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from activity_relay.adapters.endpoints import DynamoDbEndpointStore
-from activity_relay.core.webhooks import AttemptRecord, SigningSecret, generate_secret
+from activity_relay.adapters.dynamodb.endpoints import DynamoDbEndpointStore
+from activity_relay.core.webhooks_out.attempts import AttemptRecord
+from activity_relay.core.webhooks_out.signing import SigningSecret, generate_secret
 from relay_local.stack import LocalStack
 from tests.unit.webhook_fakes import make_endpoint
 

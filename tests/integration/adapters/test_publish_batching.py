@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 from adapter_support import MakeEvent, drain, record_calls, sns_entry_size, subscribe_queue
 
-from activity_relay.adapters.eventbridge import EventBridgePublisher
-from activity_relay.adapters.publishing import MAX_BATCH_BYTES
-from activity_relay.adapters.sns import SnsPublisher
+from activity_relay.adapters.publishers.batching import MAX_BATCH_BYTES
+from activity_relay.adapters.publishers.eventbridge import EventBridgePublisher
+from activity_relay.adapters.publishers.sns import SnsPublisher
+from activity_relay.core.contracts.event_document import event_document
 
 pytestmark = pytest.mark.integration
 
@@ -130,7 +131,7 @@ def test_an_oversized_activity_is_trimmed_marked_and_delivered_by_sns(
     assert description.startswith(big["activity"]["description"])
     assert len(big["activity"]["description"]) > 200_000
     assert {k: v for k, v in big["activity"].items() if k != "description"} == {
-        k: v for k, v in events[1].document()["activity"].items() if k != "description"
+        k: v for k, v in event_document(events[1])["activity"].items() if k != "description"
     }
     entries = [e for c in calls for e in c["PublishBatchRequestEntries"]]
     assert all(sns_entry_size(entry) <= MAX_BATCH_BYTES for entry in entries)

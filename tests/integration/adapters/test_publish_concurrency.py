@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from adapter_support import MakeEvent
 
-from activity_relay.adapters.eventbridge import EventBridgePublisher
-from activity_relay.adapters.publishing import RetryPolicy
-from activity_relay.adapters.sns import SnsPublisher
-from activity_relay.core.ports import PublishFailed
+from activity_relay.adapters.publishers.batching import RetryPolicy
+from activity_relay.adapters.publishers.eventbridge import EventBridgePublisher
+from activity_relay.adapters.publishers.sns import SnsPublisher
+from activity_relay.core.sync.ports import PublishFailed
 
 TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:activities"
 CALL_SECONDS = 0.05

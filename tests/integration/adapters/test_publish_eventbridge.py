@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from adapter_support import CONTACT_ID, MakeEvent, create_queue, drain
 
-from activity_relay.adapters.eventbridge import EventBridgePublisher
+from activity_relay.adapters.publishers.eventbridge import EventBridgePublisher
+from activity_relay.core.contracts.event_document import event_document
 
 pytestmark = pytest.mark.integration
 
@@ -45,7 +46,7 @@ def test_a_rule_on_source_and_detail_type_receives_the_documents(
         body = received[event.event_id]
         assert body["source"] == SOURCE
         assert body["detail-type"] == "activity.created"
-        assert body["detail"] == event.document()
+        assert body["detail"] == event_document(event)
 
 
 def test_a_rule_on_the_detail_selects_by_activity_type_and_contact(

@@ -15,11 +15,11 @@ from adapter_support import MakeEvent, record_calls
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from activity_relay.adapters.eventbridge import EventBridgePublisher
-from activity_relay.adapters.publishing import RetryPolicy
-from activity_relay.adapters.sns import SnsPublisher
+from activity_relay.adapters.publishers.batching import RetryPolicy
+from activity_relay.adapters.publishers.eventbridge import EventBridgePublisher
+from activity_relay.adapters.publishers.sns import SnsPublisher
 from activity_relay.core.model import ActivityEvent
-from activity_relay.core.ports import PublishFailed
+from activity_relay.core.sync.ports import PublishFailed
 
 TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:activities"
 
@@ -214,7 +214,7 @@ class TestSnsPartialFailures:
         event = make_event(description="confidential call notes")
 
         with (
-            caplog.at_level(logging.WARNING, logger="activity_relay.adapters.publishing"),
+            caplog.at_level(logging.WARNING, logger="activity_relay.adapters.publishers.batching"),
             pytest.raises(PublishFailed),
         ):
             SnsPublisher(client, TOPIC_ARN, retry=retry, concurrency=1).publish([event])

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from adapter_support import CONTACT_ID, MakeEvent, drain, subscribe_queue
 
-from activity_relay.adapters.sns import SnsPublisher, deduplication_id
-from activity_relay.core.documents import serialize
+from activity_relay.adapters.publishers.sns import SnsPublisher, deduplication_id
+from activity_relay.core.contracts.event_document import event_document, serialize
 
 pytestmark = pytest.mark.integration
 
@@ -39,8 +39,8 @@ def test_raw_delivery_carries_the_document_and_its_attributes(
     assert set(received) == {event.event_id for event in events}
     for event in events:
         message = received[event.event_id]
-        assert json.loads(message["Body"]) == event.document()
-        assert message["Body"] == serialize(event.document())
+        assert json.loads(message["Body"]) == event_document(event)
+        assert message["Body"] == serialize(event_document(event))
         assert string_attributes(message) == {
             "event_type": "activity.created",
             "activity_type": event.activity.activity_type,
@@ -61,7 +61,7 @@ def test_envelope_delivery_carries_the_document_as_message(
     (message,) = drain(sqs, queue_url)
     envelope = json.loads(message["Body"])
     assert envelope["Type"] == "Notification"
-    assert json.loads(envelope["Message"]) == event.document()
+    assert json.loads(envelope["Message"]) == event_document(event)
     assert {name: value["Value"] for name, value in envelope["MessageAttributes"].items()} == {
         "event_type": "activity.created",
         "activity_type": "email",

@@ -11,7 +11,7 @@ import pytest
 from adapter_support import drain, record_calls
 from botocore.stub import Stubber
 
-from activity_relay.adapters.sqs import SqsBatchSender
+from activity_relay.adapters.sqs.batch import SqsBatchSender
 from relay_local.stack import LocalStack
 
 QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/contacts"

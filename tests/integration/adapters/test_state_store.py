@@ -10,10 +10,10 @@ import pytest
 from adapter_support import CONTACT_ID
 from botocore.exceptions import ClientError
 
-from activity_relay.adapters.dynamodb import DynamoDbStateStore
-from activity_relay.core.fingerprint import Fingerprint
+from activity_relay.adapters.dynamodb.contacts import DynamoDbStateStore
 from activity_relay.core.model import ContactState
-from activity_relay.core.ports import StateConflict
+from activity_relay.core.model.fingerprint import Fingerprint
+from activity_relay.core.sync.ports import StateConflict
 
 pytestmark = pytest.mark.integration
 

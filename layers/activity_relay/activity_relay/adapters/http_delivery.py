@@ -22,7 +22,7 @@ import requests
 from requests_hardened import Config, HTTPSession
 from requests_hardened.ip_filter import InvalidIPAddress
 
-from activity_relay.core.webhooks import AttemptOutcome
+from activity_relay.core.webhooks_out.attempts import AttemptOutcome
 
 TIMEOUT_SECONDS = 15.0
 MAX_RESPONSE_BYTES = 4096

@@ -28,18 +28,20 @@ from urllib3.exceptions import MaxRetryError
 from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
-from activity_relay.core.model import Activity, ActivityPage, parse_contact_id
-from activity_relay.core.ports import (
+from activity_relay.core.model import (
+    Activity,
+    ActivityPage,
     AuthenticationFailed,
     ContactNotFound,
     MalformedResponse,
     PermissionDenied,
     QuotaExhausted,
-    QuotaSnapshot,
     RateLimited,
     SourceError,
     TransientSourceError,
+    parse_contact_id,
 )
+from activity_relay.core.quota.ports import QuotaSnapshot
 
 logger = logging.getLogger(__name__)
 

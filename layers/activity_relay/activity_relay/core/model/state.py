@@ -1,0 +1,41 @@
+"""What the relay remembers of one contact between syncs: every capability reads it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from activity_relay.core.model.fingerprint import Fingerprint
+
+
+@dataclass(frozen=True, slots=True)
+class Backfill:
+    """A sync that reads a contact's list from its oldest end up, slice by slice, and so can
+    stop at any slice and continue in a later invocation.
+
+    `read_from_end` counts activities from the end of the newest-first list: activities added
+    at the top do not move it, so the next slice is found again whatever arrived meanwhile.
+    """
+
+    read_from_end: int
+    total: int | None  # meta.total at the last checkpoint: where to look for the next page
+    first_sync: bool  # what it reads is a new contact's history: INITIAL_SYNC applies
+    checkpointed_at: datetime
+    # A first sync under INITIAL_SYNC=<date> still looking down from the top for the date:
+    # above this position (from the end) the list holds only activities to publish.
+    scanned_to: int | None = None
+    # Reading the history a first sync left unread, up to this position (from the end), and
+    # what that read has accounted for so far.
+    unread_until: int | None = None
+    unread_seen: Fingerprint | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ContactState:
+    """What the relay remembers of one contact between syncs."""
+
+    contact_id: str
+    seen: Fingerprint  # every activity published, or excluded by INITIAL_SYNC
+    version: int = 0  # the store's optimistic-concurrency counter; 0 = never stored
+    last_sync_started_at: datetime | None = None
+    backfill: Backfill | None = None  # a sync under way over several invocations

@@ -1,0 +1,157 @@
+"""The scheduled sweep: deferred contacts back onto the contact queue once the quota allows.
+
+First the contacts deferred by the exhausted daily quota whose reset has come, longest-waiting
+first; then, when reconciliation is on, contacts not synced for a while (a missed webhook leaves
+no other trace). Never more contacts than the quota left can serve: each sync costs at least
+one request, so one contact is one unit of budget; and no faster than the per-minute limit
+allows, through SQS delivery delays. Plain Python over ports, no AWS imports.
+
+With pacing (core/pacing.py) the sweep is what spends the paced budget on waiting contacts: each
+run (every minute) releases as many as the line allows now, at most a minute of the per-minute
+limit, and claims them in the shared quota observation (one conditional write a run, not one a
+contact), so neither the next run nor a cold container counts them as still available.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from activity_relay.core.contracts.contact_queue import ContactQueue
+from activity_relay.core.quota.pacing import PacePolicy, budget, releasable
+from activity_relay.core.quota.ports import Deferrals, QuotaSnapshot
+
+logger = logging.getLogger(__name__)
+
+MAX_DELAY_SECONDS = 900  # SQS's longest delivery delay
+RECHECK = timedelta(hours=2)  # beyond the pacing, a few visibility timeouts and retries
+
+
+@dataclass(frozen=True, slots=True)
+class SweepPolicy:
+    """What the sweep may spend, and how fast."""
+
+    quota_reserve: int
+    default_daily_quota: int
+    """Assumed until LeadLex has reported the real one."""
+    requests_per_minute: int
+    """The plan's per-minute limit, which LeadLex reports in no header."""
+    stale_after: timedelta | None
+    """None: no reconciliation of contacts not synced for a while."""
+    pace: PacePolicy | None = None
+    """None: no pacing, the quota left is released at once after the reset."""
+
+
+@dataclass(frozen=True, slots=True)
+class SweepResult:
+    budget: int
+    deferred_enqueued: int
+    stale_enqueued: int
+    failed: tuple[str, ...]
+    """Ids that could not be enqueued; deferred ones keep their deferral for the next sweep."""
+
+
+def quota_budget(
+    snapshot: QuotaSnapshot | None, *, now: datetime, default_limit: int, reserve: int
+) -> int:
+    """How many contacts the quota left can serve, the reserve kept back."""
+    if snapshot is None:
+        available = default_limit
+    elif now >= snapshot.resets_at:
+        # The observed window is over: a whole day's quota is back, however little was left.
+        available = snapshot.limit if snapshot.limit is not None else default_limit
+    else:
+        available = snapshot.remaining
+    return max(0, available - reserve)
+
+
+def pacing(count: int, per_minute: int) -> list[int]:
+    """Delivery delays that spread `count` contacts at `per_minute` a minute."""
+    return [min(MAX_DELAY_SECONDS, 60 * (index // per_minute)) for index in range(count)]
+
+
+def sweep(
+    deferrals: Deferrals, queue: ContactQueue, policy: SweepPolicy, *, now: datetime
+) -> SweepResult:
+    snapshot = deferrals.load_quota()
+    if policy.pace is not None:
+        allowed = releasable(snapshot, now, policy.pace, per_minute=policy.requests_per_minute)
+    else:
+        allowed = quota_budget(
+            snapshot,
+            now=now,
+            default_limit=policy.default_daily_quota,
+            reserve=policy.quota_reserve,
+        )
+        # Released all at once after a reset, a day's deferred contacts would hit the per-minute
+        # limit and return to the queue until the DLQ took them: pace them over the delays SQS
+        # allows, and leave the rest to the next sweep.
+        allowed = min(allowed, policy.requests_per_minute * (MAX_DELAY_SECONDS // 60 + 1))
+    result = _release(deferrals, queue, policy, now=now, budget=allowed)
+    released = result.deferred_enqueued + result.stale_enqueued
+    if policy.pace is not None and snapshot is not None and released:
+        _claim(deferrals, snapshot, policy.pace, now=now, units=released)
+    return result
+
+
+def _claim(
+    deferrals: Deferrals, snapshot: QuotaSnapshot, pace: PacePolicy, *, now: datetime, units: int
+) -> None:
+    """Record the released contacts as spent: until a sync reports the quota again, the next
+    run (or a cold container) must not count their units as still available. A later
+    observation replaces this one, and by then it includes what they spent."""
+    current = budget(snapshot, now, pace)
+    deferrals.record_quota(
+        QuotaSnapshot(
+            limit=snapshot.limit,
+            remaining=max(0, current.remaining - units),
+            resets_at=current.resets_at,
+            observed_at=max(now, snapshot.observed_at),
+        )
+    )
+
+
+def _release(
+    deferrals: Deferrals,
+    queue: ContactQueue,
+    policy: SweepPolicy,
+    *,
+    now: datetime,
+    budget: int,
+) -> SweepResult:
+    if budget == 0:
+        return SweepResult(budget=0, deferred_enqueued=0, stale_enqueued=0, failed=())
+
+    due = deferrals.due(now, budget)
+    failed_due = set(queue.enqueue(due, delays=pacing(len(due), policy.requests_per_minute)))
+    enqueued_due = [contact_id for contact_id in due if contact_id not in failed_due]
+    if enqueued_due:
+        # Not forgotten: should the message never lead to a successful sync (the DLQ, say),
+        # the next sweep after RECHECK enqueues the contact again.
+        deferrals.postpone(enqueued_due, now + RECHECK)
+
+    stale: list[str] = []
+    failed_stale: set[str] = set()
+    left = budget - len(enqueued_due)
+    if policy.stale_after is not None and left > 0:
+        already = set(due)
+        stale = [
+            contact_id
+            for contact_id in deferrals.stale(now - policy.stale_after, left)
+            if contact_id not in already
+        ]
+        delays = pacing(len(enqueued_due) + len(stale), policy.requests_per_minute)
+        failed_stale = set(queue.enqueue(stale, delays=delays[len(enqueued_due) :]))
+
+    failed = tuple(c for c in due if c in failed_due) + tuple(c for c in stale if c in failed_stale)
+    if failed:
+        logger.warning(
+            "%d contact(s) could not be enqueued; deferred ones stay deferred", len(failed)
+        )
+    return SweepResult(
+        budget=budget,
+        deferred_enqueued=len(enqueued_due),
+        stale_enqueued=len(stale) - len(failed_stale),
+        failed=failed,
+    )

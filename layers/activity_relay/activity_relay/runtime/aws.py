@@ -1,0 +1,70 @@
+"""boto3 clients for the runtimes: one session per container, standard retries, short timeouts.
+
+boto3 is imported when the first client is made, not at import time (cold starts,
+benchmarks/cold_start.py).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+from activity_relay.runtime.registry import built_once
+
+if TYPE_CHECKING:
+    from boto3.session import Session
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+    from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sqs import SQSClient
+
+
+@built_once
+def _session() -> Session:
+    """One boto3 session per container: each further one loads botocore's data files again.
+    Forgotten by registry.reset(), since a test or local stack may change its credentials."""
+    import boto3
+
+    return boto3.session.Session()
+
+
+# A session is not thread-safe; local stacks build several functions' runtimes in one process.
+_SESSION_LOCK = threading.Lock()
+
+
+class AwsClients:
+    """Clients of the container's session, with botocore's standard retries and these timeouts."""
+
+    def __init__(
+        self, *, max_attempts: int = 5, connect_timeout: float = 3, read_timeout: float = 10
+    ) -> None:
+        from botocore.config import Config
+
+        with _SESSION_LOCK:
+            self._session = _session()
+        self._config = Config(
+            retries={"mode": "standard", "max_attempts": max_attempts},
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+        )
+
+    def sns(self) -> SNSClient:
+        with _SESSION_LOCK:
+            return self._session.client("sns", config=self._config)
+
+    def events(self) -> EventBridgeClient:
+        with _SESSION_LOCK:
+            return self._session.client("events", config=self._config)
+
+    def dynamodb(self) -> DynamoDBClient:
+        with _SESSION_LOCK:
+            return self._session.client("dynamodb", config=self._config)
+
+    def sqs(self) -> SQSClient:
+        with _SESSION_LOCK:
+            return self._session.client("sqs", config=self._config)
+
+    def secretsmanager(self) -> SecretsManagerClient:
+        with _SESSION_LOCK:
+            return self._session.client("secretsmanager", config=self._config)

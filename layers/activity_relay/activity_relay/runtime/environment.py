@@ -1,0 +1,106 @@
+"""Reading a function's configuration from its environment: once, validated, typed.
+
+Each function's settings (runtime/<function>.py) are built from these readers, so that a bad or
+missing setting fails with one clear message naming the variable (CONTRACT.md), never its value
+when the value is a secret.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+
+
+class ConfigurationError(Exception):
+    """A missing or invalid setting. The message names the variable and never its secret."""
+
+
+class SecretUnavailable(Exception):
+    """Secrets Manager could not be asked for a secret (throttled, unreachable, denied, no such
+    secret). The message names the variable, never the value."""
+
+
+@dataclass(frozen=True, slots=True)
+class Environment:
+    """The variables of one function, read with the rules every setting follows."""
+
+    variables: Mapping[str, str]
+
+    def optional(self, name: str) -> str | None:
+        return self.variables.get(name, "").strip() or None
+
+    def required(self, name: str) -> str:
+        value = self.optional(name)
+        if value is None:
+            raise ConfigurationError(f"{name} is required but not set")
+        return value
+
+    def integer(self, name: str, *, default: int, low: int, high: int | None = None) -> int:
+        text = self.variables.get(name, "").strip()
+        if not text:
+            return default
+        try:
+            value = int(text)
+        except ValueError:
+            raise ConfigurationError(f"{name} must be a whole number, got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            bounds = f"at least {low}" if high is None else f"between {low} and {high}"
+            raise ConfigurationError(f"{name} must be {bounds}, got {value}")
+        return value
+
+    def choice(self, name: str, *, default: str, choices: tuple[str, ...]) -> str:
+        """One of `choices`, case and surrounding space ignored."""
+        text = self.variables.get(name, "").strip().lower() or default
+        if text not in choices:
+            raise ConfigurationError(f"{name} must be {' or '.join(choices)}, got {text!r}")
+        return text
+
+    def pacing(self) -> bool:
+        """PACING: "on" (the default) spreads the day's budget over the day; "off" spends it
+        first come, first served. Read by the sync and the sweep function alike."""
+        return self.choice("PACING", default="on", choices=("on", "off")) == "on"
+
+    def secret(self, *, value_variable: str, id_variable: str, json_field: str) -> SecretSetting:
+        """A secret given by its Secrets Manager id (production) or as itself (local use)."""
+        value = self.optional(value_variable)
+        secret_id = self.optional(id_variable)
+        if value is None and secret_id is None:
+            raise ConfigurationError(
+                f"{id_variable} is required (or {value_variable} for local use)"
+            )
+        return SecretSetting(id_variable, json_field, value=value, secret_id=secret_id)
+
+
+@dataclass(frozen=True, slots=True)
+class SecretSetting:
+    """A secret from the environment, else from Secrets Manager (plain text, or JSON with
+    `json_field`). Its value never appears in a repr, a log line or an error."""
+
+    id_variable: str  # named in errors: the setting to fix
+    json_field: str
+    value: str | None = field(default=None, repr=False)
+    secret_id: str | None = None
+
+    def read(
+        self, *, refresh: bool, connect: Callable[[], SecretsManagerClient] | None = None
+    ) -> str:
+        """The secret; refresh=True bypasses the cache (after it was refused). Raises
+        ConfigurationError when the secret holds nothing usable, SecretUnavailable when Secrets
+        Manager could not be asked."""
+        if self.value is not None:
+            return self.value
+        assert self.secret_id is not None
+        from activity_relay.adapters.secrets import SecretUnreadable, SecretUnusable, read_secret
+
+        try:
+            return read_secret(
+                self.secret_id, json_field=self.json_field, refresh=refresh, connect=connect
+            )
+        except SecretUnusable as unusable:
+            raise ConfigurationError(f"{self.id_variable}: {unusable}") from None
+        except SecretUnreadable as unreadable:
+            raise SecretUnavailable(f"{self.id_variable}: {unreadable}") from None

@@ -1,0 +1,196 @@
+"""The sync function (functions/sync_activities): its settings and its runtime.
+
+SQS batches of contact ids → BatchSync (core/sync/batch.py) over LeadLex, the state table and
+the publishers. A refused key may have been rotated in Secrets Manager: the next batch rebuilds
+the runtime's BatchSync with the key read afresh.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+from urllib.parse import urlparse
+
+from activity_relay.core.model import InitialSync
+from activity_relay.core.quota.pacing import PacePolicy
+from activity_relay.runtime.environment import ConfigurationError, Environment, SecretSetting
+from activity_relay.runtime.registry import built_once
+
+if TYPE_CHECKING:
+    from activity_relay.core.sync.batch import BatchSync, ContactMessage, MessageResult
+    from activity_relay.lambda_events import Invocation
+
+DEFAULT_API_BASE_URL = "https://data.leadlex.com/functions/v1/api-gateway"
+DEFAULT_EVENT_SOURCE = "leadlex.activities"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class SyncSettings:
+    api_base_url: str
+    api_key: SecretSetting
+    state_table_name: str  # WATERMARK_TABLE_NAME (CONTRACT.md keeps the variable's name)
+    topic_arn: str | None
+    event_bus_name: str | None
+    dead_letter_queue_url: str
+    # Where a sync that stops at a checkpoint queues its continuation, and where a contact
+    # that another invocation is syncing goes back, delayed.
+    contact_queue_url: str
+    event_source: str
+    initial_sync: InitialSync
+    quota_reserve: int = 0
+    contact_concurrency: int = 10
+    pacing: bool = True
+
+    @property
+    def pace(self) -> PacePolicy | None:
+        return PacePolicy(reserve=self.quota_reserve) if self.pacing else None
+
+    @classmethod
+    def from_env(cls, variables: Mapping[str, str]) -> SyncSettings:
+        env = Environment(variables)
+        api_base_url = (env.optional("LEADLEX_API_BASE_URL") or DEFAULT_API_BASE_URL).rstrip("/")
+        parsed = urlparse(api_base_url)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise ConfigurationError(
+                f"LEADLEX_API_BASE_URL must be an http(s) URL, got {api_base_url!r}"
+            )
+        if api_base_url.endswith("/v1"):
+            raise ConfigurationError("LEADLEX_API_BASE_URL must not include the /v1 path")
+
+        topic_arn = env.optional("ACTIVITY_TOPIC_ARN")
+        bus_name = env.optional("ACTIVITY_EVENT_BUS_NAME")
+        if topic_arn is None and bus_name is None:
+            raise ConfigurationError(
+                "ACTIVITY_TOPIC_ARN or ACTIVITY_EVENT_BUS_NAME must be set (at least one)"
+            )
+        if topic_arn is not None and not topic_arn.startswith("arn:"):
+            raise ConfigurationError(f"ACTIVITY_TOPIC_ARN must be an ARN, got {topic_arn!r}")
+
+        initial_sync_text = env.optional("INITIAL_SYNC") or "all"
+        try:
+            initial_sync = InitialSync.parse(initial_sync_text)
+        except ValueError as error:
+            raise ConfigurationError(f"INITIAL_SYNC: {error}") from None
+
+        return cls(
+            quota_reserve=env.integer("LEADLEX_QUOTA_RESERVE", default=0, low=0),
+            contact_concurrency=env.integer("CONTACT_CONCURRENCY", default=10, low=1, high=50),
+            pacing=env.pacing(),
+            api_base_url=api_base_url,
+            api_key=env.secret(
+                value_variable="LEADLEX_API_KEY",
+                id_variable="LEADLEX_API_KEY_SECRET_ID",
+                json_field="api_key",
+            ),
+            state_table_name=env.required("WATERMARK_TABLE_NAME"),
+            topic_arn=topic_arn,
+            event_bus_name=bus_name,
+            dead_letter_queue_url=env.required("DEAD_LETTER_QUEUE_URL"),
+            contact_queue_url=env.required("CONTACT_QUEUE_URL"),
+            event_source=env.optional("EVENT_SOURCE") or DEFAULT_EVENT_SOURCE,
+            initial_sync=initial_sync,
+        )
+
+
+def build_batch_sync(
+    settings: SyncSettings, api_key: str, clock: Callable[[], datetime] = utc_now
+) -> BatchSync:
+    from activity_relay.adapters.dynamodb.contacts import DynamoDbStateStore
+    from activity_relay.adapters.leadlex import LeadLexClient
+    from activity_relay.adapters.publishers.eventbridge import EventBridgePublisher
+    from activity_relay.adapters.publishers.sns import SnsPublisher
+    from activity_relay.adapters.sqs.batch import (
+        SqsContactQueue,
+        SqsContinuations,
+        SqsDeadLetters,
+    )
+    from activity_relay.core.sync.batch import BatchSync
+    from activity_relay.core.sync.engine import SyncEngine
+    from activity_relay.core.sync.fanout import FanOutPublisher
+    from activity_relay.core.sync.packing import PackingPublisher
+    from activity_relay.core.sync.ports import Publisher
+    from activity_relay.runtime.aws import AwsClients
+
+    clients = AwsClients()
+    publishers: list[Publisher] = []
+    if settings.topic_arn is not None:
+        publishers.append(SnsPublisher(clients.sns(), settings.topic_arn))
+    if settings.event_bus_name is not None:
+        publishers.append(
+            EventBridgePublisher(clients.events(), settings.event_bus_name, settings.event_source)
+        )
+    store = DynamoDbStateStore(clients.dynamodb(), settings.state_table_name)
+    leadlex = LeadLexClient(
+        api_key,
+        settings.api_base_url,
+        quota_reserve=settings.quota_reserve,
+        pool_size=settings.contact_concurrency,
+    )
+    known_quota = store.load_quota()
+    if known_quota is not None:
+        # A cold container must not spend a request to learn what another one already knows.
+        leadlex.observe_quota(known_quota)
+    # The syncs of one batch share their batch calls (core/sync/packing.py).
+    packing = PackingPublisher(
+        publishers[0] if len(publishers) == 1 else FanOutPublisher(publishers)
+    )
+    engine = SyncEngine(
+        source=leadlex,
+        store=store,
+        publisher=packing,
+        initial_sync=settings.initial_sync,
+    )
+    sqs = clients.sqs()
+    return BatchSync(
+        engine=engine,
+        rejected=SqsDeadLetters(sqs, settings.dead_letter_queue_url),
+        deferrals=store,
+        continuations=SqsContinuations(sqs, settings.contact_queue_url),
+        clock=clock,
+        concurrency=settings.contact_concurrency,
+        quota=leadlex.quota,
+        pacing=settings.pace,
+        requeue=SqsContactQueue(sqs, settings.contact_queue_url),
+        packing=packing,
+    )
+
+
+class SyncRuntime:
+    """The sync function's runtime: the BatchSync, and the key it was built with."""
+
+    def __init__(self, settings: SyncSettings, clock: Callable[[], datetime] = utc_now) -> None:
+        self.settings = settings
+        self._clock = clock
+        self._batch_sync: BatchSync | None = None
+        self._refresh_key = False
+
+    def process(
+        self, messages: Sequence[ContactMessage], context: Invocation
+    ) -> list[MessageResult]:
+        if self._batch_sync is None:
+            from activity_relay.runtime.aws import AwsClients
+
+            api_key = self.settings.api_key.read(
+                refresh=self._refresh_key, connect=AwsClients().secretsmanager
+            )
+            self._batch_sync = build_batch_sync(self.settings, api_key, self._clock)
+            self._refresh_key = False
+        results, credentials_refused = self._batch_sync.process(
+            messages, context.get_remaining_time_in_millis
+        )
+        if credentials_refused:
+            self._batch_sync, self._refresh_key = None, True
+        return results
+
+
+@built_once
+def runtime() -> SyncRuntime:
+    """Raises ConfigurationError naming the variable; nothing is cached then."""
+    return SyncRuntime(SyncSettings.from_env(os.environ))
