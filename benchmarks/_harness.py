@@ -16,19 +16,15 @@ from datetime import datetime
 from typing import Any, TextIO
 
 from activity_relay.adapters.leadlex import LeadLexClient
-from activity_relay.core.contracts.contact_queue import ContactQueue
 from activity_relay.core.model import ActivityEvent, InitialSync
 from activity_relay.core.quota.pacing import PacePolicy
 from activity_relay.core.sync.batch import BatchSync
 from activity_relay.core.sync.engine import SyncEngine
 from activity_relay.core.sync.packing import PackingPublisher
 from leadlex_sandbox import SandboxServer
-from relay_local.memory import (
-    MemoryStateStore,
-    QueuedContinuations,
-    RecordingPublisher,
-    RejectionLog,
-)
+from relay_local.fakes.contact_queue import MemoryContactQueue
+from relay_local.fakes.state_table import MemoryStateTable
+from relay_local.fakes.sync import RecordingPublisher, RejectionLog
 
 PLENTY_OF_TIME_MS = 60_000  # the template's default function timeout
 
@@ -52,27 +48,27 @@ class TimedPublisher(RecordingPublisher):
 class Rig:
     sandbox: SandboxServer
     client: LeadLexClient
-    store: MemoryStateStore
+    store: MemoryStateTable
     publisher: TimedPublisher
     engine: SyncEngine
     relay: BatchSync
     rejections: RejectionLog
-    continuations: QueuedContinuations
+    queue: MemoryContactQueue
 
 
 def build_rig(
     sandbox: SandboxServer,
     *,
-    store: MemoryStateStore | None = None,
+    store: MemoryStateTable | None = None,
     concurrency: int = 10,
     pacing: PacePolicy | None = None,
     publisher: TimedPublisher | None = None,
-    requeue: ContactQueue | None = None,
+    queue: MemoryContactQueue | None = None,
     initial_sync: str = "all",
     packing: bool = False,
     **client_options: Any,
 ) -> Rig:
-    """The relay as wiring.py assembles it, with in-memory state and the sandbox's clock."""
+    """The relay as runtime/sync.py assembles it, with in-memory state and the sandbox's clock."""
     client = LeadLexClient(
         sandbox.create_key(),
         sandbox.base_url,
@@ -80,9 +76,9 @@ def build_rig(
         clock=lambda: sandbox.clock.now().timestamp(),
         **client_options,
     )
-    store = store if store is not None else MemoryStateStore(clock=sandbox.clock.now)
+    store = store if store is not None else MemoryStateTable(clock=sandbox.clock.now)
     publisher = publisher if publisher is not None else TimedPublisher(clock=sandbox.clock.now)
-    # wiring.py packs concurrent syncs' events into shared calls; most benchmarks leave
+    # runtime/sync.py packs concurrent syncs' events into shared calls; most benchmarks leave
     # that out, since its (bounded, real-time) waits would blur their simulated clocks.
     packer = PackingPublisher(publisher) if packing else None
     engine = SyncEngine(
@@ -92,20 +88,19 @@ def build_rig(
         initial_sync=InitialSync.parse(initial_sync),
     )
     rejections = RejectionLog()
-    continuations = QueuedContinuations()
+    queue = queue if queue is not None else MemoryContactQueue()
     relay = BatchSync(
         engine=engine,
         rejected=rejections,
         deferrals=store,
-        continuations=continuations,
+        queue=queue,
         clock=sandbox.clock.now,
         concurrency=concurrency,
         quota=client.quota,
         pacing=pacing,
-        requeue=requeue,
         packing=packer,
     )
-    return Rig(sandbox, client, store, publisher, engine, relay, rejections, continuations)
+    return Rig(sandbox, client, store, publisher, engine, relay, rejections, queue)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from activity_relay.core.contracts.contact_queue import continuation_body
+from activity_relay.core.contracts.contact_queue import QueuedContact
 from activity_relay.core.model import (
     Activity,
     ActivityEvent,
@@ -49,7 +49,8 @@ from activity_relay.core.sync.ports import Lease
 from benchmarks._harness import table
 from leadlex_sandbox.clock import Clock
 from leadlex_sandbox.core import Plan, Sandbox
-from relay_local.memory import MemoryStateStore, RejectionLog
+from relay_local.fakes.state_table import MemoryStateTable
+from relay_local.fakes.sync import RejectionLog
 
 START = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 PAGE_SECONDS = 0.25
@@ -154,7 +155,7 @@ class LatencyPublisher:
         self.world.after_aws_call()
 
 
-class SimulatedStore(MemoryStateStore):
+class SimulatedStore(MemoryStateTable):
     """The in-memory store, each of its writes an AWS call of the invocation (10 ms)."""
 
     world: World
@@ -199,15 +200,18 @@ class SimulatedQueue:
     dead: list[Message] = field(default_factory=list)
     sent: int = 0
 
-    def send(self, body: str, delay: int = 0) -> None:
+    def put(self, body: str, delay: int = 0) -> None:
         self.sent += 1
         now = self.world.now()
         self.waiting.append(Message(body, now, now + timedelta(seconds=delay), number=self.sent))
 
-    def continue_later(self, contact_id: str, *, delay_seconds: int) -> None:
+    def send(self, messages: Sequence[QueuedContact]) -> list[QueuedContact]:
+        """The relay's ContactQueue port: one SendMessageBatch call."""
         self.world.aws_call()
-        self.send(continuation_body(contact_id), delay_seconds)
+        for message in messages:
+            self.put(message.body, message.delay_seconds or 0)
         self.world.after_aws_call()
+        return []
 
     def receive(self) -> Message | None:
         if not self.waiting:
@@ -256,7 +260,7 @@ def build(plan: str | Plan, initial_sync: str = "all") -> Rig:
         engine=engine,
         rejected=RejectionLog(),
         deferrals=store,
-        continuations=queue,
+        queue=queue,
         clock=world.now,
         concurrency=1,
     )
@@ -276,7 +280,7 @@ def drain(rig: Rig, max_invocations: int = 5_000) -> int:
             until = max(rig.store.deferred.values())
             world.clock.set(max(until, world.now()), frozen=True)
             for contact_id in sorted(rig.store.deferred):
-                queue.send(contact_id)
+                queue.put(contact_id)
             rig.store.deferred.clear()
             continue
         invocations += 1
@@ -308,7 +312,7 @@ def first_sync(activities: int, plan: str | Plan, initial_sync: str = "all") -> 
     rig = build(plan, initial_sync)
     contact = rig.sandbox.create_contact(activities=activities)
     everything = {a["id"] for a in rig.sandbox.activities(contact)}
-    rig.queue.send(contact)
+    rig.queue.put(contact)
     invocations = drain(rig)
     sns, bus = rig.channels
     pages = max(1, math.ceil(activities / 100))
@@ -343,7 +347,7 @@ def crash_at_every_call(activities: int = 1_200, plan: str | Plan = "pro") -> di
         contact = rig.sandbox.create_contact(activities=activities)
         everything = {a["id"] for a in rig.sandbox.activities(contact)}
         rig.world.kill_at_call = kill_at
-        rig.queue.send(contact)
+        rig.queue.put(contact)
         drain(rig)
         for channel in rig.channels:
             lost_total += len(everything - set(channel.received))
@@ -359,7 +363,7 @@ def crash_at_every_call(activities: int = 1_200, plan: str | Plan = "pro") -> di
 
 def _calls_of_one_sync(activities: int, plan: str | Plan) -> int:
     rig = build(plan)
-    rig.queue.send(rig.sandbox.create_contact(activities=activities))
+    rig.queue.put(rig.sandbox.create_contact(activities=activities))
     drain(rig)
     return rig.world.aws_calls
 

@@ -37,10 +37,10 @@ contact 1-10 s later (SentTimestamp). 1 % of deliveries are sent twice, 30-300 s
 retries a delivery whose answer was slow).
 
 Contact queue. Its DelaySeconds (`--delays`: the template's DeliveryDelaySeconds) holds back
-every message sent without a delay of its own: the webhook receiver's, and those the sweep sends
-with delay 0 (`SqsContactQueue` sets an entry's DelaySeconds only when it is not 0). A message's
-own DelaySeconds replaces the queue's, as in SQS. RETRY messages become visible again after the
-visibility timeout (660 s) and move to the dead-letter queue at their 5th receive.
+every message sent without a delay of its own: the webhook receiver's. The sweep's messages name
+theirs, 0 included, and a message's own DelaySeconds replaces the queue's, as in SQS. RETRY
+messages become visible again after the visibility timeout (660 s) and move to the dead-letter
+queue at their 5th receive.
 
 Trigger (Lambda's SQS event source, template defaults unless said): batches of up to 10; a
 batching window (`--window`, default 0 s as in the template: the poller waits that long after
@@ -117,14 +117,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from activity_relay.core.contracts.contact_queue import release_body
+from activity_relay.core.contracts.contact_queue import (
+    MAX_DELAY_SECONDS,
+    QueuedContact,
+    release_body,
+)
 from activity_relay.core.quota.pacing import PacePolicy
-from activity_relay.core.quota.sweep import MAX_DELAY_SECONDS, SweepPolicy, sweep
+from activity_relay.core.quota.sweep import SweepPolicy, sweep
 from activity_relay.core.sync.batch import ContactMessage, Disposition, MessageResult
 from activity_relay.core.sync.engine import SyncStatus
 from benchmarks._harness import PLENTY_OF_TIME_MS, Rig, build_rig, emit, json_flag, table
 from leadlex_sandbox import Plan, SandboxServer
-from relay_local.memory import MemoryStateStore
+from relay_local.fakes.state_table import MemoryStateTable
 
 DAY = datetime(2026, 3, 3, tzinfo=UTC)  # a Tuesday
 BASELINE_AT = DAY - timedelta(hours=6)
@@ -245,7 +249,7 @@ def build_sandbox(stream: Stream, seed: int) -> tuple[SandboxServer, str]:
     return sandbox, digest.hexdigest()
 
 
-def sync_baseline(sandbox: SandboxServer, stream: Stream) -> tuple[MemoryStateStore, set[str]]:
+def sync_baseline(sandbox: SandboxServer, stream: Stream) -> tuple[MemoryStateTable, set[str]]:
     rig = build_rig(sandbox)
     for contact in stream.contacts:
         outcome = rig.engine.sync(contact, started_at=sandbox.clock.now())
@@ -286,9 +290,8 @@ class Message:
 class SimQueue:
     """The contact queue in simulated time; also the sweep's ContactQueue.
 
-    `delay` is the queue's DelaySeconds. A message sent with a delay of its own waits that
-    instead; `enqueue` gives a message its own delay only when it is not 0, as
-    `SqsContactQueue` does (0 means: the entry carries no DelaySeconds).
+    `delay` is the queue's DelaySeconds. A message sent with a delay of its own (the sweep's
+    always name one, 0 included) waits that instead, as SQS does.
     """
 
     delay: float = 0.0
@@ -301,7 +304,7 @@ class SimQueue:
     sweeps_enqueueing: list[tuple[float, int]] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=itertools.count)
 
-    def send(
+    def arrive(
         self, contact: str, sent: float, *, origin: str = "webhook", delay: int | None = None
     ) -> None:
         self.sent += 1
@@ -312,16 +315,14 @@ class SimQueue:
     def later(self, message: Message, visible_at: float) -> None:
         heapq.heappush(self.pending, (visible_at, next(self._ids), message))
 
-    def enqueue(
-        self, contact_ids: Sequence[str], *, delays: Sequence[int] | None = None
-    ) -> list[str]:
-        waits: list[int | None] = list(delays) if delays is not None else [None] * len(contact_ids)
-        if len(waits) != len(contact_ids):
-            raise ValueError(f"{len(contact_ids)} contacts but {len(waits)} delays")
+    def send(self, messages: Sequence[QueuedContact]) -> list[QueuedContact]:
+        """The sweep's ContactQueue port."""
+        waits = [m.delay_seconds for m in messages]
         if any(wait is not None and not 0 <= wait <= MAX_DELAY_SECONDS for wait in waits):
             raise ValueError(f"SQS refuses delays outside 0-{MAX_DELAY_SECONDS} s: {waits}")
+        contact_ids = [m.contact_id for m in messages]
         for contact, wait in zip(contact_ids, waits, strict=True):
-            self.send(contact, self.now, origin="sweep", delay=wait)
+            self.arrive(contact, self.now, origin="sweep", delay=wait)
         if contact_ids:
             self.sweeps_enqueueing.append((self.now, len(contact_ids)))
         self.swept += len(contact_ids)
@@ -442,7 +443,7 @@ class Simulation:
             )
         while webhooks and webhooks[0][0] <= second:
             sent, contact = webhooks.popleft()
-            self.queue.send(contact, sent)
+            self.queue.arrive(contact, sent)
         if second % self.sweep_every == 0:
             sweep(self.rig.store, self.queue, self.sweep_policy, now=self.sandbox.clock.now())
         self.queue.release_due(second)
@@ -472,7 +473,7 @@ class Simulation:
         messages = [
             ContactMessage(
                 m.id,
-                # As SqsContactQueue(released=True) sends them when pacing is on
+                # As the sweep sends them when pacing is on
                 release_body(m.contact) if self.paced and m.origin == "sweep" else m.contact,
                 DAY + timedelta(seconds=m.sent) if self.coalescing else None,
             )
@@ -684,7 +685,7 @@ def run(
             sandbox.clock.set(DAY, frozen=True)
             sandbox.reset_quota()
             sandbox.reset_stats()
-            store = MemoryStateStore(
+            store = MemoryStateTable(
                 states={
                     c: replace(s, seen=s.seen.copy()) for c, s in baseline_store.states.items()
                 },

@@ -6,7 +6,7 @@ Requirement (issue 9): "Two instances on one contact with 30 new: duplicates (0)
 
 Set-up: per run, a contact with 20 activities synced once, its last sync then an hour old, and
 `new` activities logged since. Two instances, each a `BatchSync` with its own `LeadLexClient`, as
-two Lambda containers are, share the state store (`MemoryStateStore`, which
+two Lambda containers are, share the state store (`MemoryStateTable`, which
 tests/contract/test_lease.py holds to DynamoDbStateStore's behaviour) and the publisher. The
 first instance gets a batch with the contact's message; once the sandbox has received its page
 request (which it holds for `latency` seconds), the second instance gets another batch with a
@@ -44,13 +44,14 @@ from activity_relay.core.sync.batch import ContactMessage, Disposition, MessageR
 from activity_relay.core.sync.ports import Lease
 from benchmarks._harness import PLENTY_OF_TIME_MS, Rig, build_rig, emit, json_flag, table
 from leadlex_sandbox import SandboxServer
-from relay_local.memory import MemoryContactQueue, MemoryStateStore
+from relay_local.fakes.contact_queue import MemoryContactQueue
+from relay_local.fakes.state_table import MemoryStateTable
 
 CASES = ("sent during", "sent before", "no lease")
 
 
 @dataclass
-class CountingStore(MemoryStateStore):
+class CountingStore(MemoryStateTable):
     """Counts the calls a sync makes (each one DynamoDB call in the real adapter)."""
 
     calls: Counter[str] = field(default_factory=Counter)
@@ -87,8 +88,8 @@ class NoLeaseStore(CountingStore):
 def instances(sandbox: SandboxServer, store: CountingStore) -> tuple[Rig, Rig, MemoryContactQueue]:
     """Two relays (two containers) on one store and one publisher; one contact queue."""
     queue = MemoryContactQueue()
-    first = build_rig(sandbox, store=store, requeue=queue)
-    second = build_rig(sandbox, store=store, requeue=queue, publisher=first.publisher)
+    first = build_rig(sandbox, store=store, queue=queue)
+    second = build_rig(sandbox, store=store, queue=queue, publisher=first.publisher)
     return first, second, queue
 
 

@@ -159,7 +159,7 @@ def published_documents_match_the_schema(monkeypatch: pytest.MonkeyPatch) -> Non
     adapters put on the wire (after fitting, so truncated ones too; moto integration and e2e
     tests) and what the in-memory RecordingPublisher is given (unit and property tests)."""
     from activity_relay.adapters.publishers import eventbridge, sns
-    from relay_local.memory import RecordingPublisher
+    from relay_local.fakes.sync import RecordingPublisher
     from tests.support.event_schema import assert_valid_event
 
     def checked_fit(original: Any) -> Any:

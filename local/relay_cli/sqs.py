@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Final
 
-from activity_relay.adapters.sqs.batch import BatchOutcome, SqsBatchSender
+from activity_relay.adapters.sqs.batch import BatchOutcome, SqsBatchSender, SqsEntry
 from relay_cli.target import UsageError
 
 if TYPE_CHECKING:
@@ -26,7 +26,8 @@ def send_batch(
 ) -> BatchOutcome:
     """``bodies`` sent as the relay sends (SqsBatchSender), with the CLI's SEND_ATTEMPTS; a
     message without a delay of its own waits the queue's."""
-    return SqsBatchSender(sqs, queue_url, attempts=SEND_ATTEMPTS, sleep=sleep).send(bodies)
+    sender = SqsBatchSender(sqs, queue_url, attempts=SEND_ATTEMPTS, sleep=sleep)
+    return sender.send([SqsEntry(body) for body in bodies])
 
 
 def delete(sqs: SQSClient, queue_url: str, messages: Sequence[MessageTypeDef]) -> None:

@@ -9,6 +9,7 @@ import json
 
 import pytest
 
+from activity_relay.core.contracts.contact_queue import QueuedContact
 from benchmarks import (
     initial_sync,
     long_sync,
@@ -134,14 +135,15 @@ def test_pro_day_dead_letters_are_reported_and_their_contacts_swept_again() -> N
 def test_the_simulated_queue_delays_messages_as_sqs_does() -> None:
     queue = pro_day.SimQueue(delay=300, now=1_000)
 
-    assert queue.enqueue(["a", "b", "c"], delays=[0, 60, 900]) == []
-    queue.send("d", 1_000)
+    delays = {"a": 0, "b": 60, "c": 900}
+    assert queue.send([QueuedContact(c, delay_seconds=d) for c, d in delays.items()]) == []
+    queue.arrive("d", 1_000)
 
     visible_at = sorted((at, message.contact) for at, _, message in queue.pending)
     # A message naming its own delay (0 included) keeps it; one naming none waits the queue's.
     assert visible_at == [(1_000, "a"), (1_060, "b"), (1_300, "d"), (1_900, "c")]
     with pytest.raises(ValueError, match="0-900"):
-        queue.enqueue(["e"], delays=[901])
+        queue.send([QueuedContact("e", delay_seconds=901)])
 
 
 def _duplicates(figures: dict[str, object]) -> int:

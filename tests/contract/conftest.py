@@ -1,4 +1,4 @@
-"""Each port once per implementation: the in-memory fake of relay_local.memory and the real
+"""Each port once per implementation: the in-memory fake of relay_local.fakes and the real
 adapter (moto provisioned from template.yaml, the LeadLex sandbox over HTTP).
 
 A fixture here yields the port under test together with what the test needs to observe it from
@@ -20,38 +20,22 @@ from typing import Any
 import boto3
 import pytest
 
-from activity_relay.adapters.dynamodb.contacts import DynamoDbStateStore
 from activity_relay.adapters.leadlex import LeadLexClient
 from activity_relay.adapters.publishers.batching import RetryPolicy
 from activity_relay.adapters.publishers.eventbridge import EventBridgePublisher
 from activity_relay.adapters.publishers.sns import SnsPublisher
-from activity_relay.adapters.sqs.batch import (
-    SqsContactQueue,
-    SqsContactSender,
-    SqsContinuations,
-    SqsDeadLetters,
-)
-from activity_relay.core.contracts.contact_queue import (
-    ContactQueue,
-    Continuations,
-    continuation_body,
-)
+from activity_relay.adapters.sqs.contact_queue import SqsContactQueue
+from activity_relay.adapters.sqs.dead_letters import SqsDeadLetters
+from activity_relay.core.contracts.contact_queue import ContactQueue
 from activity_relay.core.contracts.event_document import event_document
 from activity_relay.core.model import ActivityEvent
 from activity_relay.core.sync.ports import ActivitySource, Publisher, RejectedMessages
-from activity_relay.core.webhooks_in.ports import ContactSender
 from leadlex_sandbox import SandboxServer
-from relay_local.memory import (
-    EPOCH,
-    FakeLeadLex,
-    MemoryContactQueue,
-    MemoryContactSender,
-    MemoryStateStore,
-    QueuedContinuations,
-    RecordingPublisher,
-    RejectionLog,
-)
+from relay_local.fakes.contact_queue import MemoryContactQueue
+from relay_local.fakes.state_table import MemoryStateTable
+from relay_local.fakes.sync import EPOCH, FakeLeadLex, RecordingPublisher, RejectionLog
 from relay_local.stack import LocalStack, load_template
+from tests.support.state_table import DynamoDbStateTable
 
 REGION = "us-east-1"
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -107,12 +91,12 @@ def clock() -> Clock:
 
 
 @pytest.fixture(params=[FAKE, REAL])
-def store(request: pytest.FixtureRequest, clock: Clock) -> MemoryStateStore | DynamoDbStateStore:
-    """A StateStore and Deferrals: DynamoDbStateStore on the template's table, or its fake."""
+def store(request: pytest.FixtureRequest, clock: Clock) -> MemoryStateTable | DynamoDbStateTable:
+    """A StateStore and Deferrals: DynamoDbStateTable on the template's table, or its fake."""
     if request.param == "fake":
-        return MemoryStateStore(clock=clock)
+        return MemoryStateTable(clock=clock)
     stack: LocalStack = request.getfixturevalue("aws_stack")
-    return DynamoDbStateStore(
+    return DynamoDbStateTable(
         boto3.client("dynamodb", region_name=REGION), stack.table_name, clock=clock
     )
 
@@ -126,44 +110,62 @@ QUEUE_DELAY = int(load_template()["Parameters"]["DeliveryDelaySeconds"]["Default
 @dataclass
 class QueueUnderTest:
     queue: ContactQueue
-    visible: Callable[[], list[str]]
-    """The bodies a receive hands out now (messages whose delay has passed), in order."""
+    received: Callable[[], list[tuple[str, dict[str, str]]]]
+    """What a receive hands out now (messages whose delay has passed), in order: each body
+    with its string message attributes."""
+    go_down: Callable[[], None]
+    """Make the queue refuse every further message, as SQS out of reach would."""
+
+    def visible(self) -> list[str]:
+        """The bodies a receive hands out now, in order."""
+        return [body for body, _ in self.received()]
+
+
+def _received(sqs: Any, queue_url: str) -> list[tuple[str, dict[str, str]]]:
+    return [
+        (
+            m["Body"],
+            {n: a["StringValue"] for n, a in (m.get("MessageAttributes") or {}).items()},
+        )
+        for m in drain(sqs, queue_url)
+    ]
+
+
+def _queue_under_test(request: pytest.FixtureRequest, queue_delay: int) -> QueueUnderTest:
+    if request.param == "fake":
+        fake = MemoryContactQueue(queue_delay=queue_delay)
+        return QueueUnderTest(
+            fake,
+            lambda: [
+                (m.body, dict(m.attributes))
+                for m, delay in zip(fake.messages, fake.delays, strict=True)
+                if delay == 0
+            ],
+            fake.go_down,
+        )
+    stack: LocalStack = request.getfixturevalue("stack_factory")(
+        parameter_overrides={"DeliveryDelaySeconds": queue_delay}
+    )
+    sqs = boto3.client("sqs", region_name=REGION)
+    real = SqsContactQueue(sqs, stack.contact_queue_url, sleep=no_pause)
+    return QueueUnderTest(
+        real,
+        lambda: _received(sqs, stack.contact_queue_url),
+        lambda: _refuse_calls_with(sqs, "SendMessageBatch", lambda _: True),
+    )
 
 
 @pytest.fixture(params=[FAKE, REAL])
 def contact_queue(request: pytest.FixtureRequest) -> QueueUnderTest:
-    if request.param == "fake":
-        fake = MemoryContactQueue(queue_delay=QUEUE_DELAY)
-        return QueueUnderTest(fake, fake.visible)
-    stack: LocalStack = request.getfixturevalue("aws_stack")
-    sqs = boto3.client("sqs", region_name=REGION)
-    real = SqsContactQueue(sqs, stack.contact_queue_url, sleep=no_pause)
-    return QueueUnderTest(real, lambda: [m["Body"] for m in drain(sqs, stack.contact_queue_url)])
-
-
-# --- Continuations -------------------------------------------------------------------------------
-
-
-@dataclass
-class ContinuationsUnderTest:
-    continuations: Continuations
-    visible: Callable[[], list[str]]
-    """The contact queue's bodies a receive hands out now, in order."""
+    """The contact queue with the template's own delivery delay."""
+    return _queue_under_test(request, QUEUE_DELAY)
 
 
 @pytest.fixture(params=[FAKE, REAL])
-def continuations(request: pytest.FixtureRequest) -> ContinuationsUnderTest:
-    if request.param == "fake":
-        fake = QueuedContinuations()
-        return ContinuationsUnderTest(
-            fake, lambda: [continuation_body(c) for c, delay in fake.queued if delay == 0]
-        )
-    stack: LocalStack = request.getfixturevalue("aws_stack")
-    sqs = boto3.client("sqs", region_name=REGION)
-    return ContinuationsUnderTest(
-        SqsContinuations(sqs, stack.contact_queue_url),
-        lambda: [m["Body"] for m in drain(sqs, stack.contact_queue_url)],
-    )
+def undelayed_contact_queue(request: pytest.FixtureRequest) -> QueueUnderTest:
+    """The contact queue without a delivery delay, so that what was sent without a delay of its
+    own (a webhook's message) is visible at once."""
+    return _queue_under_test(request, 0)
 
 
 # --- RejectedMessages ----------------------------------------------------------------------------
@@ -360,40 +362,3 @@ def activity_source(request: pytest.FixtureRequest) -> Iterator[SourceUnderTest]
         server.create_key(), server.base_url, per_page=PAGE_SIZE, retries=0
     ) as client:
         yield SourceUnderTest(client, lambda: server.create_contact(), log)
-
-
-# --- ContactSender (the webhook receiver's) ------------------------------------------------------
-
-
-@dataclass
-class SenderUnderTest:
-    sender: ContactSender
-    sent: Callable[[], list[tuple[str, str | None]]]
-    """The messages on the queue: (body, activity_id attribute or None), in order."""
-    go_down: Callable[[], None]
-    """Make the queue refuse every further message."""
-
-
-def _sent(sqs: Any, queue_url: str) -> list[tuple[str, str | None]]:
-    return [
-        (m["Body"], (m.get("MessageAttributes") or {}).get("activity_id", {}).get("StringValue"))
-        for m in drain(sqs, queue_url)
-    ]
-
-
-@pytest.fixture(params=[FAKE, REAL])
-def contact_sender(request: pytest.FixtureRequest) -> SenderUnderTest:
-    if request.param == "fake":
-        fake = MemoryContactSender()
-        return SenderUnderTest(fake, lambda: list(fake.sent), fake.go_down)
-    # Without the queue's delivery delay, so that what was sent is visible at once.
-    stack: LocalStack = request.getfixturevalue("stack_factory")(
-        parameter_overrides={"DeliveryDelaySeconds": 0}
-    )
-    sqs = boto3.client("sqs", region_name=REGION)
-    real = SqsContactSender(sqs, stack.contact_queue_url)
-    return SenderUnderTest(
-        real,
-        lambda: _sent(sqs, stack.contact_queue_url),
-        lambda: _refuse_calls_with(sqs, "SendMessage", lambda _: True),
-    )

@@ -13,7 +13,7 @@ from activity_relay.adapters.dynamodb.endpoints import DynamoDbEndpointStore
 from activity_relay.core.webhooks_out.attempts import AttemptRecord
 from activity_relay.core.webhooks_out.endpoints import Endpoint, new_endpoint_id
 from activity_relay.core.webhooks_out.signing import SigningSecret, generate_secret
-from relay_local.memory import MemoryEndpointStore
+from relay_local.fakes.webhooks_out import MemoryEndpointStore
 from relay_local.stack import LocalStack
 from tests.contract.conftest import FAKE, REAL, REGION
 

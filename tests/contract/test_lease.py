@@ -1,8 +1,8 @@
-"""The contact lease (StateStore.begin / save / release / record_not_found): MemoryStateStore
-agrees with DynamoDbStateStore, and the lease leaves the rest of the item alone (deferrals,
+"""The contact lease (StateStore.begin / save / release / record_not_found): MemoryStateTable
+agrees with DynamoDbStateTable, and the lease leaves the rest of the item alone (deferrals,
 not_found_at, the `#quota` item, the sweep's `stale` scan).
 
-Each case runs on both (the `store` fixture); DynamoDbStateStore is the reference.
+Each case runs on both (the `store` fixture); DynamoDbStateTable is the reference.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""StateStore and Deferrals: MemoryStateStore agrees with DynamoDbStateStore.
+"""StateStore and Deferrals: MemoryStateTable agrees with DynamoDbStateStore and DynamoDbDeferrals.
 
-Each case runs on both (the `store` fixture); DynamoDbStateStore is the reference.
+Each case runs on both (the `store` fixture); the DynamoDB adapters are the reference.
 """
 
 from __future__ import annotations

@@ -14,8 +14,7 @@ from typing import Any
 import boto3
 import pytest
 
-from activity_relay.adapters.dynamodb.contacts import DynamoDbStateStore
-from activity_relay.core.contracts.contact_queue import is_release
+from activity_relay.core.contracts.contact_queue import read_body
 from activity_relay.core.quota.ports import QuotaSnapshot
 from leadlex_sandbox import Plan, SandboxServer
 from relay_local.stack import LocalStack
@@ -27,6 +26,7 @@ from tests.integration.lambda_support import (
     load_function,
     sqs_event,
 )
+from tests.support.state_table import DynamoDbStateTable
 
 sweep_app = load_function("sweep_deferred")
 
@@ -148,7 +148,7 @@ def test_paced_arrivals_wait_acknowledged_and_the_sweep_releases_them_to_be_sync
 ) -> None:
     # Given a shared quota observation exactly on the day's line (12 h before its reset, 561
     # of 1,000 left: 250 held for the last hour + 650 x 11/23), which a cold container reads
-    store = DynamoDbStateStore(boto3.client("dynamodb"), aws_stack.table_name)
+    store = DynamoDbStateTable(boto3.client("dynamodb"), aws_stack.table_name)
     now = datetime.now(UTC)
     resets_at = now + timedelta(hours=12)
     store.record_quota(QuotaSnapshot(1000, 561, resets_at, now))
@@ -173,7 +173,7 @@ def test_paced_arrivals_wait_acknowledged_and_the_sweep_releases_them_to_be_sync
     # Then the two releases reach the relay, which syncs them although still behind the line
     event = deliver(aws_stack)
     assert len(event["Records"]) == 2
-    assert all(is_release(record["body"]) for record in event["Records"])
+    assert all(read_body(record["body"]).released for record in event["Records"])
     assert invoke(event) == []
     published = {d["contact_id"] for d in relay.from_topic()}
     assert len(published) == 2

@@ -9,14 +9,14 @@ from typing import Any
 import boto3
 import pytest
 
-from activity_relay.adapters.dynamodb.contacts import DynamoDbStateStore
-from activity_relay.core.contracts.contact_queue import contact_id_from_body, is_release
+from activity_relay.core.contracts.contact_queue import contact_id_from_body, read_body
 from activity_relay.core.model import ContactState
 from activity_relay.core.model.fingerprint import Fingerprint
 from activity_relay.core.quota.ports import QuotaSnapshot
 from activity_relay.runtime import registry
 from relay_local.stack import LocalStack
 from tests.integration.lambda_support import LambdaContext, load_function
+from tests.support.state_table import DynamoDbStateTable
 
 pytestmark = pytest.mark.integration
 
@@ -40,8 +40,8 @@ def environment(aws_stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Local
 
 
 @pytest.fixture
-def store(environment: LocalStack) -> DynamoDbStateStore:
-    return DynamoDbStateStore(boto3.client("dynamodb"), environment.table_name)
+def store(environment: LocalStack) -> DynamoDbStateTable:
+    return DynamoDbStateTable(boto3.client("dynamodb"), environment.table_name)
 
 
 def queued(stack: LocalStack) -> list[str]:
@@ -64,7 +64,7 @@ def quota(remaining: int, resets_at: datetime, limit: int | None = 1000) -> Quot
 
 
 def test_after_the_reset_deferred_contacts_go_back_onto_the_contact_queue(
-    environment: LocalStack, store: DynamoDbStateStore, monkeypatch: pytest.MonkeyPatch
+    environment: LocalStack, store: DynamoDbStateTable, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PACING", "off")  # first come, first served: the quota left at once
     # Given contacts deferred by yesterday's exhausted quota, whose window has since reset
@@ -89,7 +89,7 @@ def test_after_the_reset_deferred_contacts_go_back_onto_the_contact_queue(
 
 
 def test_while_the_quota_is_spent_nothing_is_enqueued(
-    environment: LocalStack, store: DynamoDbStateStore
+    environment: LocalStack, store: DynamoDbStateTable
 ) -> None:
     reset = datetime.now(UTC) + timedelta(hours=1)
     store.record_quota(quota(0, reset))
@@ -105,7 +105,7 @@ def test_while_the_quota_is_spent_nothing_is_enqueued(
 
 
 def test_stale_contacts_within_what_the_quota_leaves(
-    aws_stack: LocalStack, store: DynamoDbStateStore, monkeypatch: pytest.MonkeyPatch
+    aws_stack: LocalStack, store: DynamoDbStateTable, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("STALE_AFTER_HOURS", "24")
     monkeypatch.setenv("LEADLEX_QUOTA_RESERVE", "1")
@@ -152,7 +152,7 @@ def test_a_bad_setting_is_one_error_line(
 
 
 def test_paced_the_sweep_releases_the_longest_waiting_within_the_allowance_and_claims_it(
-    environment: LocalStack, store: DynamoDbStateStore, monkeypatch: pytest.MonkeyPatch
+    environment: LocalStack, store: DynamoDbStateTable, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a day 12 h from its reset with 3 units more left than the line keeps
     monkeypatch.setenv("DEFAULT_DAILY_QUOTA", "1000")
@@ -173,7 +173,7 @@ def test_paced_the_sweep_releases_the_longest_waiting_within_the_allowance_and_c
     assert summary == {"budget": 3, "deferred_enqueued": 3, "stale_enqueued": 0, "failed": 0}
     bodies = queued(environment)
     assert sorted(contact_id_from_body(b) for b in bodies) == [contact(n) for n in range(3)]
-    assert all(is_release(b) for b in bodies)
+    assert all(read_body(b).released for b in bodies)
     # And claimed in the shared observation: the next run releases nobody
     claimed = store.load_quota()
     assert claimed is not None

@@ -15,7 +15,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 from samtranslator.translator.transform import transform  # type: ignore[import-untyped, unused-ignore]
 
-from activity_relay.adapters.dynamodb.contacts import DEFERRED_INDEX
+from activity_relay.adapters.dynamodb.codec import DEFERRED_INDEX
 from relay_local.stack import (
     SECRET_ID_VARIABLE,
     TEMPLATE_PATH,

@@ -85,8 +85,8 @@ def test_the_sweep_runtime_loads_its_adapters_but_no_http_library_or_parameters(
     # Then boto3 and the state table's and queue's adapters are there, nothing of LeadLex
     assert {
         "boto3",
-        "activity_relay.adapters.dynamodb.contacts",
-        "activity_relay.adapters.sqs.batch",
+        "activity_relay.adapters.dynamodb.deferrals",
+        "activity_relay.adapters.sqs.contact_queue",
     } <= set(modules)
     assert not [m for m in modules if m.startswith("requests")]  # botocore has its urllib3
     assert "activity_relay.adapters.leadlex" not in modules
@@ -104,7 +104,7 @@ def test_the_receiver_reads_no_parameters_when_its_secret_is_in_the_environment(
         env,
     )
 
-    assert "activity_relay.adapters.sqs.batch" in modules
+    assert "activity_relay.adapters.sqs.contact_queue" in modules
     assert "aws_lambda_powertools.utilities.parameters" not in modules
     assert "activity_relay.adapters.secrets" not in modules
     assert "requests" not in modules

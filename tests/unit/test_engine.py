@@ -12,7 +12,8 @@ from activity_relay.core.contracts.event_document import event_document
 from activity_relay.core.model import InitialSync, MalformedResponse
 from activity_relay.core.sync.engine import SyncEngine, SyncStatus
 from activity_relay.core.sync.ports import ListingChanged, PublishFailed, StateConflict
-from relay_local.memory import EPOCH, FakeLeadLex, MemoryStateStore, RecordingPublisher, at
+from relay_local.fakes.state_table import MemoryStateTable
+from relay_local.fakes.sync import EPOCH, FakeLeadLex, RecordingPublisher, at
 
 CONTACT = "123e4567-e89b-12d3-a456-426614174000"
 DAY = 86_400
@@ -26,8 +27,8 @@ def api() -> FakeLeadLex:
 
 
 @pytest.fixture
-def store() -> MemoryStateStore:
-    return MemoryStateStore()
+def store() -> MemoryStateTable:
+    return MemoryStateTable()
 
 
 @pytest.fixture
@@ -37,7 +38,7 @@ def publisher() -> RecordingPublisher:
 
 def make_engine(
     api: FakeLeadLex,
-    store: MemoryStateStore,
+    store: MemoryStateTable,
     publisher: RecordingPublisher,
     initial_sync: str = "all",
 ) -> SyncEngine:
@@ -279,7 +280,7 @@ class TestFailures:
         engine.sync(CONTACT, started_at=EPOCH)
         winner = store.states[CONTACT]
 
-        class RacingStore(MemoryStateStore):
+        class RacingStore(MemoryStateTable):
             def begin(self, contact_id, lease, *, covered_after=None):  # type: ignore[no-untyped-def]
                 state = super().begin(contact_id, lease, covered_after=covered_after)
                 # A writer that holds no lease (say, one whose lease expired) commits meanwhile

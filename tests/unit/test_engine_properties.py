@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 from activity_relay.core.model import Activity, InitialSync, RateLimited
 from activity_relay.core.sync.engine import SyncEngine, SyncStatus
 from activity_relay.core.sync.ports import OutOfTime
-from relay_local.memory import EPOCH, FakeLeadLex, MemoryStateStore, RecordingPublisher, at
+from relay_local.fakes.state_table import MemoryStateTable
+from relay_local.fakes.sync import EPOCH, FakeLeadLex, RecordingPublisher, at
 
 CONTACT = "123e4567-e89b-12d3-a456-426614174000"
 DAY = 86_400
@@ -30,7 +31,7 @@ def engine_for(
     publisher = RecordingPublisher()
     engine = SyncEngine(
         source=api,
-        store=MemoryStateStore(),
+        store=MemoryStateTable(),
         publisher=publisher,
         initial_sync=InitialSync.parse(initial_sync),
     )

@@ -28,6 +28,7 @@ from activity_relay.core.webhooks_in.signature import (
     SignatureProblem,
     signature_problem,
 )
+from relay_local.fakes.contact_queue import MemoryContactQueue
 
 SECRET = "whsec_current"
 CONTACT = "123e4567-e89b-12d3-a456-426614174000"
@@ -246,40 +247,34 @@ class TestPayloadShapes:
 # --- The receiver ---------------------------------------------------------------------------------
 
 
-class FakeSender:
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, str | None]] = []
-        self.fail = False
-
-    def send(self, contact_id: str, *, activity_id: str | None) -> None:
-        if self.fail:
-            raise ReceiverUnavailable("queue down")
-        self.sent.append((contact_id, activity_id))
+def notified(queue: MemoryContactQueue) -> list[tuple[str, str | None]]:
+    """(contact, activity) of each message the receiver put on the queue, in order."""
+    return [(m.contact_id, m.activity_id) for m in queue.messages]
 
 
-def receiver(sender: FakeSender) -> WebhookReceiver:
+def receiver(sender: MemoryContactQueue) -> WebhookReceiver:
     return WebhookReceiver(RotatingSecret(lambda _: SECRET, clock=FakeClock()), sender)
 
 
 class TestReceiver:
     def test_a_verified_notification_enqueues_its_contact(self) -> None:
-        sender = FakeSender()
+        sender = MemoryContactQueue()
         reception = receiver(sender).receive(BODY, sign(BODY))
         assert reception.outcome is Outcome.ENQUEUED
         assert reception.contact_id == CONTACT
-        assert sender.sent == [(CONTACT, "act_1")]
+        assert notified(sender) == [(CONTACT, "act_1")]
 
     @pytest.mark.parametrize("header", [None, "sha256=00", "sha1=" + "0" * 40])
     def test_an_unverified_delivery_enqueues_nothing(self, header: str | None) -> None:
-        sender = FakeSender()
+        sender = MemoryContactQueue()
         reception = receiver(sender).receive(BODY, header)
         assert reception.outcome is Outcome.UNAUTHORIZED
-        assert sender.sent == []
+        assert notified(sender) == []
         # The detail is safe to log: the problem's name, never the digest or the secret.
         assert reception.detail in {"missing", "mismatch", "wrong_scheme"}
 
     def test_malformed_json_is_checked_only_after_the_signature(self) -> None:
-        sender = FakeSender()
+        sender = MemoryContactQueue()
         assert receiver(sender).receive(b"{", None).outcome is Outcome.UNAUTHORIZED
         assert receiver(sender).receive(b"{", sign(b"{")).outcome is Outcome.MALFORMED
 
@@ -291,21 +286,21 @@ class TestReceiver:
             loads.append(refresh)
             return SECRET
 
-        reception = WebhookReceiver(RotatingSecret(load, clock=FakeClock()), FakeSender()).receive(
-            body, sign(body)
-        )
+        reception = WebhookReceiver(
+            RotatingSecret(load, clock=FakeClock()), MemoryContactQueue()
+        ).receive(body, sign(body))
         assert reception.outcome is Outcome.MALFORMED
         assert loads == []
 
     def test_a_verified_but_unusable_delivery_is_ignored_with_its_reason(self) -> None:
-        sender = FakeSender()
+        sender = MemoryContactQueue()
         body = payload({"activity": {"entity_type": "deal", "entity_id": CONTACT}})
         reception = receiver(sender).receive(body, sign(body))
         assert (reception.outcome, reception.detail) == (Outcome.IGNORED, "no_contact")
-        assert sender.sent == []
+        assert notified(sender) == []
 
     def test_a_queue_failure_propagates_so_that_leadlex_retries(self) -> None:
-        sender = FakeSender()
-        sender.fail = True
+        sender = MemoryContactQueue()
+        sender.go_down()
         with pytest.raises(ReceiverUnavailable):
             receiver(sender).receive(BODY, sign(BODY))

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from activity_relay.core.contracts.contact_queue import continuation_body
+from activity_relay.core.contracts.contact_queue import Purpose, continuation_body
 from activity_relay.core.model import (
     ContactNotFound,
     ContactState,
@@ -23,14 +23,9 @@ from activity_relay.core.model import (
 from activity_relay.core.sync.batch import BatchSync, ContactMessage, Disposition, MessageResult
 from activity_relay.core.sync.engine import COALESCING_MARGIN, SyncEngine, SyncOutcome, SyncStatus
 from activity_relay.core.sync.ports import Lease, LeaseHeld, PublishFailed
-from relay_local.memory import (
-    EPOCH,
-    FakeLeadLex,
-    MemoryContactQueue,
-    MemoryStateStore,
-    QueuedContinuations,
-    RecordingPublisher,
-)
+from relay_local.fakes.contact_queue import MemoryContactQueue
+from relay_local.fakes.state_table import MemoryStateTable
+from relay_local.fakes.sync import EPOCH, FakeLeadLex, RecordingPublisher
 
 CONTACT = "123e4567-e89b-12d3-a456-426614174000"
 T0 = EPOCH + timedelta(hours=1)
@@ -40,7 +35,7 @@ MINUTE = timedelta(minutes=1)
 @dataclass
 class Rig:
     api: FakeLeadLex
-    store: MemoryStateStore
+    store: MemoryStateTable
     publisher: RecordingPublisher
     engine: SyncEngine
 
@@ -48,7 +43,7 @@ class Rig:
 @pytest.fixture
 def rig() -> Rig:
     """A contact synced once (one activity), then 30 new activities logged."""
-    api, store, publisher = FakeLeadLex(), MemoryStateStore(), RecordingPublisher()
+    api, store, publisher = FakeLeadLex(), MemoryStateTable(), RecordingPublisher()
     engine = SyncEngine(
         source=api, store=store, publisher=publisher, initial_sync=InitialSync.parse("all")
     )
@@ -202,7 +197,7 @@ def test_a_sync_whose_lease_was_taken_over_cannot_checkpoint(rig: Rig) -> None:
 
 
 @dataclass
-class CountingStore(MemoryStateStore):
+class CountingStore(MemoryStateTable):
     calls: list[str] = field(default_factory=list)
 
     def load(self, contact_id: str) -> ContactState | None:
@@ -260,19 +255,13 @@ class Clock:
         return self.now
 
 
-def relay_for(
-    rig: Rig,
-    queue: MemoryContactQueue | None,
-    clock: Clock,
-    continuations: QueuedContinuations | None = None,
-) -> BatchSync:
+def relay_for(rig: Rig, queue: MemoryContactQueue, clock: Clock) -> BatchSync:
     return BatchSync(
         engine=rig.engine,
         rejected=None,  # type: ignore[arg-type]  # every body here is valid
         deferrals=rig.store,
-        continuations=continuations or QueuedContinuations(),
+        queue=queue,
         clock=clock,
-        requeue=queue,
     )
 
 
@@ -322,8 +311,8 @@ def test_a_continuation_that_finds_the_contact_held_goes_back_as_a_continuation(
     rig: Rig,
 ) -> None:
     # Given a continuation (whose SentTimestamp is old: continuations are never "covered")
-    queue, continuations = MemoryContactQueue(), QueuedContinuations()
-    relay = relay_for(rig, queue, Clock(T0), continuations)
+    queue = MemoryContactQueue()
+    relay = relay_for(rig, queue, Clock(T0))
     loser = during_first_page(
         rig,
         lambda: relay.process(
@@ -336,15 +325,17 @@ def test_a_continuation_that_finds_the_contact_held_goes_back_as_a_continuation(
     # Then it is queued again as a continuation, delayed past the holder's lease
     ((result,),) = loser
     assert result.disposition is Disposition.REQUEUED
-    assert continuations.queued == [(CONTACT, 61)]
-    assert queue.sent == []
+    assert queue.continuations() == [(CONTACT, 61)]
+    assert [m.purpose for m in queue.messages] == [Purpose.CONTINUATION]
 
 
 @pytest.mark.parametrize(
-    "queue", [MemoryContactQueue(refuse={CONTACT}), None], ids=["queue fails", "no queue"]
+    "queue",
+    [MemoryContactQueue(refuse={CONTACT}), MemoryContactQueue(down=True)],
+    ids=["queue refuses", "queue down"],
 )
 def test_a_loser_that_cannot_be_enqueued_again_hands_its_message_back(
-    rig: Rig, queue: MemoryContactQueue | None
+    rig: Rig, queue: MemoryContactQueue
 ) -> None:
     relay = relay_for(rig, queue, Clock(T0))
     loser = second_batch(rig, relay, sent_at=T0 + timedelta(seconds=2))

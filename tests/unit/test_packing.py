@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from activity_relay.core.model import Activity, ActivityEvent
 from activity_relay.core.sync.packing import PackingPublisher
 from activity_relay.core.sync.ports import PublishFailed
-from relay_local.memory import RecordingPublisher, at
+from relay_local.fakes.sync import RecordingPublisher, at
 
 
 def events(contact: int, count: int) -> list[ActivityEvent]:

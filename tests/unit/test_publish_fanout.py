@@ -10,7 +10,7 @@ import pytest
 from activity_relay.core.model import Activity, ActivityEvent
 from activity_relay.core.sync.fanout import FanOutPublisher
 from activity_relay.core.sync.ports import PublishFailed
-from relay_local.memory import RecordingPublisher
+from relay_local.fakes.sync import RecordingPublisher
 
 CONTACT_ID = "123e4567-e89b-12d3-a456-426614174000"
 

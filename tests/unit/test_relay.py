@@ -23,14 +23,9 @@ from activity_relay.core.quota.ports import QuotaSnapshot
 from activity_relay.core.sync.batch import BatchSync, ContactMessage, Disposition, MessageResult
 from activity_relay.core.sync.engine import SyncEngine
 from activity_relay.core.sync.packing import PackingPublisher
-from relay_local.memory import (
-    EPOCH,
-    FakeLeadLex,
-    MemoryStateStore,
-    QueuedContinuations,
-    RecordingPublisher,
-    RejectionLog,
-)
+from relay_local.fakes.contact_queue import MemoryContactQueue
+from relay_local.fakes.state_table import MemoryStateTable
+from relay_local.fakes.sync import EPOCH, FakeLeadLex, RecordingPublisher, RejectionLog
 
 CONTACTS = [f"{n}23e4567-e89b-12d3-a456-426614174000" for n in range(1, 10)]
 RESET = EPOCH + timedelta(days=1)
@@ -48,12 +43,12 @@ class Clock:
 @dataclass
 class Harness:
     api: FakeLeadLex
-    store: MemoryStateStore
+    store: MemoryStateTable
     publisher: RecordingPublisher
     rejections: RejectionLog
     relay: BatchSync
     clock: Clock
-    continuations: QueuedContinuations
+    queue: MemoryContactQueue
 
     def run(
         self, *messages: ContactMessage, remaining_ms: int = PLENTY_OF_TIME
@@ -69,12 +64,12 @@ def harness(api: FakeLeadLex | None = None, concurrency: int = 4) -> Harness:
         api.contacts.setdefault(contact, [])
         api.add(contact, 0)
     store, publisher, rejections, clock = (
-        MemoryStateStore(),
+        MemoryStateTable(),
         RecordingPublisher(),
         RejectionLog(),
         Clock(),
     )
-    continuations = QueuedContinuations()
+    queue = MemoryContactQueue()
     engine = SyncEngine(
         source=api, store=store, publisher=publisher, initial_sync=InitialSync.parse("all")
     )
@@ -82,12 +77,12 @@ def harness(api: FakeLeadLex | None = None, concurrency: int = 4) -> Harness:
         engine=engine,
         rejected=rejections,
         deferrals=store,
-        continuations=continuations,
+        queue=queue,
         clock=clock,
         concurrency=concurrency,
         quota=lambda: QuotaSnapshot(1000, 990, RESET, clock()),
     )
-    return Harness(api, store, publisher, rejections, relay, clock, continuations)
+    return Harness(api, store, publisher, rejections, relay, clock, queue)
 
 
 def message(number: int, contact: str, sent_at: datetime | None = None) -> ContactMessage:
@@ -240,7 +235,7 @@ def test_a_sync_stops_at_a_checkpoint_when_time_runs_short_and_continues_by_itse
     assert results[0].disposition is Disposition.CONTINUED
     assert h.publisher.ids == history[:51]
     assert h.store.states[CONTACTS[0]].backfill is not None
-    assert h.continuations.queued == [(CONTACTS[0], 0)]
+    assert h.queue.continuations() == [(CONTACTS[0], 0)]
 
     # When the continuation arrives (and a webhook message with it, sent later)
     h.clock.now += timedelta(seconds=2)
@@ -300,7 +295,7 @@ def test_a_continuation_that_cannot_be_queued_returns_the_message() -> None:
     h = harness(concurrency=1)
     for seconds in range(450):
         h.api.add(CONTACTS[0], seconds)
-    h.continuations.fail = True
+    h.queue.go_down()
     remaining = iter([60_000, 60_000, 60_000, 60_000, 1_000])
     results, _ = h.relay.process([message(1, CONTACTS[0])], lambda: next(remaining, 1_000))
     assert results[0].disposition is Disposition.RETRY
@@ -321,7 +316,7 @@ def test_the_per_minute_limit_mid_history_continues_a_minute_later() -> None:
     h.api.requests = 0
     results = h.run(message(1, CONTACTS[0]), message(2, CONTACTS[1]))
     assert results["m1"].disposition is Disposition.CONTINUED
-    assert h.continuations.queued == [(CONTACTS[0], 60)]
+    assert h.queue.continuations() == [(CONTACTS[0], 60)]
     assert results["m2"].disposition is Disposition.RETRY, "the rest of the batch is spared"
     assert len(h.publisher.ids) == 51
 
@@ -366,7 +361,7 @@ def test_a_message_back_from_a_killed_invocation_resumes_a_chain_it_never_contin
         h.run(message(1, CONTACTS[0]))
     h.store.save = saves  # type: ignore[method-assign]
     assert h.store.states[CONTACTS[0]].backfill is not None
-    assert h.continuations.queued == []
+    assert h.queue.continuations() == []
 
     # When its message comes back (a second receive) within the chain's quarter of an hour
     back = h.run(ContactMessage("m1", CONTACTS[0], None, receive_count=2))
@@ -390,7 +385,7 @@ def test_the_syncs_of_one_batch_share_their_publish_calls() -> None:
     api = Slow()
     inner = RecordingPublisher()
     packing = PackingPublisher(inner, window=5.0)
-    store = MemoryStateStore()
+    store = MemoryStateTable()
     engine = SyncEngine(
         source=api, store=store, publisher=packing, initial_sync=InitialSync.parse("all")
     )
@@ -398,7 +393,7 @@ def test_the_syncs_of_one_batch_share_their_publish_calls() -> None:
         engine=engine,
         rejected=RejectionLog(),
         deferrals=store,
-        continuations=QueuedContinuations(),
+        queue=MemoryContactQueue(),
         clock=Clock(),
         concurrency=len(CONTACTS),
         packing=packing,

@@ -13,13 +13,9 @@ from activity_relay.core.quota.pacing import PacePolicy
 from activity_relay.core.quota.ports import QuotaSnapshot
 from activity_relay.core.sync.batch import BatchSync, ContactMessage, Disposition, MessageResult
 from activity_relay.core.sync.engine import SyncEngine
-from relay_local.memory import (
-    EPOCH,
-    FakeLeadLex,
-    MemoryStateStore,
-    QueuedContinuations,
-    RecordingPublisher,
-)
+from relay_local.fakes.contact_queue import MemoryContactQueue
+from relay_local.fakes.state_table import MemoryStateTable
+from relay_local.fakes.sync import EPOCH, FakeLeadLex, RecordingPublisher
 
 CONTACTS = [f"{n}23e4567-e89b-12d3-a456-426614174000" for n in range(1, 6)]
 DAY_START = EPOCH
@@ -47,7 +43,7 @@ class Quota:
         return QuotaSnapshot(1_000, self.remaining, RESET, self.now)
 
 
-class FailingWaits(MemoryStateStore):
+class FailingWaits(MemoryStateTable):
     def wait(self, contact_id: str, since: datetime) -> None:
         raise RuntimeError("DynamoDB unavailable")
 
@@ -56,15 +52,15 @@ def relay(
     remaining: int,
     *,
     pacing: PacePolicy | None = PRO_PACE,
-    store: MemoryStateStore | None = None,
-) -> tuple[BatchSync, FakeLeadLex, MemoryStateStore, Quota]:
+    store: MemoryStateTable | None = None,
+) -> tuple[BatchSync, FakeLeadLex, MemoryStateTable, Quota]:
     api = FakeLeadLex()
     for contact in CONTACTS:
         api.contacts.setdefault(contact, [])
         api.add(contact, 0)
     quota = Quota(remaining)
     # The store reads the same simulated clock as the relay, as a Lambda's clocks agree.
-    store = store if store is not None else MemoryStateStore(clock=lambda: quota.now)
+    store = store if store is not None else MemoryStateTable(clock=lambda: quota.now)
     engine = SyncEngine(
         source=api,
         store=store,
@@ -76,7 +72,7 @@ def relay(
             engine=engine,
             rejected=Rejections(),
             deferrals=store,
-            continuations=QueuedContinuations(),
+            queue=MemoryContactQueue(),
             clock=lambda: quota.now,
             quota=quota,
             pacing=pacing,

@@ -16,7 +16,8 @@ from activity_relay.core.quota.ports import QuotaSnapshot
 from activity_relay.core.quota.sweep import RECHECK, SweepPolicy, quota_budget, sweep
 from activity_relay.runtime.environment import ConfigurationError
 from activity_relay.runtime.sweep import SweepSettings
-from relay_local.memory import MemoryContactQueue, MemoryStateStore
+from relay_local.fakes.contact_queue import MemoryContactQueue
+from relay_local.fakes.state_table import MemoryStateTable
 
 NOW = datetime(2026, 3, 2, 0, 15, tzinfo=UTC)
 RESET = datetime(2026, 3, 2, tzinfo=UTC)
@@ -42,7 +43,7 @@ def settings(
     )
 
 
-def waiting(store: MemoryStateStore) -> set[str]:
+def waiting(store: MemoryStateTable) -> set[str]:
     """Deferred contacts still due now: neither enqueued nor waiting for a later reset."""
     return set(store.due(NOW, 10_000))
 
@@ -53,7 +54,7 @@ def snapshot(remaining: int, *, resets: datetime, limit: int | None = 1000) -> Q
     )
 
 
-def synced(store: MemoryStateStore, contact_id: str, started: datetime) -> None:
+def synced(store: MemoryStateTable, contact_id: str, started: datetime) -> None:
     store.states[contact_id] = ContactState(
         contact_id, Fingerprint(), version=1, last_sync_started_at=started
     )
@@ -90,7 +91,7 @@ def test_the_window_has_reset_at_the_reset_instant_itself() -> None:
 
 
 def test_due_contacts_are_enqueued_longest_waiting_first_and_postponed() -> None:
-    store = MemoryStateStore(quota=snapshot(0, resets=RESET))
+    store = MemoryStateTable(quota=snapshot(0, resets=RESET))
     store.defer(contact(1), RESET)
     store.defer(contact(2), RESET - timedelta(days=1))
     store.defer(contact(3), NEXT_RESET)  # not due yet
@@ -109,7 +110,7 @@ def test_due_contacts_are_enqueued_longest_waiting_first_and_postponed() -> None
 
 def test_no_budget_no_enqueue() -> None:
     # The window is still open and spent: the deferrals wait for the reset
-    store = MemoryStateStore(quota=snapshot(5, resets=NEXT_RESET))
+    store = MemoryStateTable(quota=snapshot(5, resets=NEXT_RESET))
     store.defer(contact(1), RESET)
     synced(store, contact(2), NOW - timedelta(days=3))
     queue = MemoryContactQueue()
@@ -122,7 +123,7 @@ def test_no_budget_no_enqueue() -> None:
 
 
 def test_the_budget_caps_the_deferred_contacts() -> None:
-    store = MemoryStateStore(quota=snapshot(3, resets=NEXT_RESET))
+    store = MemoryStateTable(quota=snapshot(3, resets=NEXT_RESET))
     for number in range(5):
         store.defer(contact(number), RESET - timedelta(minutes=number))
     queue = MemoryContactQueue()
@@ -135,7 +136,7 @@ def test_the_budget_caps_the_deferred_contacts() -> None:
 
 
 def test_only_enqueued_contacts_are_postponed() -> None:
-    store = MemoryStateStore(quota=snapshot(0, resets=RESET))
+    store = MemoryStateTable(quota=snapshot(0, resets=RESET))
     store.defer(contact(1), RESET)
     store.defer(contact(2), RESET)
     queue = MemoryContactQueue(refuse={contact(2)})
@@ -149,7 +150,7 @@ def test_only_enqueued_contacts_are_postponed() -> None:
 
 
 def test_stale_contacts_only_when_asked_for() -> None:
-    store = MemoryStateStore(quota=snapshot(0, resets=RESET))
+    store = MemoryStateTable(quota=snapshot(0, resets=RESET))
     synced(store, contact(1), NOW - timedelta(days=3))
     queue = MemoryContactQueue()
 
@@ -160,7 +161,7 @@ def test_stale_contacts_only_when_asked_for() -> None:
 
 
 def test_stale_contacts_come_after_the_deferred_ones_within_what_is_left() -> None:
-    store = MemoryStateStore(quota=snapshot(4, resets=NEXT_RESET))
+    store = MemoryStateTable(quota=snapshot(4, resets=NEXT_RESET))
     store.defer(contact(1), RESET)
     store.defer(contact(2), RESET)
     synced(store, contact(3), NOW - timedelta(hours=30))
@@ -178,7 +179,7 @@ def test_stale_contacts_come_after_the_deferred_ones_within_what_is_left() -> No
 
 
 def test_a_contact_both_due_and_stale_is_enqueued_once() -> None:
-    store = MemoryStateStore(quota=snapshot(0, resets=RESET))
+    store = MemoryStateTable(quota=snapshot(0, resets=RESET))
     synced(store, contact(1), NOW - timedelta(days=3))
     store.defer(contact(1), RESET)
     queue = MemoryContactQueue(refuse={contact(1)})
@@ -213,7 +214,7 @@ def test_never_more_than_the_budget_and_deferred_first(
 ) -> None:
     resets = RESET if reset_passed else NEXT_RESET
     quota = snapshot(remaining, resets=resets, limit=limit) if has_snapshot else None
-    store = MemoryStateStore(quota=quota)
+    store = MemoryStateTable(quota=quota)
     for number in range(deferred):
         store.defer(contact(number), RESET - timedelta(minutes=number))
     for number in range(40, 40 + stale):
@@ -253,7 +254,7 @@ def test_never_more_than_the_budget_and_deferred_first(
 
 def test_contacts_are_paced_to_the_per_minute_limit() -> None:
     # Given 25 due contacts and a plan allowing 10 requests a minute
-    store = MemoryStateStore(quota=snapshot(0, resets=RESET))
+    store = MemoryStateTable(quota=snapshot(0, resets=RESET))
     for number in range(25):
         store.defer(contact(number), RESET - timedelta(minutes=number))
     queue = MemoryContactQueue()
@@ -265,7 +266,7 @@ def test_contacts_are_paced_to_the_per_minute_limit() -> None:
 
 
 def test_one_sweep_enqueues_no_more_than_the_longest_delay_can_pace() -> None:
-    store = MemoryStateStore(quota=snapshot(0, resets=RESET))
+    store = MemoryStateTable(quota=snapshot(0, resets=RESET))
     for number in range(100):
         store.defer(contact(number), RESET - timedelta(minutes=number))
     queue = MemoryContactQueue()

@@ -11,8 +11,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from activity_relay.core.contracts.contact_queue import (
+    InvalidMessage,
+    Purpose,
+    QueuedContact,
     contact_id_from_body,
-    is_release,
+    read_body,
     release_body,
 )
 from activity_relay.core.quota.pacing import PacePolicy
@@ -21,7 +24,7 @@ from activity_relay.core.quota.sweep import SweepPolicy, sweep
 from activity_relay.runtime.environment import ConfigurationError
 from activity_relay.runtime.sweep import SweepSettings
 from activity_relay.runtime.sync import SyncSettings
-from relay_local.memory import MemoryStateStore
+from relay_local.fakes.state_table import MemoryStateTable
 
 DAY_START = datetime(2026, 3, 3, tzinfo=UTC)
 RESET = DAY_START + timedelta(days=1)
@@ -37,13 +40,12 @@ def contact(number: int) -> str:
 @dataclass
 class Queue:
     sent: list[str] = field(default_factory=list)
+    purposes: set[Purpose] = field(default_factory=set)
 
-    def enqueue(
-        self, contact_ids: Sequence[str], *, delays: Sequence[int] | None = None
-    ) -> list[str]:
-        assert delays is not None
-        assert set(delays) == {0}, "a minute's worth goes out at once"
-        self.sent.extend(contact_ids)
+    def send(self, messages: Sequence[QueuedContact]) -> list[QueuedContact]:
+        assert {m.delay_seconds for m in messages} <= {0}, "a minute's worth goes out at once"
+        self.sent.extend(m.contact_id for m in messages)
+        self.purposes.update(m.purpose for m in messages)
         return []
 
 
@@ -57,8 +59,8 @@ def policy(per_minute: int = 50, *, paced: bool = True) -> SweepPolicy:
     )
 
 
-def store_with_waiting(remaining: int, count: int) -> MemoryStateStore:
-    store = MemoryStateStore()
+def store_with_waiting(remaining: int, count: int) -> MemoryStateTable:
+    store = MemoryStateTable()
     store.quota = QuotaSnapshot(1_000, remaining, RESET, NOON - timedelta(seconds=5))
     for n in range(count):
         # contact(0) has waited longest
@@ -108,25 +110,38 @@ def test_without_pacing_the_quota_left_goes_out_over_sqs_delays() -> None:
     sent: list[str] = []
 
     class Delayed:
-        def enqueue(
-            self, contact_ids: Sequence[str], *, delays: Sequence[int] | None = None
-        ) -> list[str]:
-            sent.extend(contact_ids)
+        def send(self, messages: Sequence[QueuedContact]) -> list[QueuedContact]:
+            sent.extend(m.contact_id for m in messages)
             return []
 
     assert sweep(store, Delayed(), policy(paced=False), now=NOON).deferred_enqueued == 5
     assert sent == [contact(n) for n in range(5)]
 
 
+def test_with_pacing_the_sweep_s_messages_are_releases() -> None:
+    # Given contacts waiting for the paced budget, which the line allows now
+    store = store_with_waiting(1_000, 3)
+    queue = Queue()
+
+    # When the sweep releases them
+    sweep(store, queue, policy(), now=NOON)
+
+    # Then each message says so: the sync spends no second unit of the budget on it
+    assert queue.sent == [contact(n) for n in range(3)]
+    assert queue.purposes == {Purpose.RELEASE}
+    assert QueuedContact(contact(1), Purpose.RELEASE).body == release_body(contact(1))
+
+
 def test_a_release_body_names_its_contact_and_is_told_from_a_webhook_s() -> None:
     body = release_body(contact(7))
 
     assert contact_id_from_body(body) == contact(7)
-    assert is_release(body)
-    assert not is_release(contact(7))
-    assert not is_release(f'{{"contact_id": "{contact(7)}"}}')
-    assert not is_release(f'{{"contact_id": "{contact(7)}", "released": "yes"}}')
-    assert not is_release("{not json")
+    assert read_body(body).released
+    assert not read_body(contact(7)).released
+    assert not read_body(f'{{"contact_id": "{contact(7)}"}}').released
+    assert not read_body(f'{{"contact_id": "{contact(7)}", "released": "yes"}}').released
+    with pytest.raises(InvalidMessage):
+        read_body("{not json")
 
 
 SYNC_ENV = {

@@ -1,5 +1,5 @@
 """What the webhook unit tests share: a fake clock, endpoints, and `Simulation`, which runs the
-real deliverer against the in-memory fakes of relay_local.memory until nothing is left to do."""
+real deliverer against the in-memory fakes of relay_local.fakes until nothing is left to do."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from activity_relay.core.webhooks_out.attempts import AttemptOutcome, RetrySched
 from activity_relay.core.webhooks_out.delivery import DeliveryResult, WebhookDeliverer
 from activity_relay.core.webhooks_out.endpoints import Endpoint, new_endpoint_id
 from activity_relay.core.webhooks_out.signing import SigningSecret, generate_secret
-from relay_local.memory import (
+from relay_local.fakes.webhooks_out import (
     MemoryDeliveryQueue,
     MemoryEndpointStore,
     RecordedWebhookDeadLetters,

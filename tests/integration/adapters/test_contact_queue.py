@@ -11,8 +11,8 @@ import pytest
 from adapter_support import drain, record_calls
 from botocore.stub import Stubber
 
-from activity_relay.adapters.sqs.batch import SqsContactQueue
-from activity_relay.core.contracts.contact_queue import contact_id_from_body, is_release
+from activity_relay.adapters.sqs.contact_queue import SqsContactQueue
+from activity_relay.core.contracts.contact_queue import QueuedContact
 from relay_local.stack import LocalStack
 
 pytestmark = pytest.mark.integration
@@ -24,12 +24,17 @@ def contact(number: int) -> str:
     return f"00000000-0000-4000-8000-{number:012d}"
 
 
+def requests(contacts: list[str], delays: list[int] | None = None) -> list[QueuedContact]:
+    given: list[int | None] = list(delays) if delays is not None else [None] * len(contacts)
+    return [QueuedContact(c, delay_seconds=d) for c, d in zip(contacts, given, strict=True)]
+
+
 def test_one_message_per_contact_in_batches_of_ten(sqs: Any, aws_stack: LocalStack) -> None:
     queue = SqsContactQueue(sqs, aws_stack.contact_queue_url)
     calls = record_calls(sqs, "SendMessageBatch")
     contacts = [contact(n) for n in range(23)]
 
-    assert queue.enqueue(contacts, delays=[0] * len(contacts)) == []
+    assert queue.send(requests(contacts, [0] * len(contacts))) == []
 
     assert [len(call["Entries"]) for call in calls] == [10, 10, 3]
     # The body is the bare id: what the sync function reads as a contact
@@ -40,7 +45,7 @@ def test_each_message_carries_its_delivery_delay(sqs: Any, aws_stack: LocalStack
     queue = SqsContactQueue(sqs, aws_stack.contact_queue_url)
     calls = record_calls(sqs, "SendMessageBatch")
 
-    assert queue.enqueue([contact(1), contact(2)], delays=[0, 60]) == []
+    assert queue.send(requests([contact(1), contact(2)], [0, 60])) == []
 
     # 0 too: SQS would otherwise apply the queue's own delay
     assert [e["DelaySeconds"] for e in calls[0]["Entries"]] == [0, 60]
@@ -53,7 +58,7 @@ def test_without_delays_the_queue_s_own_applies(sqs: Any, aws_stack: LocalStack)
     queue = SqsContactQueue(sqs, aws_stack.contact_queue_url)
     calls = record_calls(sqs, "SendMessageBatch")
 
-    assert queue.enqueue([contact(1)]) == []
+    assert queue.send(requests([contact(1)])) == []
 
     assert "DelaySeconds" not in calls[0]["Entries"][0]
     assert drain(sqs, aws_stack.contact_queue_url) == []
@@ -62,15 +67,8 @@ def test_without_delays_the_queue_s_own_applies(sqs: Any, aws_stack: LocalStack)
 def test_nothing_to_enqueue_sends_nothing(sqs: Any, aws_stack: LocalStack) -> None:
     calls = record_calls(sqs, "SendMessageBatch")
 
-    assert SqsContactQueue(sqs, aws_stack.contact_queue_url).enqueue([]) == []
+    assert SqsContactQueue(sqs, aws_stack.contact_queue_url).send([]) == []
     assert calls == []
-
-
-def test_the_same_contact_twice_is_two_messages(sqs: Any, aws_stack: LocalStack) -> None:
-    queue = SqsContactQueue(sqs, aws_stack.contact_queue_url)
-
-    assert queue.enqueue([contact(1), contact(1)], delays=[0, 0]) == []
-    assert len(drain(sqs, aws_stack.contact_queue_url)) == 2
 
 
 def entries(*positions_and_contacts: tuple[int, str]) -> dict[str, Any]:
@@ -125,7 +123,7 @@ def test_only_the_failed_entries_are_resent(stubbed: Any) -> None:
         "send_message_batch", answer([0, 1], []), entries(*enumerate(contacts[10:]))
     )
 
-    assert queue.enqueue(contacts) == []
+    assert queue.send(requests(contacts)) == []
     assert pauses == [0.2]
 
 
@@ -138,7 +136,7 @@ def test_a_persistent_failure_is_returned_after_the_last_attempt(stubbed: Any) -
     stubber.add_response("send_message_batch", answer([], [1]), entries((1, contacts[1])))
     stubber.add_response("send_message_batch", answer([], [1]), entries((1, contacts[1])))
 
-    assert queue.enqueue(contacts) == [contacts[1]]
+    assert [m.contact_id for m in queue.send(requests(contacts))] == [contacts[1]]
     assert pauses == [0.2, 0.4]
 
 
@@ -150,7 +148,7 @@ def test_a_sender_fault_is_not_retried(stubbed: Any) -> None:
         "send_message_batch", answer([0], [1], sender_fault=True), entries(*enumerate(contacts))
     )
 
-    assert queue.enqueue(contacts) == [contacts[1]]
+    assert [m.contact_id for m in queue.send(requests(contacts))] == [contacts[1]]
 
 
 def test_a_failed_call_fails_its_batch_only(stubbed: Any) -> None:
@@ -166,15 +164,4 @@ def test_a_failed_call_fails_its_batch_only(stubbed: Any) -> None:
         )
     stubber.add_response("send_message_batch", answer([0], []), entries((0, contacts[10])))
 
-    assert queue.enqueue(contacts) == contacts[:10]
-
-
-def test_with_pacing_the_sweep_s_messages_are_releases(sqs: Any, aws_stack: LocalStack) -> None:
-    queue = SqsContactQueue(sqs, aws_stack.contact_queue_url, released=True)
-
-    assert queue.enqueue([contact(1), contact(2)], delays=[0, 0]) == []
-
-    bodies = [m["Body"] for m in drain(sqs, aws_stack.contact_queue_url)]
-    # The sync function reads the contact and knows the sweep spent the budget on it
-    assert sorted(contact_id_from_body(b) for b in bodies) == [contact(1), contact(2)]
-    assert all(is_release(b) for b in bodies)
+    assert [m.contact_id for m in queue.send(requests(contacts))] == contacts[:10]

@@ -1,4 +1,4 @@
-"""DynamoDbStateStore as Deferrals against moto, on the table and index template.yaml declares:
+"""DynamoDbDeferrals against moto, on the table and index template.yaml declares:
 deferrals and their postponement, the quota item, stale contacts, forgetting a contact."""
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 from adapter_support import CONTACT_ID
 
-from activity_relay.adapters.dynamodb.contacts import QUOTA_KEY, DynamoDbStateStore
+from activity_relay.adapters.dynamodb.codec import QUOTA_KEY
 from activity_relay.core.model import ContactState
 from activity_relay.core.model.fingerprint import Fingerprint
 from activity_relay.core.quota.ports import QuotaSnapshot
+from tests.support.state_table import DynamoDbStateTable
 
 pytestmark = pytest.mark.integration
 
@@ -40,8 +41,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def store(dynamodb: Any, state_table: str, clock: Clock) -> DynamoDbStateStore:
-    return DynamoDbStateStore(dynamodb, state_table, clock=clock)
+def store(dynamodb: Any, state_table: str, clock: Clock) -> DynamoDbStateTable:
+    return DynamoDbStateTable(dynamodb, state_table, clock=clock)
 
 
 def item(dynamodb: Any, table: str, contact_id: str = CONTACT_ID) -> dict[str, Any]:
@@ -51,14 +52,14 @@ def item(dynamodb: Any, table: str, contact_id: str = CONTACT_ID) -> dict[str, A
     return found
 
 
-def synced(store: DynamoDbStateStore, contact_id: str, started: datetime) -> ContactState:
+def synced(store: DynamoDbStateTable, contact_id: str, started: datetime) -> ContactState:
     return store.save(ContactState(contact_id, Fingerprint(), last_sync_started_at=started))
 
 
 # --- defer, due, postpone ------------------------------------------------------------------
 
 
-def test_a_deferred_contact_is_due_once_its_time_has_come(store: DynamoDbStateStore) -> None:
+def test_a_deferred_contact_is_due_once_its_time_has_come(store: DynamoDbStateTable) -> None:
     store.defer(CONTACT_ID, MIDNIGHT)
 
     assert store.due(MIDNIGHT - timedelta(microseconds=1), 10) == []
@@ -66,7 +67,7 @@ def test_a_deferred_contact_is_due_once_its_time_has_come(store: DynamoDbStateSt
     assert store.due(MIDNIGHT + timedelta(hours=1), 10) == [CONTACT_ID]
 
 
-def test_due_lists_the_longest_waiting_first_up_to_the_limit(store: DynamoDbStateStore) -> None:
+def test_due_lists_the_longest_waiting_first_up_to_the_limit(store: DynamoDbStateTable) -> None:
     # Deferred in an order unrelated to their deadlines
     for number, hours in [(1, 5), (2, 1), (3, 3), (4, 2), (5, 4)]:
         store.defer(contact(number), MIDNIGHT - timedelta(hours=hours))
@@ -78,7 +79,7 @@ def test_due_lists_the_longest_waiting_first_up_to_the_limit(store: DynamoDbStat
 
 
 def test_due_pages_through_the_index_until_the_limit(
-    store: DynamoDbStateStore, dynamodb: Any
+    store: DynamoDbStateTable, dynamodb: Any
 ) -> None:
     for number in range(25):
         store.defer(contact(number), MIDNIGHT - timedelta(minutes=number))
@@ -98,7 +99,7 @@ def test_due_pages_through_the_index_until_the_limit(
 
 
 def test_defer_keeps_the_state_and_its_version(
-    store: DynamoDbStateStore, dynamodb: Any, state_table: str
+    store: DynamoDbStateTable, dynamodb: Any, state_table: str
 ) -> None:
     saved = synced(store, CONTACT_ID, NOW)
     before = item(dynamodb, state_table)
@@ -114,7 +115,7 @@ def test_defer_keeps_the_state_and_its_version(
 
 
 def test_a_contact_never_synced_can_be_deferred_and_still_has_no_state(
-    store: DynamoDbStateStore,
+    store: DynamoDbStateTable,
 ) -> None:
     store.defer(CONTACT_ID, MIDNIGHT)
 
@@ -122,7 +123,7 @@ def test_a_contact_never_synced_can_be_deferred_and_still_has_no_state(
     assert store.save(ContactState(CONTACT_ID, Fingerprint())).version == 1
 
 
-def test_a_later_deferral_replaces_the_earlier_one(store: DynamoDbStateStore) -> None:
+def test_a_later_deferral_replaces_the_earlier_one(store: DynamoDbStateTable) -> None:
     store.defer(CONTACT_ID, MIDNIGHT)
     store.defer(CONTACT_ID, MIDNIGHT + timedelta(days=1))
 
@@ -131,7 +132,7 @@ def test_a_later_deferral_replaces_the_earlier_one(store: DynamoDbStateStore) ->
 
 
 def test_a_save_clears_the_deferral(
-    store: DynamoDbStateStore, dynamodb: Any, state_table: str
+    store: DynamoDbStateTable, dynamodb: Any, state_table: str
 ) -> None:
     state = synced(store, CONTACT_ID, NOW)
     store.defer(CONTACT_ID, MIDNIGHT)
@@ -143,7 +144,7 @@ def test_a_save_clears_the_deferral(
 
 
 def test_postpone_moves_due_deferrals_only(
-    store: DynamoDbStateStore, clock: Clock, dynamodb: Any, state_table: str
+    store: DynamoDbStateTable, clock: Clock, dynamodb: Any, state_table: str
 ) -> None:
     synced(store, contact(1), NOW)
     store.defer(contact(1), MIDNIGHT)
@@ -159,7 +160,7 @@ def test_postpone_moves_due_deferrals_only(
 
 
 def test_postpone_keeps_a_deferral_renewed_since_the_sweep_read_it(
-    store: DynamoDbStateStore, clock: Clock
+    store: DynamoDbStateTable, clock: Clock
 ) -> None:
     # Given a due contact the sweep has enqueued
     store.defer(CONTACT_ID, MIDNIGHT)
@@ -176,7 +177,7 @@ def test_postpone_keeps_a_deferral_renewed_since_the_sweep_read_it(
 
 
 def test_postponing_a_contact_synced_meanwhile_or_unknown_is_harmless(
-    store: DynamoDbStateStore, clock: Clock, dynamodb: Any, state_table: str
+    store: DynamoDbStateTable, clock: Clock, dynamodb: Any, state_table: str
 ) -> None:
     state = synced(store, contact(1), NOW)
     store.defer(contact(1), MIDNIGHT)
@@ -191,7 +192,7 @@ def test_postponing_a_contact_synced_meanwhile_or_unknown_is_harmless(
 
 
 def test_a_contact_that_is_gone_is_no_longer_deferred(
-    store: DynamoDbStateStore, clock: Clock
+    store: DynamoDbStateTable, clock: Clock
 ) -> None:
     store.defer(CONTACT_ID, MIDNIGHT)
     store.record_not_found(CONTACT_ID, MIDNIGHT + timedelta(minutes=20))
@@ -211,11 +212,11 @@ def snapshot(
     return QuotaSnapshot(limit=limit, remaining=remaining, resets_at=resets, observed_at=observed)
 
 
-def test_no_quota_observed_yet(store: DynamoDbStateStore) -> None:
+def test_no_quota_observed_yet(store: DynamoDbStateTable) -> None:
     assert store.load_quota() is None
 
 
-def test_the_quota_round_trips_with_and_without_a_limit(store: DynamoDbStateStore) -> None:
+def test_the_quota_round_trips_with_and_without_a_limit(store: DynamoDbStateTable) -> None:
     store.record_quota(snapshot(400))
     assert store.load_quota() == snapshot(400)
 
@@ -224,7 +225,7 @@ def test_the_quota_round_trips_with_and_without_a_limit(store: DynamoDbStateStor
     assert store.load_quota() == later
 
 
-def test_an_older_observation_never_overwrites_a_newer_one(store: DynamoDbStateStore) -> None:
+def test_an_older_observation_never_overwrites_a_newer_one(store: DynamoDbStateTable) -> None:
     newer = snapshot(300, observed=NOW + timedelta(minutes=5))
     store.record_quota(newer)
 
@@ -233,7 +234,7 @@ def test_an_older_observation_never_overwrites_a_newer_one(store: DynamoDbStateS
     assert store.load_quota() == newer
 
 
-def test_a_new_window_always_wins(store: DynamoDbStateStore) -> None:
+def test_a_new_window_always_wins(store: DynamoDbStateTable) -> None:
     # An observation of today's window, taken by a container whose clock runs ahead
     store.record_quota(snapshot(0, observed=MIDNIGHT + timedelta(minutes=1)))
     tomorrow = snapshot(999, observed=MIDNIGHT, resets=MIDNIGHT + timedelta(days=1))
@@ -244,7 +245,7 @@ def test_a_new_window_always_wins(store: DynamoDbStateStore) -> None:
     assert store.load_quota() == tomorrow
 
 
-def test_simultaneous_observations_keep_the_lower_remaining(store: DynamoDbStateStore) -> None:
+def test_simultaneous_observations_keep_the_lower_remaining(store: DynamoDbStateTable) -> None:
     store.record_quota(snapshot(10))
     store.record_quota(snapshot(9))
     store.record_quota(snapshot(10))
@@ -255,7 +256,7 @@ def test_simultaneous_observations_keep_the_lower_remaining(store: DynamoDbState
 
 
 def test_the_quota_item_is_neither_a_contact_nor_due_nor_stale(
-    store: DynamoDbStateStore,
+    store: DynamoDbStateTable,
 ) -> None:
     store.record_quota(snapshot(0))
 
@@ -267,7 +268,7 @@ def test_the_quota_item_is_neither_a_contact_nor_due_nor_stale(
 # --- stale contacts -------------------------------------------------------------------------------
 
 
-def test_stale_lists_contacts_last_synced_before_the_cutoff(store: DynamoDbStateStore) -> None:
+def test_stale_lists_contacts_last_synced_before_the_cutoff(store: DynamoDbStateTable) -> None:
     synced(store, contact(1), NOW - timedelta(days=2))
     synced(store, contact(2), NOW - timedelta(hours=1))
     synced(store, contact(3), NOW - timedelta(days=3))
@@ -280,7 +281,7 @@ def test_stale_lists_contacts_last_synced_before_the_cutoff(store: DynamoDbState
     assert store.stale(NOW - timedelta(days=1), 0) == []
 
 
-def test_stale_leaves_out_not_found_deferred_and_quota_items(store: DynamoDbStateStore) -> None:
+def test_stale_leaves_out_not_found_deferred_and_quota_items(store: DynamoDbStateTable) -> None:
     long_ago = NOW - timedelta(days=30)
     synced(store, contact(1), long_ago)
     store.record_not_found(contact(2), long_ago)  # never found
@@ -294,7 +295,7 @@ def test_stale_leaves_out_not_found_deferred_and_quota_items(store: DynamoDbStat
 
 
 def test_stale_pages_through_the_whole_table(
-    store: DynamoDbStateStore, dynamodb: Any, state_table: str
+    store: DynamoDbStateTable, dynamodb: Any, state_table: str
 ) -> None:
     for number in range(30):
         synced(store, contact(number), NOW - timedelta(days=1))
@@ -318,7 +319,7 @@ def test_stale_pages_through_the_whole_table(
 
 
 def test_forget_deletes_everything_about_the_contact(
-    store: DynamoDbStateStore, dynamodb: Any, state_table: str
+    store: DynamoDbStateTable, dynamodb: Any, state_table: str
 ) -> None:
     synced(store, CONTACT_ID, NOW)
     store.defer(CONTACT_ID, MIDNIGHT)
@@ -336,7 +337,7 @@ def test_forget_deletes_everything_about_the_contact(
 # --- wait: contacts waiting for the paced budget (issue 13) -----------------------------------
 
 
-def test_a_waiting_contact_is_due_at_once_in_waiting_order(store: DynamoDbStateStore) -> None:
+def test_a_waiting_contact_is_due_at_once_in_waiting_order(store: DynamoDbStateTable) -> None:
     store.wait(contact(1), NOW - timedelta(minutes=5))
     store.wait(contact(2), NOW - timedelta(minutes=20))
     store.defer(contact(3), MIDNIGHT)  # the quota's deferral: not due before the reset
@@ -345,7 +346,7 @@ def test_a_waiting_contact_is_due_at_once_in_waiting_order(store: DynamoDbStateS
 
 
 def test_later_messages_keep_a_waiting_contact_s_place(
-    store: DynamoDbStateStore, dynamodb: Any, state_table: str
+    store: DynamoDbStateTable, dynamodb: Any, state_table: str
 ) -> None:
     state = synced(store, CONTACT_ID, NOW - timedelta(hours=1))
     store.wait(CONTACT_ID, NOW - timedelta(minutes=10))
@@ -362,7 +363,7 @@ def test_later_messages_keep_a_waiting_contact_s_place(
 
 
 def test_a_new_message_brings_a_contact_deferred_to_later_forward(
-    store: DynamoDbStateStore,
+    store: DynamoDbStateTable,
 ) -> None:
     # A contact postponed after a release (or deferred to the reset) asks again
     store.defer(CONTACT_ID, NOW + timedelta(hours=2))
@@ -373,7 +374,7 @@ def test_a_new_message_brings_a_contact_deferred_to_later_forward(
 
 
 def test_the_sync_a_waiting_contact_was_released_for_ends_its_wait(
-    store: DynamoDbStateStore,
+    store: DynamoDbStateTable,
 ) -> None:
     state = synced(store, CONTACT_ID, NOW - timedelta(hours=1))
     store.wait(CONTACT_ID, NOW)

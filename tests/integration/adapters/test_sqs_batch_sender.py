@@ -11,7 +11,7 @@ import pytest
 from adapter_support import drain, record_calls
 from botocore.stub import Stubber
 
-from activity_relay.adapters.sqs.batch import SqsBatchSender
+from activity_relay.adapters.sqs.batch import SqsBatchSender, SqsEntry
 from relay_local.stack import LocalStack
 
 QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/contacts"
@@ -34,6 +34,10 @@ def entries(*bodies: tuple[int, str]) -> dict[str, Any]:
     }
 
 
+def entries_of(*bodies: str) -> list[SqsEntry]:
+    return [SqsEntry(body) for body in bodies]
+
+
 def ok(position: int) -> dict[str, str]:
     return {"Id": str(position), "MessageId": f"m{position}", "MD5OfMessageBody": "0" * 32}
 
@@ -43,7 +47,9 @@ def test_any_bodies_in_batches_of_ten_reported_by_index(sqs: Any, aws_stack: Loc
     bodies = [f'{{"message": {n}}}' for n in range(12)]
     calls = record_calls(sqs, "SendMessageBatch")
 
-    outcome = SqsBatchSender(sqs, aws_stack.contact_queue_url).send(bodies, [0] * 12)
+    outcome = SqsBatchSender(sqs, aws_stack.contact_queue_url).send(
+        [SqsEntry(body, delay_seconds=0) for body in bodies]
+    )
 
     assert [len(call["Entries"]) for call in calls] == [10, 2]
     assert sorted(outcome.sent) == list(range(12))
@@ -69,7 +75,7 @@ def test_sender_faults_come_back_at_once_with_sqs_s_reason(stubbed: Any) -> None
         "send_message_batch", {"Successful": [ok(2)], "Failed": []}, entries((2, "c"))
     )
 
-    outcome = SqsBatchSender(client, QUEUE_URL, sleep=pauses.append).send(["a", "b", "c"])
+    outcome = SqsBatchSender(client, QUEUE_URL, sleep=pauses.append).send(entries_of("a", "b", "c"))
 
     # The retried one is confirmed last; the refused one is reported, never resent
     assert outcome.sent == [0, 2]
@@ -84,7 +90,9 @@ def test_an_entry_sqs_does_not_report_is_not_taken_as_sent(stubbed: Any) -> None
     )
     stubber.add_response("send_message_batch", {"Successful": [], "Failed": []}, entries((1, "b")))
 
-    outcome = SqsBatchSender(client, QUEUE_URL, attempts=2, sleep=lambda _: None).send(["a", "b"])
+    outcome = SqsBatchSender(client, QUEUE_URL, attempts=2, sleep=lambda _: None).send(
+        entries_of("a", "b")
+    )
 
     assert outcome.sent == [0]
     assert outcome.failed == [(1, "NotReported")]
@@ -101,14 +109,28 @@ def test_a_call_that_keeps_failing_fails_its_messages_with_the_call_s_error(stub
             expected_params=entries((0, "a"), (1, "b")),
         )
 
-    outcome = SqsBatchSender(client, QUEUE_URL, attempts=2, sleep=lambda _: None).send(["a", "b"])
+    outcome = SqsBatchSender(client, QUEUE_URL, attempts=2, sleep=lambda _: None).send(
+        entries_of("a", "b")
+    )
 
     assert outcome.sent == []
     assert outcome.failed == [(0, "AccessDenied: not allowed"), (1, "AccessDenied: not allowed")]
 
 
-def test_as_many_delays_as_bodies(stubbed: Any) -> None:
-    client, _ = stubbed
+def test_an_entry_s_delay_and_attributes_go_with_it(sqs: Any, aws_stack: LocalStack) -> None:
+    # Given an entry with a delay of 0 (which must be said, or the queue's own delay applies)
+    # and string attributes, beside one with neither
+    calls = record_calls(sqs, "SendMessageBatch")
+    given = [SqsEntry("a", delay_seconds=0, attributes={"origin": "test"}), SqsEntry("b")]
 
-    with pytest.raises(ValueError, match="2 messages but 1 delays"):
-        SqsBatchSender(client, QUEUE_URL).send(["a", "b"], [0])
+    outcome = SqsBatchSender(sqs, aws_stack.contact_queue_url).send(given)
+
+    assert outcome.failed == []
+    sent = calls[0]["Entries"]
+    assert sent[0]["DelaySeconds"] == 0
+    assert sent[0]["MessageAttributes"] == {"origin": {"DataType": "String", "StringValue": "test"}}
+    assert "DelaySeconds" not in sent[1]
+    assert "MessageAttributes" not in sent[1]
+    (message,) = drain(sqs, aws_stack.contact_queue_url)  # "b" waits the queue's delay
+    assert message["Body"] == "a"
+    assert message["MessageAttributes"]["origin"]["StringValue"] == "test"

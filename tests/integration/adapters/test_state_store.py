@@ -10,10 +10,10 @@ import pytest
 from adapter_support import CONTACT_ID
 from botocore.exceptions import ClientError
 
-from activity_relay.adapters.dynamodb.contacts import DynamoDbStateStore
 from activity_relay.core.model import ContactState
 from activity_relay.core.model.fingerprint import Fingerprint
 from activity_relay.core.sync.ports import StateConflict
+from tests.support.state_table import DynamoDbStateTable
 
 pytestmark = pytest.mark.integration
 
@@ -30,8 +30,8 @@ def fingerprint(count: int, *, spacing_seconds: int = 60, prefix: str = "act") -
 
 
 @pytest.fixture
-def store(dynamodb: Any, state_table: str) -> DynamoDbStateStore:
-    return DynamoDbStateStore(dynamodb, state_table, clock=lambda: NOW)
+def store(dynamodb: Any, state_table: str) -> DynamoDbStateTable:
+    return DynamoDbStateTable(dynamodb, state_table, clock=lambda: NOW)
 
 
 def stored_item(dynamodb: Any, table: str) -> dict[str, Any]:
@@ -41,12 +41,12 @@ def stored_item(dynamodb: Any, table: str) -> dict[str, Any]:
     return item
 
 
-def test_an_unknown_contact_has_no_state(store: DynamoDbStateStore) -> None:
+def test_an_unknown_contact_has_no_state(store: DynamoDbStateTable) -> None:
     assert store.load(CONTACT_ID) is None
 
 
 def test_a_saved_state_loads_back_one_version_on(
-    store: DynamoDbStateStore, dynamodb: Any, state_table: str
+    store: DynamoDbStateTable, dynamodb: Any, state_table: str
 ) -> None:
     # Given a first state of a contact
     started = datetime(2024, 5, 1, 11, 59, 30, 123456, tzinfo=UTC)
@@ -69,7 +69,7 @@ def test_a_saved_state_loads_back_one_version_on(
     assert item["updated_at"] == {"S": "2024-05-01T12:00:00+00:00"}
 
 
-def test_every_save_moves_the_version_on(store: DynamoDbStateStore) -> None:
+def test_every_save_moves_the_version_on(store: DynamoDbStateTable) -> None:
     state = store.save(ContactState(CONTACT_ID, fingerprint(3)))
     state = store.save(dataclasses.replace(state, seen=fingerprint(5)))
     state = store.save(dataclasses.replace(state, seen=fingerprint(8)))
@@ -82,7 +82,7 @@ def test_every_save_moves_the_version_on(store: DynamoDbStateStore) -> None:
     assert loaded.seen.total == 8
 
 
-def test_the_second_of_two_concurrent_saves_conflicts(store: DynamoDbStateStore) -> None:
+def test_the_second_of_two_concurrent_saves_conflicts(store: DynamoDbStateTable) -> None:
     # Given two syncs that loaded the same version
     store.save(ContactState(CONTACT_ID, fingerprint(3)))
     first, second = store.load(CONTACT_ID), store.load(CONTACT_ID)
@@ -101,7 +101,7 @@ def test_the_second_of_two_concurrent_saves_conflicts(store: DynamoDbStateStore)
     assert stored.seen.encode() == fingerprint(4, prefix="a").encode()
 
 
-def test_two_first_saves_race_and_the_second_conflicts(store: DynamoDbStateStore) -> None:
+def test_two_first_saves_race_and_the_second_conflicts(store: DynamoDbStateTable) -> None:
     store.save(ContactState(CONTACT_ID, fingerprint(2, prefix="a")))
 
     with pytest.raises(StateConflict):
@@ -114,7 +114,7 @@ def test_two_first_saves_race_and_the_second_conflicts(store: DynamoDbStateStore
 
 
 def test_a_stale_version_conflicts_even_when_behind_by_more_than_one(
-    store: DynamoDbStateStore,
+    store: DynamoDbStateTable,
 ) -> None:
     stale = store.save(ContactState(CONTACT_ID, fingerprint(1)))
     store.save(store.save(stale))
@@ -124,7 +124,7 @@ def test_a_stale_version_conflicts_even_when_behind_by_more_than_one(
 
 
 def test_not_found_keeps_an_existing_state(
-    store: DynamoDbStateStore, dynamodb: Any, state_table: str
+    store: DynamoDbStateTable, dynamodb: Any, state_table: str
 ) -> None:
     # Given a contact with a stored state
     saved = store.save(ContactState(CONTACT_ID, fingerprint(10), last_sync_started_at=NOW))
@@ -144,7 +144,7 @@ def test_not_found_keeps_an_existing_state(
 
 
 def test_a_contact_only_recorded_as_not_found_has_no_state_yet(
-    store: DynamoDbStateStore, dynamodb: Any, state_table: str
+    store: DynamoDbStateTable, dynamodb: Any, state_table: str
 ) -> None:
     store.record_not_found(CONTACT_ID, NOW)
 
@@ -157,7 +157,7 @@ def test_a_contact_only_recorded_as_not_found_has_no_state_yet(
 
 
 def test_a_cleared_sync_start_is_removed_from_the_item(
-    store: DynamoDbStateStore, dynamodb: Any, state_table: str
+    store: DynamoDbStateTable, dynamodb: Any, state_table: str
 ) -> None:
     saved = store.save(ContactState(CONTACT_ID, fingerprint(1), last_sync_started_at=NOW))
 
@@ -171,7 +171,7 @@ def test_a_cleared_sync_start_is_removed_from_the_item(
 
 def test_other_errors_are_not_conflicts(dynamodb: Any) -> None:
     # A missing table (or throttling past botocore's retries) is transient, not a lost race
-    store = DynamoDbStateStore(dynamodb, "no-such-table")
+    store = DynamoDbStateTable(dynamodb, "no-such-table")
 
     with pytest.raises(ClientError) as error:
         store.save(ContactState(CONTACT_ID, fingerprint(1)))
@@ -194,7 +194,7 @@ def item_size(item: dict[str, Any]) -> int:
     "spacing_seconds", [1, 3600], ids=["all-within-the-recent-window", "spread-over-years"]
 )
 def test_the_item_of_a_20000_activity_contact_stays_far_below_400_kb(
-    store: DynamoDbStateStore, dynamodb: Any, state_table: str, spacing_seconds: int
+    store: DynamoDbStateTable, dynamodb: Any, state_table: str, spacing_seconds: int
 ) -> None:
     seen = fingerprint(20_000, spacing_seconds=spacing_seconds)
     state = ContactState(CONTACT_ID, seen, last_sync_started_at=NOW)

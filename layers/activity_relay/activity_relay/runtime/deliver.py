@@ -84,7 +84,8 @@ class DeliverRuntime:
     def __init__(self, settings: DeliverSettings, clock: Callable[[], datetime] = utc_now) -> None:
         from activity_relay.adapters.dynamodb.endpoints import DynamoDbEndpointStore
         from activity_relay.adapters.http_delivery import HardenedSender
-        from activity_relay.adapters.sqs.deliveries import SqsDeliveryQueue, SqsWebhookDeadLetters
+        from activity_relay.adapters.sqs.dead_letters import SqsWebhookDeadLetters
+        from activity_relay.adapters.sqs.deliveries import SqsDeliveryQueue
         from activity_relay.core.webhooks_out.delivery import WebhookDeliverer
         from activity_relay.core.webhooks_out.fanout import WebhookFanOut
         from activity_relay.runtime.aws import AwsClients

@@ -52,7 +52,7 @@ class ReceiveRuntime:
     """The webhook receiver's runtime: the signing secret and the contact queue."""
 
     def __init__(self, settings: ReceiveSettings, *, sqs: SQSClient | None = None) -> None:
-        from activity_relay.adapters.sqs.batch import SqsContactSender
+        from activity_relay.adapters.sqs.contact_queue import SqsContactQueue
         from activity_relay.core.webhooks_in.receiver import WebhookReceiver
         from activity_relay.core.webhooks_in.signature import RotatingSecret
         from activity_relay.runtime.aws import AwsClients
@@ -62,7 +62,8 @@ class ReceiveRuntime:
         self._clients = AwsClients(max_attempts=2, connect_timeout=1, read_timeout=3)
         self.receiver = WebhookReceiver(
             RotatingSecret(self._load_secret, clock=time.monotonic),
-            SqsContactSender(sqs or self._clients.sqs(), settings.contact_queue_url),
+            # botocore's retries (above) are all the time there is: one SendMessageBatch call.
+            SqsContactQueue(sqs or self._clients.sqs(), settings.contact_queue_url, attempts=1),
         )
 
     def process(self, request: WebhookRequest, context: Invocation) -> Reception:

@@ -73,17 +73,15 @@ class SweepRuntime:
     """The sweep function's runtime: the deferrals (the state table) and the contact queue."""
 
     def __init__(self, settings: SweepSettings, clock: Callable[[], datetime] = utc_now) -> None:
-        from activity_relay.adapters.dynamodb.contacts import DynamoDbStateStore
-        from activity_relay.adapters.sqs.batch import SqsContactQueue
+        from activity_relay.adapters.dynamodb.deferrals import DynamoDbDeferrals
+        from activity_relay.adapters.sqs.contact_queue import SqsContactQueue
         from activity_relay.runtime.aws import AwsClients
 
         clients = AwsClients()
         self.settings = settings
         self._clock = clock
-        self._deferrals = DynamoDbStateStore(clients.dynamodb(), settings.state_table_name)
-        self._queue = SqsContactQueue(
-            clients.sqs(), settings.contact_queue_url, released=settings.pacing
-        )
+        self._deferrals = DynamoDbDeferrals(clients.dynamodb(), settings.state_table_name)
+        self._queue = SqsContactQueue(clients.sqs(), settings.contact_queue_url)
 
     def process(self, event: Mapping[str, Any], context: Invocation) -> SweepResult:
         """One scheduled run; the schedule's event carries nothing the sweep needs."""

@@ -103,14 +103,12 @@ def build_batch_sync(
     settings: SyncSettings, api_key: str, clock: Callable[[], datetime] = utc_now
 ) -> BatchSync:
     from activity_relay.adapters.dynamodb.contacts import DynamoDbStateStore
+    from activity_relay.adapters.dynamodb.deferrals import DynamoDbDeferrals
     from activity_relay.adapters.leadlex import LeadLexClient
     from activity_relay.adapters.publishers.eventbridge import EventBridgePublisher
     from activity_relay.adapters.publishers.sns import SnsPublisher
-    from activity_relay.adapters.sqs.batch import (
-        SqsContactQueue,
-        SqsContinuations,
-        SqsDeadLetters,
-    )
+    from activity_relay.adapters.sqs.contact_queue import SqsContactQueue
+    from activity_relay.adapters.sqs.dead_letters import SqsDeadLetters
     from activity_relay.core.sync.batch import BatchSync
     from activity_relay.core.sync.engine import SyncEngine
     from activity_relay.core.sync.fanout import FanOutPublisher
@@ -126,14 +124,16 @@ def build_batch_sync(
         publishers.append(
             EventBridgePublisher(clients.events(), settings.event_bus_name, settings.event_source)
         )
-    store = DynamoDbStateStore(clients.dynamodb(), settings.state_table_name)
+    dynamodb = clients.dynamodb()
+    store = DynamoDbStateStore(dynamodb, settings.state_table_name)
+    deferrals = DynamoDbDeferrals(dynamodb, settings.state_table_name)
     leadlex = LeadLexClient(
         api_key,
         settings.api_base_url,
         quota_reserve=settings.quota_reserve,
         pool_size=settings.contact_concurrency,
     )
-    known_quota = store.load_quota()
+    known_quota = deferrals.load_quota()
     if known_quota is not None:
         # A cold container must not spend a request to learn what another one already knows.
         leadlex.observe_quota(known_quota)
@@ -151,13 +151,12 @@ def build_batch_sync(
     return BatchSync(
         engine=engine,
         rejected=SqsDeadLetters(sqs, settings.dead_letter_queue_url),
-        deferrals=store,
-        continuations=SqsContinuations(sqs, settings.contact_queue_url),
+        deferrals=deferrals,
+        queue=SqsContactQueue(sqs, settings.contact_queue_url),
         clock=clock,
         concurrency=settings.contact_concurrency,
         quota=leadlex.quota,
         pacing=settings.pace,
-        requeue=SqsContactQueue(sqs, settings.contact_queue_url),
         packing=packing,
     )
 

@@ -18,13 +18,17 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from activity_relay.core.contracts.contact_queue import ContactQueue
+from activity_relay.core.contracts.contact_queue import (
+    MAX_DELAY_SECONDS,
+    ContactQueue,
+    Purpose,
+    QueuedContact,
+)
 from activity_relay.core.quota.pacing import PacePolicy, budget, releasable
 from activity_relay.core.quota.ports import Deferrals, QuotaSnapshot
 
 logger = logging.getLogger(__name__)
 
-MAX_DELAY_SECONDS = 900  # SQS's longest delivery delay
 RECHECK = timedelta(hours=2)  # beyond the pacing, a few visibility timeouts and retries
 
 
@@ -124,7 +128,7 @@ def _release(
         return SweepResult(budget=0, deferred_enqueued=0, stale_enqueued=0, failed=())
 
     due = deferrals.due(now, budget)
-    failed_due = set(queue.enqueue(due, delays=pacing(len(due), policy.requests_per_minute)))
+    failed_due = _enqueue(queue, policy, due, pacing(len(due), policy.requests_per_minute))
     enqueued_due = [contact_id for contact_id in due if contact_id not in failed_due]
     if enqueued_due:
         # Not forgotten: should the message never lead to a successful sync (the DLQ, say),
@@ -142,7 +146,7 @@ def _release(
             if contact_id not in already
         ]
         delays = pacing(len(enqueued_due) + len(stale), policy.requests_per_minute)
-        failed_stale = set(queue.enqueue(stale, delays=delays[len(enqueued_due) :]))
+        failed_stale = _enqueue(queue, policy, stale, delays[len(enqueued_due) :])
 
     failed = tuple(c for c in due if c in failed_due) + tuple(c for c in stale if c in failed_stale)
     if failed:
@@ -155,3 +159,16 @@ def _release(
         stale_enqueued=len(stale) - len(failed_stale),
         failed=failed,
     )
+
+
+def _enqueue(
+    queue: ContactQueue, policy: SweepPolicy, contact_ids: list[str], delays: list[int]
+) -> set[str]:
+    """The contacts that could not be enqueued. With pacing, each message is a release: the
+    sweep spent the paced budget's unit on it, so the sync does not pace it again."""
+    purpose = Purpose.RELEASE if policy.pace is not None else Purpose.REQUEST
+    messages = [
+        QueuedContact(contact_id, purpose, delay_seconds=delay)
+        for contact_id, delay in zip(contact_ids, delays, strict=True)
+    ]
+    return {message.contact_id for message in queue.send(messages)}

@@ -32,10 +32,11 @@ from datetime import datetime, timedelta
 from enum import Enum
 
 from activity_relay.core.contracts.contact_queue import (
+    MAX_DELAY_SECONDS,
     ContactQueue,
-    Continuations,
     InvalidMessage,
-    is_release,
+    Purpose,
+    QueuedContact,
     read_body,
 )
 from activity_relay.core.model import (
@@ -58,8 +59,6 @@ logger = logging.getLogger(__name__)
 # what is in flight keeps the rest to publish and checkpoint.
 TIME_RESERVE_SHARE = 0.2
 TIME_RESERVE_MIN_MS = 3_000
-# SQS's longest DelaySeconds.
-MAX_REQUEUE_DELAY_S = 900
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,24 +146,22 @@ class BatchSync:
         engine: SyncEngine,
         rejected: RejectedMessages,
         deferrals: Deferrals,
-        continuations: Continuations,
+        queue: ContactQueue,
         clock: Callable[[], datetime],
         concurrency: int = 10,
         quota: Callable[[], QuotaSnapshot | None] = lambda: None,
         pacing: PacePolicy | None = None,
-        requeue: ContactQueue | None = None,
         packing: PackingPublisher | None = None,
     ) -> None:
         self._engine = engine
         self._packing = packing
         self._rejected = rejected
         self._deferrals = deferrals
-        self._continuations = continuations
+        self._queue = queue
         self._clock = clock
         self._concurrency = concurrency
         self._quota = quota
         self._pacing = pacing
-        self._requeue = requeue
 
     def process(
         self, messages: Sequence[ContactMessage], remaining_ms: Callable[[], int]
@@ -175,6 +172,7 @@ class BatchSync:
         by_contact: dict[str, list[ContactMessage]] = {}
         continuing: set[str] = set()
         retried: set[str] = set()
+        released: set[str] = set()
         for message in messages:
             try:
                 request = read_body(message.body)
@@ -184,11 +182,13 @@ class BatchSync:
                 by_contact.setdefault(request.contact_id, []).append(message)
                 if request.continuation:
                     continuing.add(request.contact_id)
+                if request.released:
+                    released.add(request.contact_id)
                 # A message back from a failed or killed invocation may be all that is left of
                 # a continuing sync (its continuation never sent): it resumes, too.
                 if message.receive_count > 1:
                     retried.add(request.contact_id)
-        for contact_id, group in self._paced(by_contact, continuing | retried):
+        for contact_id, group in self._paced(by_contact, continuing | retried | released):
             del by_contact[contact_id]
             results.extend(self._wait(contact_id, group))
 
@@ -225,7 +225,7 @@ class BatchSync:
         return results, batch.credentials_refused
 
     def _paced(
-        self, by_contact: dict[str, list[ContactMessage]], continuing: set[str]
+        self, by_contact: dict[str, list[ContactMessage]], exempt: set[str]
     ) -> list[tuple[str, list[ContactMessage]]]:
         """The contacts that must wait for the budget: arrivals beyond the allowance, the
         latest-asking first. The sweep's releases were granted their unit, and a continuation
@@ -234,19 +234,15 @@ class BatchSync:
         container and the sweep share)."""
         if self._pacing is None:
             return []
-        released = [
-            c
-            for c, group in by_contact.items()
-            if c in continuing or any(is_release(m.body) for m in group)
-        ]
+        going_on = [c for c in by_contact if c in exempt]
         arrivals = sorted(
-            (c for c in by_contact if c not in released),
+            (c for c in by_contact if c not in exempt),
             key=lambda c: _asked_at(by_contact[c]) or self._clock(),
         )
         allowed = admit(
-            self._quota(), self._clock(), self._pacing, contacts=len(released) + len(arrivals)
+            self._quota(), self._clock(), self._pacing, contacts=len(going_on) + len(arrivals)
         )
-        admitted = max(0, allowed - len(released))
+        admitted = max(0, allowed - len(going_on))
         return [(c, by_contact[c]) for c in arrivals[admitted:]]
 
     def _wait(self, contact_id: str, group: list[ContactMessage]) -> list[MessageResult]:
@@ -341,13 +337,13 @@ class BatchSync:
         if outcome.continue_after:
             # The per-minute window is spent: the rest of the batch would only meet 429s.
             batch.stop(_Halt("rate limited: the per-minute window is spent", Disposition.RETRY))
-        try:
-            self._continuations.continue_later(contact_id, delay_seconds=outcome.continue_after)
-        except Exception as failure:
+        continuation = QueuedContact.continuation(contact_id, delay_seconds=outcome.continue_after)
+        if not self._requeued(continuation):
             # The checkpoint holds: the message coming back resumes from it, reading nothing
             # twice; only its receive count pays for the failure.
-            logger.exception("contact %s: its continuation could not be queued", contact_id)
-            return _Settled(Disposition.RETRY, outcome.published, outcome.requests, str(failure))
+            reason = "its continuation could not be queued"
+            logger.error("contact %s: %s", contact_id, reason)
+            return _Settled(Disposition.RETRY, outcome.published, outcome.requests, reason)
         logger.info(
             "contact %s continues in %d s: %d published, %d LeadLex requests this time",
             contact_id,
@@ -377,19 +373,13 @@ class BatchSync:
         sync again once it is done, without spending a receive count. A continuation goes back
         as a continuation, so that it still carries its sync on."""
         seconds = (held.lease.expires_at - self._clock()).total_seconds()
-        delay = min(MAX_REQUEUE_DELAY_S, max(1, math.ceil(seconds)))
-        try:
-            if continuation:
-                self._continuations.continue_later(contact_id, delay_seconds=delay)
-                sent = True
-            elif self._requeue is not None:
-                sent = not self._requeue.enqueue([contact_id], delays=[delay])
-            else:
-                sent = False
-        except Exception:
-            logger.warning("contact %s could not be enqueued again", contact_id, exc_info=True)
-            sent = False
-        if not sent:
+        delay = min(MAX_DELAY_SECONDS, max(1, math.ceil(seconds)))
+        message = (
+            QueuedContact.continuation(contact_id, delay_seconds=delay)
+            if continuation
+            else QueuedContact(contact_id, Purpose.REQUEST, delay_seconds=delay)
+        )
+        if not self._requeued(message):
             return self._retry(contact_id, held, 0)
         logger.info(
             "contact %s is being synced by another invocation: enqueued again in %d s",
@@ -397,6 +387,14 @@ class BatchSync:
             delay,
         )
         return _Settled(Disposition.REQUEUED, reason=str(held))
+
+    def _requeued(self, message: QueuedContact) -> bool:
+        """Whether the contact queue took `message`."""
+        try:
+            return not self._queue.send([message])
+        except Exception:
+            logger.warning("contact %s could not be enqueued", message.contact_id, exc_info=True)
+            return False
 
     def _retry(self, contact_id: str, failure: Exception, requests: int) -> _Settled:
         logger.warning(

@@ -1,8 +1,7 @@
-"""What the webhook receiver needs of the world beyond the contact queue."""
+"""What the webhook receiver raises when the world lets it down (it sends through the contact
+queue's port, core/contracts/contact_queue.py)."""
 
 from __future__ import annotations
-
-from typing import Protocol
 
 from activity_relay.core.model import RelayError
 
@@ -10,12 +9,3 @@ from activity_relay.core.model import RelayError
 class ReceiverUnavailable(RelayError):
     """The secret or the queue could not be reached: the delivery is answered 503 and LeadLex
     delivers it again. The message names what failed, never a secret."""
-
-
-class ContactSender(Protocol):
-    """The contact queue as the webhook receiver sees it: one message per verified notification
-    (the queue's own delivery delay applies)."""
-
-    def send(self, contact_id: str, *, activity_id: str | None) -> None:
-        """Raises ReceiverUnavailable when the message was not sent."""
-        ...

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from activity_relay.core.contracts.contact_queue import ContactQueue, Purpose, QueuedContact
 from activity_relay.core.model import parse_contact_id
-from activity_relay.core.webhooks_in.ports import ContactSender
+from activity_relay.core.webhooks_in.ports import ReceiverUnavailable
 from activity_relay.core.webhooks_in.signature import RotatingSecret
 
 ACTIVITY_CREATED = "activity.created"
@@ -125,9 +126,9 @@ class WebhookReceiver:
     """Verify the signature, read the contact, put it on the queue: nothing else, so that the
     answer comes well within LeadLex's 10 s."""
 
-    def __init__(self, secret: RotatingSecret, sender: ContactSender) -> None:
+    def __init__(self, secret: RotatingSecret, queue: ContactQueue) -> None:
         self._secret = secret
-        self._sender = sender
+        self._queue = queue
 
     def receive(self, body: bytes, signature: str | None) -> Reception:
         if len(body) > MAX_BODY_BYTES:
@@ -142,7 +143,11 @@ class WebhookReceiver:
             return Reception(Outcome.MALFORMED, str(malformed))
         if isinstance(notification, Ignored):
             return Reception(Outcome.IGNORED, str(notification.reason), event=notification.event)
-        self._sender.send(notification.contact_id, activity_id=notification.activity_id)
+        message = QueuedContact(
+            notification.contact_id, Purpose.WEBHOOK, activity_id=notification.activity_id
+        )
+        if self._queue.send([message]):
+            raise ReceiverUnavailable("the contact queue did not take the message")
         return Reception(
             Outcome.ENQUEUED,
             contact_id=notification.contact_id,

@@ -1,0 +1,140 @@
+"""The state table's items, written once: their attributes, the conditions on them, and the
+conversions to and from the core's values. DynamoDbStateStore (contacts.py) and
+DynamoDbDeferrals (deferrals.py) share the table.
+
+One item per contact, keyed by `contact_id` (S) alone, as template.yaml declares the table:
+
+| attribute | type | meaning |
+|---|---|---|
+| `contact_id` | S | the key |
+| `fingerprint` | B | `ContactState.seen.encode()` (about 20 KB at most, far below 400 KB) |
+| `version` | N | optimistic-concurrency counter, one up on every save |
+| `activities_accounted` | N | `seen.total`; for people reading the table, never read back |
+| `last_sync_started_at` | S | ISO 8601 UTC, when the state has it |
+| `updated_at` | S | ISO 8601 UTC, when `save` last wrote the item |
+| `not_found_at` | S | ISO 8601 UTC, when the API last answered 404 for the contact |
+| `deferred_partition` | S | `"deferred"` while the contact waits for the quota, else absent |
+| `deferred_until` | S | ISO 8601 UTC, when the deferred contact may be synced again |
+| `deferred_asked_at` | S | ISO 8601 UTC, when a deferral or wait was last asked for |
+| `backfill_read_from_end` | N | a continuing sync's position, counted from the list's end |
+| `backfill_total` | N | `meta.total` at that checkpoint (absent before the first) |
+| `backfill_first_sync` | BOOL | the continuing sync is the contact's first: INITIAL_SYNC applies |
+| `backfill_checkpointed_at` | S | ISO 8601 UTC, when it last checkpointed |
+| `backfill_scanned_to` | N | a first sync still looking for INITIAL_SYNC's date: down to here |
+| `backfill_unread_until` | N | reading the history a first sync left unread: up to here |
+| `backfill_unread_seen` | B | what that read has accounted for so far (`Fingerprint.encode()`) |
+| `lease_holder` | S | the sync holding the contact's lease (`Lease.holder`), while it runs |
+| `lease_taken_at` | S | ISO 8601 UTC, when that sync began |
+| `lease_expires_at` | S | ISO 8601 UTC, its invocation's deadline: then anyone may take it |
+
+The `backfill_*` attributes exist only while a sync continues over several invocations.
+
+A contact has a state once `save` has written it, i.e. once the item has a `version`: an item
+holding only `not_found_at` loads as None, and its first save is a version-0 save. `save`
+removes `not_found_at`, since the contact it describes has been found since, and the deferral,
+since the sync it waited for has happened. Writes are UpdateItems, so attributes written by
+anyone else survive them.
+
+Deferred contacts are found through the sparse index `DeferredContacts` (template.yaml):
+partition `deferred_partition`, sort `deferred_until`. Only deferred items carry those
+attributes, so the index holds exactly the waiting contacts, oldest deadline first. One constant
+partition is fine at this scale: it takes 1,000 writes a second, and a relay held to a daily quota
+of at most 10,000 requests defers and releases far fewer.
+
+Timestamps are written by `_iso` (`isoformat()` of a UTC datetime, `+00:00`), whose strings sort
+as the moments they name: the index and the conditions below compare them as strings.
+
+The lease is taken by `begin`, in the UpdateItem that also returns the state (ALL_NEW), so a
+sync costs no more calls than a GetItem would; it goes with the sync's `save` (or `release`, or
+`record_not_found`). A brand-new contact's item may hold only a lease: it loads as None, and
+`stale` (which needs a `version`) never returns it.
+
+The quota observation lives in one reserved item keyed `#quota`. Contact ids are UUIDs, so no
+contact can take that key; it has neither `version` nor the deferral attributes, so neither
+`stale` nor `due` can return it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Final
+
+from botocore.exceptions import ClientError
+
+from activity_relay.core.model import Backfill, ContactState, Fingerprint, parse_timestamp
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import UniversalAttributeValueTypeDef
+
+DEFERRED_INDEX: Final = "DeferredContacts"
+"""The sparse GSI of deferred contacts, as template.yaml names it."""
+
+DEFERRED_PARTITION: Final = "deferred"
+QUOTA_KEY: Final = "#quota"
+"""Key of the reserved item holding the latest quota observation (never a contact's UUID)."""
+
+DEFERRAL_ATTRIBUTES: Final = ("deferred_partition", "deferred_until", "deferred_asked_at")
+BACKFILL_ATTRIBUTES: Final = (
+    "backfill_read_from_end",
+    "backfill_total",
+    "backfill_first_sync",
+    "backfill_checkpointed_at",
+    "backfill_scanned_to",
+    "backfill_unread_until",
+    "backfill_unread_seen",
+)
+LEASE_ATTRIBUTES: Final = ("lease_holder", "lease_taken_at", "lease_expires_at")
+REQUEST_MARGIN: Final = timedelta(seconds=1)
+"""A deferral asked for this close before a sync began may be the sync's own request: the
+request's clock and the sync's are two containers'."""
+
+
+def condition_failed(error: ClientError) -> bool:
+    """Whether a conditional write was refused for its condition (not for anything else)."""
+    return bool(error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException")
+
+
+def decode_backfill(item: Mapping[str, Any]) -> Backfill | None:
+    if "backfill_read_from_end" not in item:
+        return None
+    total = item.get("backfill_total", {}).get("N")
+    scanned_to = item.get("backfill_scanned_to", {}).get("N")
+    unread_until = item.get("backfill_unread_until", {}).get("N")
+    unread_seen = item.get("backfill_unread_seen", {}).get("B")
+    return Backfill(
+        read_from_end=int(item["backfill_read_from_end"]["N"]),
+        total=int(total) if total is not None else None,
+        first_sync=bool(item.get("backfill_first_sync", {}).get("BOOL", False)),
+        checkpointed_at=parse_timestamp(item["backfill_checkpointed_at"]["S"]),
+        scanned_to=int(scanned_to) if scanned_to is not None else None,
+        unread_until=int(unread_until) if unread_until is not None else None,
+        unread_seen=Fingerprint.decode(unread_seen) if unread_seen is not None else None,
+    )
+
+
+def number(value: int | None) -> UniversalAttributeValueTypeDef | None:
+    return None if value is None else {"N": str(value)}
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat()
+
+
+def decode_state(contact_id: str, item: Mapping[str, Any] | None) -> ContactState | None:
+    if item is None or "version" not in item:
+        return None
+    started = item.get("last_sync_started_at", {}).get("S")
+    return ContactState(
+        contact_id=contact_id,
+        seen=Fingerprint.decode(item["fingerprint"]["B"]),
+        version=int(item["version"]["N"]),
+        last_sync_started_at=parse_timestamp(started) if started else None,
+        backfill=decode_backfill(item),
+    )
