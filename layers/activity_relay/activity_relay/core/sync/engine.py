@@ -5,23 +5,18 @@ The API lists a contact's activities newest first in offset pages, with no curso
 only drift towards later pages: reading pages in order never skips what existed when the
 sync began, it can only show an activity twice (we de-duplicate by id).
 
-A sync of a known contact reads what is new from the top (core/discovery.py: ceil(k/100)
+A sync of a known contact reads what is new from the top (core/sync/discovery.py: ceil(k/100)
 requests for k new, backdated ones found by a binary search over the fingerprint's buckets).
 A new contact, or a burst of more than a page, is read from the end up in slices, each
-published oldest first and checkpointed (core/listing.py counts positions from the end).
-
-A first sync under INITIAL_SYNC=none or a date reads from the top only down to the first page
-holding an activity it excludes, and leaves what lies below unread, counted but not named (one
-request for `none`). Should the total later show an activity logged into that unread part, its
-ids cannot be told from the rest (LeadLex ids are opaque), so the part is read once, oldest
-first, and all of it is published: completeness over the exclusion.
+published oldest first and checkpointed (core/sync/backfill.py); so is the history a first sync
+under INITIAL_SYNC=none or a date left unread, should activities be logged into it later.
 
 One sync of a contact runs at a time: it begins by taking the contact's lease in the state
 store, with the same call that loads the state, and releases it with its checkpoint. A sync
 that finds the lease held by another raises LeaseHeld, unless the holder began after the
 request was made, which it then covers like any later sync.
 
-No I/O here: the engine speaks to the world through ports.py.
+No I/O here: the engine speaks to the world through core/sync/ports.py.
 """
 
 from __future__ import annotations
@@ -34,7 +29,6 @@ from datetime import datetime, timedelta
 from enum import Enum
 
 from activity_relay.core.model import (
-    Activity,
     ActivityEvent,
     Backfill,
     ContactNotFound,
@@ -43,6 +37,7 @@ from activity_relay.core.model import (
     RateLimited,
 )
 from activity_relay.core.model.fingerprint import Fingerprint
+from activity_relay.core.sync.backfill import BackfillReader, Progress
 from activity_relay.core.sync.discovery import Discovery, UnreadGrew, read_what_is_new
 from activity_relay.core.sync.listing import Listing, Tally
 from activity_relay.core.sync.ports import (
@@ -85,30 +80,6 @@ class SyncOutcome:
     requests: int = 0
     first_sync: bool = False
     continue_after: int = 0  # seconds before the continuation is delivered (CONTINUED)
-
-
-@dataclass
-class _Progress:
-    """What a continuing sync got done in this invocation."""
-
-    checkpoints: int = 0
-    published: int = 0
-    # The last slice's checkpoint, held back for the sync's final save (one write fewer).
-    unsaved: ContactState | None = None
-
-
-def _everything(_: Activity) -> bool:
-    return True
-
-
-def _accounted(seen: Fingerprint, activity: Activity) -> bool:
-    """For an activity at or above what a backwards read has reached: already accounted for?
-    Everything accounted lies at or below the head, and what is near it is named exactly."""
-    if seen.recent_floor is not None and activity.created_micros < seen.recent_floor:
-        return True  # named in a bucket, or counted in the unread history
-    if seen.head is None or activity.created_micros > seen.head:
-        return False
-    return seen.is_recent(activity.id)
 
 
 class SyncEngine:
@@ -219,25 +190,31 @@ class SyncEngine:
         if state is None:
             backfill = Backfill(0, None, first_sync=True, checkpointed_at=started_at)
         first_sync = backfill is not None and backfill.first_sync
-        progress = _Progress()
+        progress = Progress()
+        reader = BackfillReader(
+            listing=listing,
+            store=self._store,
+            publisher=self._publisher,
+            initial_sync=self._initial_sync,
+            started_at=started_at,
+            progress=progress,
+        )
         try:
             scanning = state is None or (backfill is not None and backfill.scanned_to is not None)
             if scanning and self._initial_sync.mode != "all":
                 assert backfill is not None
-                base, backfill = self._scan_for_date(listing, base, backfill, progress)
+                base, backfill = reader.scan_for_date(base, backfill)
             while True:
                 if backfill is not None and backfill.unread_until is not None:
-                    base = self._read_unread(listing, base, backfill, started_at, progress)
+                    base = reader.read_unread(base, backfill)
                     backfill = base.backfill  # what arrived on top meanwhile
                     continue
                 if backfill is not None:
-                    base = self._read_backwards(listing, base, backfill, started_at, progress)
+                    base = reader.read_backwards(base, backfill)
                 try:
                     discovery, burst = read_what_is_new(listing, base.seen)
                 except UnreadGrew as grew:
-                    base, backfill = self._plan_unread_read(
-                        listing, base, grew, started_at, progress
-                    )
+                    base, backfill = reader.plan_unread_read(base, grew)
                     first_sync = False
                     continue
                 if discovery is not None:
@@ -293,194 +270,6 @@ class SyncEngine:
             requests=listing.requests,
             first_sync=first_sync,
         )
-
-    def _scan_for_date(
-        self, listing: Listing, base: ContactState, backfill: Backfill, progress: _Progress
-    ) -> tuple[ContactState, Backfill]:
-        """A first sync under INITIAL_SYNC=none or a date: read down from the top to the first
-        page holding an activity that INITIAL_SYNC excludes, or to the end.
-
-        What was read is indexed (the excluded activities named, the rest published by the
-        backwards read that follows, from the pages cached here); what lies below that page is
-        left unread. An activity dated like the oldest one read may lie on either side of the
-        page boundary, so those are counted with the unread part. Stopped before it finds the
-        page, the scan checkpoints how far down it got; the pages above are read again later.
-        """
-        publishes = self._initial_sync.publishes
-        scanned_to, total = backfill.scanned_to, backfill.total
-        while True:
-            if scanned_to is None:
-                page = listing.page(1)
-            else:
-                found = listing.page_above(scanned_to - 1, total)
-                assert found is not None  # the scanned part lies above position 0
-                page = found
-            below = max(0, page.total - page.number * listing.page_size)
-            excluded = [a for a in page.activities if not publishes(a)]
-            if excluded or below == 0:
-                break
-            scanned_to, total = below, page.total
-            progress.unsaved = replace(
-                base, backfill=replace(backfill, total=total, scanned_to=scanned_to)
-            )
-        seen = base.seen.copy()
-        if below and excluded:
-            through = min(a.created_micros for a in excluded)
-            seen.add_all((a.id, a.created_micros) for a in excluded if a.created_micros > through)
-            ties = sum(1 for a in page.activities if a.created_micros == through)
-            seen.leave_unread(below + ties, through)
-        else:
-            seen.add_all((a.id, a.created_micros) for a in excluded)
-        backfill = Backfill(
-            below, page.total, first_sync=True, checkpointed_at=backfill.checkpointed_at
-        )
-        base = replace(base, seen=seen, backfill=backfill)
-        progress.unsaved = base
-        return base, backfill
-
-    def _plan_unread_read(
-        self,
-        listing: Listing,
-        base: ContactState,
-        grew: UnreadGrew,
-        started_at: datetime,
-        progress: _Progress,
-    ) -> tuple[ContactState, Backfill]:
-        unread = base.seen.unread
-        logger.warning(
-            "contact %s: %d activities were logged into the %d that INITIAL_SYNC left unread; "
-            "LeadLex ids cannot tell them apart, so all %d are read and published once",
-            listing.contact_id,
-            grew.count - unread,
-            unread,
-            grew.count,
-        )
-        backfill = Backfill(
-            0,
-            listing.total,
-            first_sync=False,
-            checkpointed_at=started_at,
-            unread_until=grew.count,
-            unread_seen=Fingerprint(),
-        )
-        progress.unsaved = replace(base, backfill=backfill)  # should it stop before a slice
-        return base, backfill
-
-    def _read_unread(
-        self,
-        listing: Listing,
-        base: ContactState,
-        backfill: Backfill,
-        started_at: datetime,
-        progress: _Progress,
-    ) -> ContactState:
-        """Read the history a first sync left unread, from the end up, publishing all of it
-        slice by slice; once read, it joins the fingerprint as named history. What arrived on
-        top meanwhile is left to a backwards read from there."""
-        assert backfill.unread_until is not None
-        assert backfill.unread_seen is not None
-        through = base.seen.unread_through
-        assert through is not None
-        until = backfill.unread_until
-        read_from_end, total = backfill.read_from_end, backfill.total
-        read = backfill.unread_seen.copy()
-        size = listing.page_size
-        while read_from_end < until:
-            page = listing.page_above(read_from_end, total)
-            if page is None:
-                break
-            top = page.total - (page.number - 1) * size  # the page's upper edge, from the end
-            fresh = [
-                activity
-                for index, activity in enumerate(page.activities)
-                if read_from_end <= top - 1 - index < until and activity.created_micros <= through
-            ]
-            events = [
-                ActivityEvent(listing.contact_id, a)
-                for a in sorted(fresh, key=lambda a: a.order_key)
-            ]
-            self._publisher.publish(events)  # a failure re-publishes this slice, no more
-            read.add_all((a.id, a.created_micros) for a in fresh)
-            read_from_end, total = min(top, until), page.total
-            base = self._store.save(
-                replace(
-                    base,
-                    backfill=replace(
-                        backfill,
-                        read_from_end=read_from_end,
-                        total=total,
-                        checkpointed_at=started_at,
-                        unread_seen=read.copy(),
-                    ),
-                )
-            )
-            progress.checkpoints += 1
-            progress.published += len(events)
-            progress.unsaved = None
-            listing.forget(page.number)
-        seen = base.seen.copy()
-        seen.absorb_unread(read)
-        rest = Backfill(seen.total, total, first_sync=False, checkpointed_at=started_at)
-        return self._store.save(replace(base, seen=seen, backfill=rest))
-
-    def _read_backwards(
-        self,
-        listing: Listing,
-        base: ContactState,
-        backfill: Backfill,
-        started_at: datetime,
-        progress: _Progress,
-    ) -> ContactState:
-        """Read from `backfill`'s position up to the top, one page (a slice) at a time: each
-        slice is published oldest first and checkpointed before the next is requested.
-
-        An activity above the position is newer than (or as new as) everything accounted for,
-        so the fingerprint's head and recent window tell the unread from what was read again
-        because the pages moved. One logged meanwhile inside the part already read is left to
-        the total accounting that follows.
-        """
-        read_from_end, total = backfill.read_from_end, backfill.total
-        while True:
-            page = listing.page_above(read_from_end, total)
-            if page is None:
-                return base
-            seen = base.seen.copy()
-            fresh = [a for a in page.activities if not _accounted(seen, a)]
-            publish = self._initial_sync.publishes if backfill.first_sync else _everything
-            excluded = [a for a in fresh if not publish(a)]
-            events = [
-                ActivityEvent(listing.contact_id, a)
-                for a in sorted((a for a in fresh if publish(a)), key=lambda a: a.order_key)
-            ]
-            try:
-                self._publisher.publish(events)
-            except PublishFailed as failure:
-                delivered = [event.activity for event in events[: failure.delivered]]
-                seen.add_all((a.id, a.created_micros) for a in [*excluded, *delivered])
-                self._store.save(replace(base, seen=seen))
-                raise
-            seen.add_all((a.id, a.created_micros) for a in fresh)
-            read_from_end = page.total - (page.number - 1) * listing.page_size
-            total = page.total
-            base = replace(
-                base,
-                seen=seen,
-                backfill=replace(
-                    backfill,
-                    read_from_end=read_from_end,
-                    total=total,
-                    checkpointed_at=started_at,
-                ),
-            )
-            progress.checkpoints += 1
-            progress.published += len(events)
-            if page.number == 1:
-                # The sync's last save follows at once; should it stop first, _sync saves this.
-                progress.unsaved = base
-                return base
-            base = self._store.save(base)
-            progress.unsaved = None
-            listing.forget(page.number)
 
     def _checkpoint_delivered(
         self,
