@@ -96,7 +96,7 @@ def build_rig(
         queue=queue,
         clock=sandbox.clock.now,
         concurrency=concurrency,
-        quota=client.quota,
+        quota=client.quota.snapshot,
         pacing=pacing,
         packing=packer,
     )

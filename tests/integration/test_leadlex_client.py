@@ -19,6 +19,7 @@ from activity_relay.core.model import (
     SourceError,
     TransientSourceError,
 )
+from activity_relay.core.quota.reserve import QuotaGuard
 from leadlex_sandbox import Plan, SandboxServer
 
 UNKNOWN_CONTACT = "00000000-0000-4000-8000-000000000000"
@@ -93,15 +94,15 @@ def test_the_rate_limit_headers_are_remembered(
     sandbox: SandboxServer, client: LeadLexClient, contact: str
 ) -> None:
     sandbox.plan = "pro"
-    assert client.rate_limit is None
+    assert client.quota.snapshot() is None
 
     client.fetch_page(contact, 1)
     client.fetch_page(contact, 2)
 
-    assert client.rate_limit is not None
-    assert (client.rate_limit.limit, client.rate_limit.remaining) == (1000, 998)
-    assert client.rate_limit.reset is not None
-    assert client.rate_limit.reset > time.time()
+    snapshot = client.quota.snapshot()
+    assert snapshot is not None
+    assert (snapshot.limit, snapshot.remaining) == (1000, 998)
+    assert snapshot.resets_at.timestamp() > time.time()
 
 
 @pytest.mark.parametrize("how", ["unknown", "expired", "revoked"])
@@ -415,7 +416,7 @@ def test_a_429_with_no_quota_left_is_quota_exhaustion_not_retried(
 
 def test_the_reserve_is_never_spent(sandbox: SandboxServer, contact: str) -> None:
     sandbox.plan = Plan("small", per_day=5, per_minute=100)
-    with make_client(sandbox, quota_reserve=2) as leadlex:
+    with make_client(sandbox, quota=QuotaGuard(reserve=2)) as leadlex:
         for _ in range(3):
             leadlex.fetch_page(contact, 1)
         with pytest.raises(QuotaExhausted, match="reserve 2") as failure:
@@ -442,12 +443,12 @@ def test_the_quota_is_shared_as_a_snapshot_and_seeds_a_cold_client(
         warm.fetch_page(contact, 1)
         warm.fetch_page(contact, 1)
         warm.fetch_page(contact, 1)
-        snapshot = warm.quota()
+        snapshot = warm.quota.snapshot()
     assert snapshot is not None
     assert (snapshot.limit, snapshot.remaining) == (3, 0)
 
     with make_client(sandbox, clock=sandbox_clock(sandbox)) as cold:
-        cold.observe_quota(snapshot)
+        cold.quota.seed(snapshot)
         with pytest.raises(QuotaExhausted):
             cold.fetch_page(contact, 1)
     assert sandbox.total_requests == 3

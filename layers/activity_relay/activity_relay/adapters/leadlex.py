@@ -7,6 +7,10 @@ a few seconds' backoff is refused again unless the minute happens to end meanwhi
 continues the sync a whole window later instead. What is left after the retries becomes one of
 the SourceError classes of ports.py.
 
+The daily quota each answer reports (X-RateLimit-*) goes to the QuotaGuard the client was
+given (core/quota/reserve.py), which also decides, before each request, whether the reserve
+allows it.
+
 Every page and every error says how many HTTP requests it took (`ActivityPage.requests`,
 `SourceError.requests`): each attempt urllib3 started, first tries and retries, answered or not
 — LeadLex counts every request it receives against the quota, a 404 or a 503 included, so this
@@ -18,8 +22,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, NoReturn, Self, TypeGuard
 
 import requests
@@ -42,6 +45,7 @@ from activity_relay.core.model import (
     parse_contact_id,
 )
 from activity_relay.core.quota.ports import QuotaSnapshot
+from activity_relay.core.quota.reserve import QuotaGuard, next_utc_midnight
 
 logger = logging.getLogger(__name__)
 
@@ -55,15 +59,6 @@ USER_AGENT = "leadlex-activity-relay/1.0"
 class RequestRejected(SourceError):
     """A request the API refuses as invalid (400, other 4xx) or that we refuse to send (a
     contact id that is not a UUID). Retrying the same request cannot help."""
-
-
-@dataclass(frozen=True, slots=True)
-class RateLimit:
-    """The daily quota as the last response reported it; None where a header was missing."""
-
-    limit: int | None
-    remaining: int | None
-    reset: int | None  # Unix seconds of the next UTC midnight
 
 
 class _RetriesExhausted(MaxRetryError):
@@ -110,8 +105,7 @@ class LeadLexClient:
 
     One client holds one `requests.Session`, so a warm Lambda container reuses its TCP and
     TLS connections across invocations. The relay's worker threads share it: its requests are
-    plain GETs through urllib3's thread-safe pool (`pool_size` connections), and the quota
-    it remembers is replaced whole, never updated in place.
+    plain GETs through urllib3's thread-safe pool (`pool_size` connections).
     """
 
     def __init__(
@@ -126,7 +120,7 @@ class LeadLexClient:
         backoff_jitter: float = 0.5,
         backoff_max: float = 10.0,
         retry_after_max: int = 30,
-        quota_reserve: int = 0,
+        quota: QuotaGuard | None = None,
         pool_size: int = 10,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -138,10 +132,8 @@ class LeadLexClient:
         self.base_url = base_url.rstrip("/")
         self.per_page = per_page
         self.timeout = timeout
-        self.rate_limit: RateLimit | None = None
-        self.quota_reserve = quota_reserve
         self._clock = clock
-        self._observed_at: float | None = None
+        self.quota = quota or QuotaGuard(clock=lambda: datetime.fromtimestamp(clock(), UTC))
         retry = _Retry(
             total=retries,
             connect=retries,
@@ -198,7 +190,7 @@ class LeadLexClient:
         except ValueError:
             message = f"not a contact UUID: {contact_id[:100]!r}"
             self._fail(RequestRejected, message, None, None, None, requests=0)
-        self._spare_the_reserve(contact)
+        self.quota.admit(contact)
         url = f"{self.base_url}/v1/contacts/{contact}/activities"
         params = {"page": page, "per_page": self.per_page}
         try:
@@ -353,57 +345,31 @@ class LeadLexClient:
         return text.replace(self._api_key, "[redacted]")
 
     def _remember_rate_limit(self, response: requests.Response) -> None:
+        """Report the daily quota the answer carries; an answer without it changes nothing."""
         headers = response.headers
-        self.rate_limit = RateLimit(
-            limit=_header_int(headers.get("X-RateLimit-Limit")),
-            remaining=_header_int(headers.get("X-RateLimit-Remaining")),
-            reset=_header_int(headers.get("X-RateLimit-Reset")),
-        )
-        self._observed_at = self._clock()
-
-    def quota(self) -> QuotaSnapshot | None:
-        """The daily quota as the last response reported it, to share with other containers."""
-        known = self.rate_limit
-        if known is None or known.remaining is None or self._observed_at is None:
-            return None
-        return QuotaSnapshot(
-            limit=known.limit,
-            remaining=known.remaining,
-            resets_at=self._resets_at(known),
-            observed_at=datetime.fromtimestamp(self._observed_at, UTC),
-        )
-
-    def observe_quota(self, snapshot: QuotaSnapshot) -> None:
-        """Start from what another container saw, unless this one has seen something newer."""
-        observed = snapshot.observed_at.timestamp()
-        if self._observed_at is not None and self._observed_at >= observed:
+        remaining = _header_int(headers.get("X-RateLimit-Remaining"))
+        if remaining is None:
             return
-        self.rate_limit = RateLimit(
-            limit=snapshot.limit,
-            remaining=snapshot.remaining,
-            reset=int(snapshot.resets_at.timestamp()),
-        )
-        self._observed_at = observed
-
-    def _spare_the_reserve(self, contact: str) -> None:
-        """No request once the daily quota is down to the reserve, until its window resets."""
-        known = self.rate_limit
-        if known is None or known.remaining is None or known.remaining > self.quota_reserve:
-            return
-        if known.reset is not None and self._clock() >= known.reset:
-            return
-        self._exhausted(
-            f"daily quota down to {known.remaining} (reserve {self.quota_reserve}); "
-            "no request sent",
-            contact,
-            None,
-            0,
+        observed_at = datetime.fromtimestamp(self._clock(), UTC)
+        reset = _header_int(headers.get("X-RateLimit-Reset"))
+        self.quota.record(
+            QuotaSnapshot(
+                limit=_header_int(headers.get("X-RateLimit-Limit")),
+                remaining=remaining,
+                # X-RateLimit-Reset is documented as the next UTC midnight: assume it if missing.
+                resets_at=(
+                    datetime.fromtimestamp(reset, UTC)
+                    if reset is not None
+                    else next_utc_midnight(observed_at)
+                ),
+                observed_at=observed_at,
+            )
         )
 
     def _exhausted(
         self, message: str, contact: str, request_id: str | None, requests: int
     ) -> NoReturn:
-        resets_at = self._resets_at(self.rate_limit)
+        resets_at = self.quota.resets_at()
         logger.warning(
             "LeadLex quota exhausted until %s: contact_id=%s request_id=%s %s",
             resets_at.isoformat(),
@@ -414,13 +380,6 @@ class LeadLexClient:
         raise QuotaExhausted(
             self._redact(message), resets_at=resets_at, request_id=request_id, requests=requests
         )
-
-    def _resets_at(self, known: RateLimit | None) -> datetime:
-        if known is not None and known.reset is not None:
-            return datetime.fromtimestamp(known.reset, UTC)
-        # X-RateLimit-Reset is documented as the next UTC midnight: assume it when missing.
-        now = datetime.fromtimestamp(self._clock(), UTC)
-        return datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), UTC)
 
 
 def _error_details(response: requests.Response) -> tuple[str | None, str | None]:

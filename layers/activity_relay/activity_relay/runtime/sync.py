@@ -109,6 +109,7 @@ def build_batch_sync(
     from activity_relay.adapters.publishers.sns import SnsPublisher
     from activity_relay.adapters.sqs.contact_queue import SqsContactQueue
     from activity_relay.adapters.sqs.dead_letters import SqsDeadLetters
+    from activity_relay.core.quota.reserve import QuotaGuard
     from activity_relay.core.sync.batch import BatchSync
     from activity_relay.core.sync.engine import SyncEngine
     from activity_relay.core.sync.fanout import FanOutPublisher
@@ -127,16 +128,14 @@ def build_batch_sync(
     dynamodb = clients.dynamodb()
     store = DynamoDbStateStore(dynamodb, settings.state_table_name)
     deferrals = DynamoDbDeferrals(dynamodb, settings.state_table_name)
-    leadlex = LeadLexClient(
-        api_key,
-        settings.api_base_url,
-        quota_reserve=settings.quota_reserve,
-        pool_size=settings.contact_concurrency,
-    )
+    quota = QuotaGuard(reserve=settings.quota_reserve, clock=clock)
     known_quota = deferrals.load_quota()
     if known_quota is not None:
         # A cold container must not spend a request to learn what another one already knows.
-        leadlex.observe_quota(known_quota)
+        quota.seed(known_quota)
+    leadlex = LeadLexClient(
+        api_key, settings.api_base_url, quota=quota, pool_size=settings.contact_concurrency
+    )
     # The syncs of one batch share their batch calls (core/sync/packing.py).
     packing = PackingPublisher(
         publishers[0] if len(publishers) == 1 else FanOutPublisher(publishers)
@@ -155,7 +154,7 @@ def build_batch_sync(
         queue=SqsContactQueue(sqs, settings.contact_queue_url),
         clock=clock,
         concurrency=settings.contact_concurrency,
-        quota=leadlex.quota,
+        quota=quota.snapshot,
         pacing=settings.pace,
         packing=packing,
     )
