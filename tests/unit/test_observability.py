@@ -1,8 +1,10 @@
 """observability: the Tracer (and with it the X-Ray SDK) exists only when tracing is on, and
-then from the first invocation on, not from the import."""
+then from the first invocation on, not from the import; the layer's loggers log as the
+handler's Logger does, whatever was imported first."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Callable
@@ -101,3 +103,29 @@ def test_importing_the_handler_imports_no_xray_sdk_with_tracing_on_or_off() -> N
         {"LAMBDA_TASK_ROOT": "/var/task", "POWERTOOLS_TRACE_DISABLED": "false"}
     )
     assert not _imports_xray({"LAMBDA_TASK_ROOT": "/var/task", "POWERTOOLS_TRACE_DISABLED": "true"})
+
+
+@pytest.mark.parametrize("first", ["observability", "the module"])
+def test_a_layer_logger_logs_json_whichever_is_imported_first(first: str) -> None:
+    # Given a module's logger created before or after observability was imported
+    make_logger = 'child = logging.getLogger("activity_relay.core.quota.sweep")'
+    imports = "from activity_relay import observability"
+    steps = [imports, make_logger] if first == "observability" else [make_logger, imports]
+    script = "\n".join(["import logging", *steps, 'child.warning("hello from the layer")'])
+
+    # When it logs
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env={"POWERTOOLS_SERVICE_NAME": "relay", "PATH": ""},
+        timeout=60,
+    )
+
+    # Then its line is Powertools' JSON, naming the logger
+    (line,) = [line for line in (result.stdout + result.stderr).splitlines() if "hello" in line]
+    record = json.loads(line)
+    assert record["message"] == "hello from the layer"
+    assert record["name"] == "activity_relay.core.quota.sweep"

@@ -4,7 +4,7 @@ Powertools reads its configuration from the environment that template.yaml's Glo
 (POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE, POWERTOOLS_LOG_LEVEL,
 POWERTOOLS_TRACE_DISABLED from the TracingMode parameter); local stacks and tests take the same
 variables from the template. Log lines of the layer's modules (standard `logging` loggers under
-`activity_relay`) come out in the handler's structured format.
+`activity_relay`) come out in the handler's structured format, whichever is imported first.
 
 Powertools' `Tracer()` imports the X-Ray SDK and patches botocore and requests (also when it is
 disabled), the largest part of a handler's import (benchmarks/cold_start.py). So with tracing
@@ -16,6 +16,7 @@ clients the runtime then makes are traced; tests/integration/test_tracing.py).
 from __future__ import annotations
 
 import functools
+import logging
 import os
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -73,7 +74,13 @@ class DeferredTracer:
         return handler
 
 
+PACKAGE_LOGGER = "activity_relay"
+
 logger = Logger()
 metrics = Metrics()
 tracer: DeferredTracer | Untraced = DeferredTracer() if tracing_enabled() else Untraced()
-copy_config_to_registered_loggers(source_logger=logger, include={"activity_relay"})
+# Powertools configures the top-level loggers that exist when it is called. Creating the
+# package's own first makes every `activity_relay.*` logger, made before or after this line
+# (runtimes import their modules at the first invocation), log through it in this format.
+logging.getLogger(PACKAGE_LOGGER)
+copy_config_to_registered_loggers(source_logger=logger, include={PACKAGE_LOGGER})
