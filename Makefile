@@ -2,7 +2,8 @@
 #
 #   make test    .venv (Python 3.12) from requirements/dev.lock when missing, then every test
 #   make unit    the fast loop: unit tests and the contract cases on the fakes (seconds)
-#   make lint    ruff, mypy --strict, and the template checks (cfn-lint, sam validate, checkov)
+#   make lint    ruff, mypy --strict, import-linter (the layers), and the template checks
+#                (cfn-lint, sam validate, checkov)
 #   make build   sam build, no containers
 #   make bench   the benchmarks in benchmarks/ (requests per scenario, parallel batch, a Pro day)
 #   make demo    the relay end to end on an embedded AWS; `make local` keeps that stack running
@@ -69,6 +70,8 @@ lint-python: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	@# The hexagon and core's capability layers (pyproject.toml [tool.importlinter])
+	$(VENV)/bin/lint-imports --no-cache
 
 ## lock: re-resolve the dev lock (after changing pyproject.toml's dev pins)
 lock:
