@@ -23,7 +23,7 @@ import pytest
 from moto import mock_aws
 
 from leadlex_sandbox import SandboxServer
-from relay_local.stack import LocalStack, StackClients, load_template, provision_stack
+from relay_local.template import LocalStack, StackClients, load_template, provision_stack
 
 REGION = "us-east-1"
 TESTS = Path(__file__).parent

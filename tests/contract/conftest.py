@@ -52,7 +52,7 @@ from relay_local.memory import (
     RecordingPublisher,
     RejectionLog,
 )
-from relay_local.stack import LocalStack, load_template
+from relay_local.template import LocalStack, load_template
 
 REGION = "us-east-1"
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)

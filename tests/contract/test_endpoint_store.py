@@ -18,7 +18,7 @@ from activity_relay.core.webhooks import (
     new_endpoint_id,
 )
 from relay_local.memory import MemoryEndpointStore
-from relay_local.stack import LocalStack
+from relay_local.template import LocalStack
 from tests.contract.conftest import FAKE, REAL, REGION
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)

@@ -18,7 +18,7 @@ from activity_relay.adapters.dynamodb import DynamoDbStateStore
 from activity_relay.core.intake import is_release
 from activity_relay.core.ports import QuotaSnapshot
 from leadlex_sandbox import Plan, SandboxServer
-from relay_local.stack import LocalStack
+from relay_local.template import LocalStack
 from tests.integration.lambda_support import (
     LambdaContext,
     Subscribers,

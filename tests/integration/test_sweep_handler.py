@@ -15,7 +15,7 @@ from activity_relay.core.fingerprint import Fingerprint
 from activity_relay.core.intake import contact_id_from_body, is_release
 from activity_relay.core.model import ContactState
 from activity_relay.core.ports import QuotaSnapshot
-from relay_local.stack import LocalStack
+from relay_local.template import LocalStack
 from tests.integration.lambda_support import LambdaContext, load_function
 
 pytestmark = pytest.mark.integration

@@ -13,7 +13,7 @@ from botocore.stub import Stubber
 
 from activity_relay.adapters.sqs import SqsContactQueue
 from activity_relay.core.intake import contact_id_from_body, is_release
-from relay_local.stack import LocalStack
+from relay_local.template import LocalStack
 
 pytestmark = pytest.mark.integration
 
