@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
@@ -25,19 +25,8 @@ if TYPE_CHECKING:
 
 __all__ = ["PROVISIONED_TYPES", "ResourceCreator", "StackClients"]
 
-PROVISIONED_TYPES: Final = frozenset(
-    {
-        "AWS::SQS::Queue",
-        "AWS::DynamoDB::Table",
-        "AWS::SNS::Topic",
-        "AWS::Events::EventBus",
-        "AWS::Events::Archive",
-        # Webhooks out: the topic → queue subscription (raw delivery) and its queue policy.
-        "AWS::SNS::Subscription",
-        "AWS::SQS::QueuePolicy",
-        "AWS::SecretsManager::Secret",
-    }
-)
+# What a creator gives back: the resource's Ref, and its Fn::GetAtt attributes by name.
+_Created = tuple[str, Mapping[str, str]]
 
 
 @dataclass(frozen=True)
@@ -88,6 +77,13 @@ class ResourceCreator:
         "DeduplicationScope",
         "FifoThroughputLimit",
     )
+    _SUBSCRIPTION_ATTRIBUTES: Final[tuple[str, ...]] = (
+        "RawMessageDelivery",
+        "FilterPolicy",
+        "FilterPolicyScope",
+        "RedrivePolicy",
+        "DeliveryPolicy",
+    )
 
     def __init__(self, clients: StackClients, stack_name: str, fifo_topic: bool) -> None:
         self._clients = clients
@@ -97,28 +93,16 @@ class ResourceCreator:
     def create(
         self, logical_id: str, type_: str, properties: dict[str, Any]
     ) -> ProvisionedResource:
-        if type_ == "AWS::SQS::Queue":
-            return self._queue(logical_id, properties)
-        if type_ == "AWS::DynamoDB::Table":
-            return self._table(logical_id, properties)
-        if type_ == "AWS::SNS::Topic":
-            return self._topic(logical_id, properties)
-        if type_ == "AWS::Events::EventBus":
-            return self._bus(logical_id, properties)
-        if type_ == "AWS::Events::Archive":
-            return self._archive(logical_id, properties)
-        if type_ == "AWS::SNS::Subscription":
-            return self._subscription(logical_id, properties)
-        if type_ == "AWS::SQS::QueuePolicy":
-            return self._queue_policy(logical_id, properties)
-        if type_ == "AWS::SecretsManager::Secret":
-            return self._secret(logical_id, properties)
-        raise TemplateError(f"{logical_id}: type {type_} is not provisioned locally")
+        create = self._BY_TYPE.get(type_)
+        if create is None:
+            raise TemplateError(f"{logical_id}: type {type_} is not provisioned locally")
+        ref, attributes = create(self, logical_id, properties)
+        return ProvisionedResource(logical_id, type_, ref, attributes)
 
     def _default_name(self, logical_id: str) -> str:
         return f"{self._stack_name}-{logical_id}"
 
-    def _queue(self, logical_id: str, properties: dict[str, Any]) -> ProvisionedResource:
+    def _queue(self, logical_id: str, properties: dict[str, Any]) -> _Created:
         fifo = scalar_str(properties.get("FifoQueue", False)) == "true"
         name = str(properties.get("QueueName") or self._default_name(logical_id))
         if fifo and not name.endswith(".fifo"):
@@ -134,11 +118,9 @@ class ResourceCreator:
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
         ]
-        return ProvisionedResource(
-            logical_id, "AWS::SQS::Queue", url, {"Arn": arn, "QueueName": name, "QueueUrl": url}
-        )
+        return url, {"Arn": arn, "QueueName": name, "QueueUrl": url}
 
-    def _table(self, logical_id: str, properties: dict[str, Any]) -> ProvisionedResource:
+    def _table(self, logical_id: str, properties: dict[str, Any]) -> _Created:
         name = str(properties.get("TableName") or self._default_name(logical_id))
         request: dict[str, Any] = {
             "TableName": name,
@@ -183,9 +165,9 @@ class ResourceCreator:
         attributes = {"Arn": table["TableArn"]}
         if "LatestStreamArn" in table:
             attributes["StreamArn"] = table["LatestStreamArn"]
-        return ProvisionedResource(logical_id, "AWS::DynamoDB::Table", name, attributes)
+        return name, attributes
 
-    def _topic(self, logical_id: str, properties: dict[str, Any]) -> ProvisionedResource:
+    def _topic(self, logical_id: str, properties: dict[str, Any]) -> _Created:
         fifo = self._fifo_topic or scalar_str(properties.get("FifoTopic", False)) == "true"
         name = str(properties.get("TopicName") or self._default_name(logical_id))
         if fifo and not name.endswith(".fifo"):
@@ -198,27 +180,17 @@ class ResourceCreator:
         if self._fifo_topic:
             attributes |= {"FifoTopic": "true", "ContentBasedDeduplication": "false"}
         arn = self._clients.sns.create_topic(Name=name, Attributes=attributes)["TopicArn"]
-        return ProvisionedResource(
-            logical_id, "AWS::SNS::Topic", arn, {"TopicArn": arn, "TopicName": name}
-        )
+        return arn, {"TopicArn": arn, "TopicName": name}
 
-    def _bus(self, logical_id: str, properties: dict[str, Any]) -> ProvisionedResource:
+    def _bus(self, logical_id: str, properties: dict[str, Any]) -> _Created:
         name = str(properties.get("Name") or self._default_name(logical_id))
         request: dict[str, Any] = {"Name": name}
         if "Description" in properties:
             request["Description"] = str(properties["Description"])
         arn = self._clients.events.create_event_bus(**request)["EventBusArn"]
-        return ProvisionedResource(
-            logical_id, "AWS::Events::EventBus", name, {"Arn": arn, "Name": name}
-        )
+        return name, {"Arn": arn, "Name": name}
 
-    def _subscription(self, logical_id: str, properties: dict[str, Any]) -> ProvisionedResource:
-        return _create_subscription(self._clients, logical_id, properties)
-
-    def _queue_policy(self, logical_id: str, properties: dict[str, Any]) -> ProvisionedResource:
-        return _create_queue_policy(self._clients, logical_id, properties)
-
-    def _archive(self, logical_id: str, properties: dict[str, Any]) -> ProvisionedResource:
+    def _archive(self, logical_id: str, properties: dict[str, Any]) -> _Created:
         # Archive names: at most 48 characters of [.-_A-Za-z0-9].
         name = str(properties.get("ArchiveName") or self._default_name(logical_id))[:48]
         request: dict[str, Any] = {"ArchiveName": name, "EventSourceArn": properties["SourceArn"]}
@@ -230,9 +202,9 @@ class ResourceCreator:
         if "RetentionDays" in properties:
             request["RetentionDays"] = int(scalar_str(properties["RetentionDays"]))
         arn = self._clients.events.create_archive(**request)["ArchiveArn"]
-        return ProvisionedResource(logical_id, "AWS::Events::Archive", name, {"Arn": arn})
+        return name, {"Arn": arn}
 
-    def _secret(self, logical_id: str, properties: dict[str, Any]) -> ProvisionedResource:
+    def _secret(self, logical_id: str, properties: dict[str, Any]) -> _Created:
         client = self._clients.secretsmanager
         if client is None:
             raise TemplateError(f"{logical_id}: no Secrets Manager client to create it with")
@@ -249,50 +221,52 @@ class ResourceCreator:
             request["Description"] = str(properties["Description"])
         arn = client.create_secret(**request)["ARN"]
         # Ref of a secret is its ARN, as in CloudFormation.
-        return ProvisionedResource(logical_id, "AWS::SecretsManager::Secret", arn, {"Id": arn})
+        return arn, {"Id": arn}
 
+    # Webhooks out: the topic → queue subscription (raw delivery) and its queue policy.
 
-# --- Subscriptions and queue policies (webhooks out) ----------------------------------------------
+    def _subscription(self, logical_id: str, properties: dict[str, Any]) -> _Created:
+        attributes: dict[str, str] = {}
+        for key in self._SUBSCRIPTION_ATTRIBUTES:
+            if key in properties:
+                value = properties[key]
+                attributes[key] = (
+                    value
+                    if isinstance(value, str)
+                    else (scalar_str(value) if isinstance(value, bool) else json.dumps(value))
+                )
+        arn = self._clients.sns.subscribe(
+            TopicArn=str(properties["TopicArn"]),
+            Protocol=str(properties["Protocol"]),
+            Endpoint=str(properties["Endpoint"]),
+            Attributes=attributes,
+            ReturnSubscriptionArn=True,
+        )["SubscriptionArn"]
+        return arn, {"Arn": arn}
 
-_SUBSCRIPTION_ATTRIBUTES: Final = (
-    "RawMessageDelivery",
-    "FilterPolicy",
-    "FilterPolicyScope",
-    "RedrivePolicy",
-    "DeliveryPolicy",
-)
-
-
-def _create_subscription(
-    clients: StackClients, logical_id: str, properties: dict[str, Any]
-) -> ProvisionedResource:
-    attributes: dict[str, str] = {}
-    for key in _SUBSCRIPTION_ATTRIBUTES:
-        if key in properties:
-            value = properties[key]
-            attributes[key] = (
-                value
-                if isinstance(value, str)
-                else (scalar_str(value) if isinstance(value, bool) else json.dumps(value))
+    def _queue_policy(self, logical_id: str, properties: dict[str, Any]) -> _Created:
+        policy = properties["PolicyDocument"]
+        text = policy if isinstance(policy, str) else json.dumps(policy)
+        for queue_url in properties["Queues"]:
+            self._clients.sqs.set_queue_attributes(
+                QueueUrl=str(queue_url), Attributes={"Policy": text}
             )
-    arn = clients.sns.subscribe(
-        TopicArn=str(properties["TopicArn"]),
-        Protocol=str(properties["Protocol"]),
-        Endpoint=str(properties["Endpoint"]),
-        Attributes=attributes,
-        ReturnSubscriptionArn=True,
-    )["SubscriptionArn"]
-    return ProvisionedResource(logical_id, "AWS::SNS::Subscription", arn, {"Arn": arn})
+        return logical_id, {}
+
+    _BY_TYPE: Final[Mapping[str, Callable[[ResourceCreator, str, dict[str, Any]], _Created]]] = {
+        "AWS::SQS::Queue": _queue,
+        "AWS::DynamoDB::Table": _table,
+        "AWS::SNS::Topic": _topic,
+        "AWS::Events::EventBus": _bus,
+        "AWS::Events::Archive": _archive,
+        "AWS::SNS::Subscription": _subscription,
+        "AWS::SQS::QueuePolicy": _queue_policy,
+        "AWS::SecretsManager::Secret": _secret,
+    }
 
 
-def _create_queue_policy(
-    clients: StackClients, logical_id: str, properties: dict[str, Any]
-) -> ProvisionedResource:
-    policy = properties["PolicyDocument"]
-    text = policy if isinstance(policy, str) else json.dumps(policy)
-    for queue_url in properties["Queues"]:
-        clients.sqs.set_queue_attributes(QueueUrl=str(queue_url), Attributes={"Policy": text})
-    return ProvisionedResource(logical_id, "AWS::SQS::QueuePolicy", logical_id, {})
+PROVISIONED_TYPES: Final = frozenset(ResourceCreator._BY_TYPE)
+"""The resource types created locally; the template's others (functions, alarms, ...) are not."""
 
 
 def _redrive_policy(policy: Any) -> Any:
