@@ -49,7 +49,7 @@ from relay_local.function_url import (
     receiver_handler,
 )
 from relay_local.server import MotoServer
-from relay_local.stack import StackClients, provision_stack
+from relay_local.template import StackClients, provision_stack
 
 SECRET = "whsec_benchmark"  # noqa: S105 - a test secret
 CONTACT = "123e4567-e89b-12d3-a456-426614174000"

@@ -24,7 +24,7 @@ from moto import mock_aws
 
 from activity_relay.core.contracts.event_document import event_document
 from leadlex_sandbox import SandboxServer
-from relay_local.stack import LocalStack, StackClients, load_template, provision_stack
+from relay_local.template import LocalStack, StackClients, load_template, provision_stack
 
 REGION = "us-east-1"
 TESTS = Path(__file__).parent

@@ -34,7 +34,7 @@ from leadlex_sandbox import SandboxServer
 from relay_cli.events import event_document
 from relay_cli.target import FAKE_CREDENTIALS, STATE_FILE
 from relay_local.server import MotoServer
-from relay_local.stack import LocalStack, StackClients, provision_stack
+from relay_local.template import LocalStack, StackClients, provision_stack
 from relay_local.trigger import EventSourceMapping, Handler, SqsTrigger
 from relay_local.webhooks_in import WebhookReceiverUrl
 

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from relay_local.stack import FUNCTION_ID, LocalStack, TemplateError
+from relay_local.template import FUNCTION_ID, LocalStack, TemplateError
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

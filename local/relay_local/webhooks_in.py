@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from leadlex_sandbox import SandboxServer
 from relay_cli.commands.leadlex import register_webhook
 from relay_local.function_url import RECEIVER_ID, FunctionUrlServer, receiver_handler
-from relay_local.stack import LocalStack, StackClients
+from relay_local.template import LocalStack, StackClients
 
 
 @dataclass

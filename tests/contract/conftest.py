@@ -34,7 +34,7 @@ from leadlex_sandbox import SandboxServer
 from relay_local.fakes.contact_queue import MemoryContactQueue
 from relay_local.fakes.state_table import MemoryStateTable
 from relay_local.fakes.sync import EPOCH, FakeLeadLex, RecordingPublisher, RejectionLog
-from relay_local.stack import LocalStack, load_template
+from relay_local.template import LocalStack, load_template
 from tests.support.state_table import DynamoDbStateTable
 
 REGION = "us-east-1"

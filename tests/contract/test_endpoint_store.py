@@ -14,7 +14,7 @@ from activity_relay.core.webhooks_out.attempts import AttemptRecord
 from activity_relay.core.webhooks_out.endpoints import Endpoint, new_endpoint_id
 from activity_relay.core.webhooks_out.signing import SigningSecret, generate_secret
 from relay_local.fakes.webhooks_out import MemoryEndpointStore
-from relay_local.stack import LocalStack
+from relay_local.template import LocalStack
 from tests.contract.conftest import FAKE, REAL, REGION
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)

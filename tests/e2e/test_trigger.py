@@ -253,7 +253,7 @@ def test_without_an_override_the_queues_own_visibility_timeout_is_named(
 
 def test_make_local_shows_a_failure_reach_the_dlq_within_a_minute() -> None:
     from relay_local import serve
-    from relay_local.stack import load_template
+    from relay_local.template import load_template
 
     # Given the template's default MaxReceiveCount and make local's visibility timeout
     max_receives = int(load_template()["Parameters"]["MaxReceiveCount"]["Default"])

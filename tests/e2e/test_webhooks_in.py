@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from relay_local.embedded import EmbeddedRelay, Received
-from relay_local.stack import load_template
+from relay_local.template import load_template
 from tests.e2e.conftest import StartRelay, run_cli
 
 pytestmark = pytest.mark.e2e

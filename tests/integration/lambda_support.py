@@ -20,7 +20,7 @@ import pytest
 import app
 from activity_relay.runtime import registry
 from leadlex_sandbox import SandboxServer
-from relay_local.stack import LocalStack
+from relay_local.template import LocalStack
 
 FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
 

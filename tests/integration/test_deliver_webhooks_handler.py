@@ -15,7 +15,7 @@ from lambda_support import load_function
 from activity_relay.adapters.dynamodb.endpoints import DynamoDbEndpointStore
 from activity_relay.core.webhooks_out.endpoints import Endpoint
 from activity_relay.runtime import registry
-from relay_local.stack import LocalStack
+from relay_local.template import LocalStack
 from relay_local.trigger import EventSourceMapping, SqsTrigger
 from relay_local.webhook_receiver import WebhookReceiver
 from tests.unit.webhook_fakes import make_endpoint

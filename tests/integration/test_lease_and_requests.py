@@ -19,7 +19,7 @@ import boto3
 import pytest
 
 from leadlex_sandbox import SandboxServer
-from relay_local.stack import LocalStack
+from relay_local.template import LocalStack
 from tests.integration.lambda_support import (
     Subscribers,
     deploy_sync_function,

@@ -17,7 +17,7 @@ import pytest
 from activity_relay.core.contracts.contact_queue import read_body
 from activity_relay.core.quota.ports import QuotaSnapshot
 from leadlex_sandbox import Plan, SandboxServer
-from relay_local.stack import LocalStack
+from relay_local.template import LocalStack
 from tests.integration.lambda_support import (
     LambdaContext,
     Subscribers,

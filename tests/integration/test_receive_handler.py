@@ -15,7 +15,7 @@ import pytest
 
 from activity_relay.runtime import registry
 from relay_local.function_url import UrlContext, function_url_event
-from relay_local.stack import LocalStack
+from relay_local.template import LocalStack
 from tests.conftest import StackFactory
 from tests.integration.lambda_support import load_function
 

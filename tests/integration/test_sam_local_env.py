@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from relay_local import serve
-from relay_local.stack import StackClients, load_template, provision_stack
+from relay_local.template import StackClients, load_template, provision_stack
 
 ENV_FILE = Path(__file__).resolve().parents[2] / "events" / "env.json"
 TEMPLATE = load_template()

@@ -14,7 +14,7 @@ from activity_relay.core.model import ContactState
 from activity_relay.core.model.fingerprint import Fingerprint
 from activity_relay.core.quota.ports import QuotaSnapshot
 from activity_relay.runtime import registry
-from relay_local.stack import LocalStack
+from relay_local.template import LocalStack
 from tests.integration.lambda_support import LambdaContext, load_function
 from tests.support.state_table import DynamoDbStateTable
 

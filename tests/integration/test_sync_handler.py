@@ -16,7 +16,7 @@ import pytest
 
 import app
 from leadlex_sandbox import SandboxServer
-from relay_local.stack import LocalStack
+from relay_local.template import LocalStack
 from tests.integration.lambda_support import (
     LambdaContext,
     Subscribers,

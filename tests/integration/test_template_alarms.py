@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from samtranslator.translator.transform import transform  # type: ignore[import-untyped, unused-ignore]
 
-from relay_local.stack import TEMPLATE_PATH, load_template
+from relay_local.template import TEMPLATE_PATH, load_template
 
 RELAY: tuple[str, list[dict[str, Any]]] = (
     "LeadLexRelay",

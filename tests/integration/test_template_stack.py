@@ -16,7 +16,7 @@ from moto.server import ThreadedMotoServer
 from samtranslator.translator.transform import transform  # type: ignore[import-untyped, unused-ignore]
 
 from activity_relay.adapters.dynamodb.codec import DEFERRED_INDEX
-from relay_local.stack import (
+from relay_local.template import (
     SECRET_ID_VARIABLE,
     TEMPLATE_PATH,
     LocalStack,

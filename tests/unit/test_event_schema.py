@@ -18,7 +18,7 @@ from jsonschema import Draft4Validator, Draft202012Validator
 from activity_relay.core.contracts.event_document import event_document, fit_document, serialize
 from activity_relay.core.model import Activity, ActivityEvent
 from relay_local.event_schema import draft4, load_schema
-from relay_local.stack import load_template
+from relay_local.template import load_template
 
 SCHEMA = load_schema()
 TEMPLATE = load_template()

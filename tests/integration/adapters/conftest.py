@@ -11,7 +11,7 @@ import pytest
 from adapter_support import CONTACT_ID, MakeEvent
 
 from activity_relay.core.model import Activity, ActivityEvent
-from relay_local.stack import LocalStack
+from relay_local.template import LocalStack
 
 REGION = "us-east-1"
 

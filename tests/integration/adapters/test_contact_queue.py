@@ -13,7 +13,7 @@ from botocore.stub import Stubber
 
 from activity_relay.adapters.sqs.contact_queue import SqsContactQueue
 from activity_relay.core.contracts.contact_queue import QueuedContact
-from relay_local.stack import LocalStack
+from relay_local.template import LocalStack
 
 pytestmark = pytest.mark.integration
 

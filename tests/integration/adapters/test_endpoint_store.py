@@ -12,7 +12,7 @@ import pytest
 from activity_relay.adapters.dynamodb.endpoints import DynamoDbEndpointStore
 from activity_relay.core.webhooks_out.attempts import AttemptRecord
 from activity_relay.core.webhooks_out.signing import SigningSecret, generate_secret
-from relay_local.stack import LocalStack
+from relay_local.template import LocalStack
 from tests.unit.webhook_fakes import make_endpoint
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)

@@ -12,7 +12,7 @@ from adapter_support import drain, record_calls
 from botocore.stub import Stubber
 
 from activity_relay.adapters.sqs.batch import SqsBatchSender, SqsEntry
-from relay_local.stack import LocalStack
+from relay_local.template import LocalStack
 
 QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/contacts"
 
