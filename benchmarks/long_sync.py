@@ -42,9 +42,10 @@ from activity_relay.core.model import (
     RateLimited,
     TransientSourceError,
 )
-from activity_relay.core.sync.batch import BatchSync, ContactMessage, Disposition
+from activity_relay.core.sync.batch import BatchSync
 from activity_relay.core.sync.engine import SyncEngine
 from activity_relay.core.sync.fanout import FanOutPublisher
+from activity_relay.core.sync.messages import ContactMessage, Disposition
 from activity_relay.core.sync.ports import Lease
 from benchmarks._harness import table
 from leadlex_sandbox.clock import Clock

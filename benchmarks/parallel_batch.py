@@ -32,7 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from activity_relay.core.sync.batch import ContactMessage, Disposition
+from activity_relay.core.sync.messages import ContactMessage, Disposition
 from benchmarks._harness import PLENTY_OF_TIME_MS, Rig, build_rig, emit, json_flag, table
 from leadlex_sandbox import SandboxServer
 

@@ -124,8 +124,8 @@ from activity_relay.core.contracts.contact_queue import (
 )
 from activity_relay.core.quota.pacing import PacePolicy
 from activity_relay.core.quota.sweep import SweepPolicy, sweep
-from activity_relay.core.sync.batch import ContactMessage, Disposition, MessageResult
 from activity_relay.core.sync.engine import SyncStatus
+from activity_relay.core.sync.messages import ContactMessage, Disposition, MessageResult
 from benchmarks._harness import PLENTY_OF_TIME_MS, Rig, build_rig, emit, json_flag, table
 from leadlex_sandbox import Plan, SandboxServer
 from relay_local.fakes.state_table import MemoryStateTable

@@ -40,7 +40,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from activity_relay.core.model import ContactState
-from activity_relay.core.sync.batch import ContactMessage, Disposition, MessageResult
+from activity_relay.core.sync.messages import ContactMessage, Disposition, MessageResult
 from activity_relay.core.sync.ports import Lease
 from benchmarks._harness import PLENTY_OF_TIME_MS, Rig, build_rig, emit, json_flag, table
 from leadlex_sandbox import SandboxServer

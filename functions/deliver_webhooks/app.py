@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from activity_relay.core.webhooks_out.delivery import DeliveryResult, Fate
 from activity_relay.core.webhooks_out.fanout import IncomingEvent
 from activity_relay.core.webhooks_out.ports import Delivery
-from activity_relay.lambda_events import SqsRecord, sqs_records
+from activity_relay.lambda_events import SqsRecord, batch_item_failures, sqs_records
 from activity_relay.observability import logger, metrics, tracer
 from activity_relay.runtime import deliver
 from activity_relay.runtime.environment import ConfigurationError
@@ -26,7 +26,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         runtime = deliver.runtime()
     except ConfigurationError as error:
         logger.error(f"configuration error: {error}")
-        return _returned(r.message_id for r in records)
+        return batch_item_failures(r.message_id for r in records)
     work = deliver.WebhookWork(
         events=[_event(r) for r in records if not runtime.is_delivery(r.event_source_arn)],
         deliveries=[_delivery(r) for r in records if runtime.is_delivery(r.event_source_arn)],
@@ -40,7 +40,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         returned += outcome.fanned_out.failed_message_ids
     _count(outcome.delivered)
     returned += [r.delivery.message_id for r in outcome.delivered if not r.acknowledged]
-    return _returned(returned)
+    return batch_item_failures(returned)
 
 
 def _event(record: SqsRecord) -> IncomingEvent:
@@ -58,10 +58,6 @@ def _delivery(record: SqsRecord) -> Delivery:
         receipt=record.receipt_handle,
         attempt=record.receive_count,
     )
-
-
-def _returned(message_ids: Any) -> dict[str, Any]:
-    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in message_ids]}
 
 
 def _count(results: list[DeliveryResult]) -> None:

@@ -8,8 +8,8 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from activity_relay.core.sync.batch import ContactMessage, Disposition, MessageResult
-from activity_relay.lambda_events import SqsRecord, sqs_records
+from activity_relay.core.sync.messages import ContactMessage, Disposition, MessageResult
+from activity_relay.lambda_events import SqsRecord, batch_item_failures, sqs_records
 from activity_relay.observability import logger, metrics, tracer
 from activity_relay.runtime import sync
 from activity_relay.runtime.environment import ConfigurationError
@@ -37,9 +37,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         results = sync.runtime().process([_message(record) for record in records], context)
     except ConfigurationError as error:
         logger.error(f"configuration error: {error}")
-        return _returned(record.message_id for record in records)
+        return batch_item_failures(record.message_id for record in records)
     _count(results)
-    return _returned(r.message_id for r in results if not r.disposition.acknowledged)
+    return batch_item_failures(r.message_id for r in results if not r.disposition.acknowledged)
 
 
 def _message(record: SqsRecord) -> ContactMessage:
@@ -50,11 +50,6 @@ def _message(record: SqsRecord) -> ContactMessage:
         sent_at=datetime.fromtimestamp(sent / 1000, UTC) if sent is not None else None,
         receive_count=record.receive_count,
     )
-
-
-def _returned(message_ids: Any) -> dict[str, Any]:
-    """The partial batch response: exactly the messages that go back to the queue."""
-    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in message_ids]}
 
 
 def _count(results: list[MessageResult]) -> None:

@@ -24,6 +24,7 @@ from activity_relay.adapters.leadlex import LeadLexClient
 from activity_relay.adapters.publishers.batching import RetryPolicy
 from activity_relay.adapters.publishers.eventbridge import EventBridgePublisher
 from activity_relay.adapters.publishers.sns import SnsPublisher
+from activity_relay.adapters.sqs.batch import SqsBatchSender
 from activity_relay.adapters.sqs.contact_queue import SqsContactQueue
 from activity_relay.adapters.sqs.dead_letters import SqsDeadLetters
 from activity_relay.core.contracts.contact_queue import ContactQueue
@@ -147,7 +148,7 @@ def _queue_under_test(request: pytest.FixtureRequest, queue_delay: int) -> Queue
         parameter_overrides={"DeliveryDelaySeconds": queue_delay}
     )
     sqs = boto3.client("sqs", region_name=REGION)
-    real = SqsContactQueue(sqs, stack.contact_queue_url, sleep=no_pause)
+    real = SqsContactQueue(SqsBatchSender(sqs, stack.contact_queue_url, sleep=no_pause))
     return QueueUnderTest(
         real,
         lambda: _received(sqs, stack.contact_queue_url),

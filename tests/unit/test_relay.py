@@ -20,8 +20,9 @@ from activity_relay.core.model import (
     TransientSourceError,
 )
 from activity_relay.core.quota.ports import QuotaSnapshot
-from activity_relay.core.sync.batch import BatchSync, ContactMessage, Disposition, MessageResult
+from activity_relay.core.sync.batch import BatchSync
 from activity_relay.core.sync.engine import SyncEngine
+from activity_relay.core.sync.messages import ContactMessage, Disposition, MessageResult
 from activity_relay.core.sync.packing import PackingPublisher
 from relay_local.fakes.contact_queue import MemoryContactQueue
 from relay_local.fakes.state_table import MemoryStateTable

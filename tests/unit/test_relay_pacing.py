@@ -11,8 +11,9 @@ from activity_relay.core.contracts.contact_queue import continuation_body, relea
 from activity_relay.core.model import InitialSync
 from activity_relay.core.quota.pacing import PacePolicy
 from activity_relay.core.quota.ports import QuotaSnapshot
-from activity_relay.core.sync.batch import BatchSync, ContactMessage, Disposition, MessageResult
+from activity_relay.core.sync.batch import BatchSync
 from activity_relay.core.sync.engine import SyncEngine
+from activity_relay.core.sync.messages import ContactMessage, Disposition, MessageResult
 from relay_local.fakes.contact_queue import MemoryContactQueue
 from relay_local.fakes.state_table import MemoryStateTable
 from relay_local.fakes.sync import EPOCH, FakeLeadLex, RecordingPublisher

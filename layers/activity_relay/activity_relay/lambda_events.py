@@ -1,4 +1,5 @@
-"""The SQS event Lambda hands a handler, read into what the handlers use of it.
+"""The SQS event Lambda hands a handler, read into what the handlers use of it, and the partial
+batch response a handler returns.
 
 Powertools' `SQSEvent` would do, but importing it loads its whole `data_classes` package (every
 event source's class), a tenth of a handler's cold import (benchmarks/cold_start.py), for six
@@ -7,7 +8,7 @@ keys of a documented dict.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -51,3 +52,8 @@ class Invocation(Protocol):
     """What the runtimes use of Lambda's context object."""
 
     def get_remaining_time_in_millis(self) -> int: ...
+
+
+def batch_item_failures(message_ids: Iterable[str]) -> dict[str, Any]:
+    """The partial batch response: exactly these messages go back to their queue."""
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in message_ids]}

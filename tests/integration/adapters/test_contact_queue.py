@@ -11,6 +11,7 @@ import pytest
 from adapter_support import drain, record_calls
 from botocore.stub import Stubber
 
+from activity_relay.adapters.sqs.batch import SqsBatchSender
 from activity_relay.adapters.sqs.contact_queue import SqsContactQueue
 from activity_relay.core.contracts.contact_queue import QueuedContact
 from relay_local.template import LocalStack
@@ -30,7 +31,7 @@ def requests(contacts: list[str], delays: list[int] | None = None) -> list[Queue
 
 
 def test_one_message_per_contact_in_batches_of_ten(sqs: Any, aws_stack: LocalStack) -> None:
-    queue = SqsContactQueue(sqs, aws_stack.contact_queue_url)
+    queue = SqsContactQueue(SqsBatchSender(sqs, aws_stack.contact_queue_url))
     calls = record_calls(sqs, "SendMessageBatch")
     contacts = [contact(n) for n in range(23)]
 
@@ -42,7 +43,7 @@ def test_one_message_per_contact_in_batches_of_ten(sqs: Any, aws_stack: LocalSta
 
 
 def test_each_message_carries_its_delivery_delay(sqs: Any, aws_stack: LocalStack) -> None:
-    queue = SqsContactQueue(sqs, aws_stack.contact_queue_url)
+    queue = SqsContactQueue(SqsBatchSender(sqs, aws_stack.contact_queue_url))
     calls = record_calls(sqs, "SendMessageBatch")
 
     assert queue.send(requests([contact(1), contact(2)], [0, 60])) == []
@@ -55,7 +56,7 @@ def test_each_message_carries_its_delivery_delay(sqs: Any, aws_stack: LocalStack
 
 def test_without_delays_the_queue_s_own_applies(sqs: Any, aws_stack: LocalStack) -> None:
     # The template's DeliveryDelaySeconds holds a message back unless it names its own delay
-    queue = SqsContactQueue(sqs, aws_stack.contact_queue_url)
+    queue = SqsContactQueue(SqsBatchSender(sqs, aws_stack.contact_queue_url))
     calls = record_calls(sqs, "SendMessageBatch")
 
     assert queue.send(requests([contact(1)])) == []
@@ -67,7 +68,7 @@ def test_without_delays_the_queue_s_own_applies(sqs: Any, aws_stack: LocalStack)
 def test_nothing_to_enqueue_sends_nothing(sqs: Any, aws_stack: LocalStack) -> None:
     calls = record_calls(sqs, "SendMessageBatch")
 
-    assert SqsContactQueue(sqs, aws_stack.contact_queue_url).send([]) == []
+    assert SqsContactQueue(SqsBatchSender(sqs, aws_stack.contact_queue_url)).send([]) == []
     assert calls == []
 
 
@@ -107,7 +108,7 @@ def stubbed() -> Iterator[tuple[Any, Stubber]]:
 def test_only_the_failed_entries_are_resent(stubbed: Any) -> None:
     client, stubber = stubbed
     pauses: list[float] = []
-    queue = SqsContactQueue(client, QUEUE_URL, sleep=pauses.append)
+    queue = SqsContactQueue(SqsBatchSender(client, QUEUE_URL, sleep=pauses.append))
     contacts = [contact(n) for n in range(12)]
     # Batch 1: entries 2 and 7 fail, then succeed alone
     stubber.add_response(
@@ -130,7 +131,7 @@ def test_only_the_failed_entries_are_resent(stubbed: Any) -> None:
 def test_a_persistent_failure_is_returned_after_the_last_attempt(stubbed: Any) -> None:
     client, stubber = stubbed
     pauses: list[float] = []
-    queue = SqsContactQueue(client, QUEUE_URL, attempts=3, sleep=pauses.append)
+    queue = SqsContactQueue(SqsBatchSender(client, QUEUE_URL, attempts=3, sleep=pauses.append))
     contacts = [contact(n) for n in range(3)]
     stubber.add_response("send_message_batch", answer([0, 2], [1]), entries(*enumerate(contacts)))
     stubber.add_response("send_message_batch", answer([], [1]), entries((1, contacts[1])))
@@ -142,7 +143,7 @@ def test_a_persistent_failure_is_returned_after_the_last_attempt(stubbed: Any) -
 
 def test_a_sender_fault_is_not_retried(stubbed: Any) -> None:
     client, stubber = stubbed
-    queue = SqsContactQueue(client, QUEUE_URL, sleep=lambda _: None)
+    queue = SqsContactQueue(SqsBatchSender(client, QUEUE_URL, sleep=lambda _: None))
     contacts = [contact(n) for n in range(2)]
     stubber.add_response(
         "send_message_batch", answer([0], [1], sender_fault=True), entries(*enumerate(contacts))
@@ -153,7 +154,7 @@ def test_a_sender_fault_is_not_retried(stubbed: Any) -> None:
 
 def test_a_failed_call_fails_its_batch_only(stubbed: Any) -> None:
     client, stubber = stubbed
-    queue = SqsContactQueue(client, QUEUE_URL, attempts=2, sleep=lambda _: None)
+    queue = SqsContactQueue(SqsBatchSender(client, QUEUE_URL, attempts=2, sleep=lambda _: None))
     contacts = [contact(n) for n in range(11)]
     for _ in range(2):
         stubber.add_client_error(

@@ -1,4 +1,4 @@
-"""The LeadLex API client: the only code that speaks HTTP to LeadLex.
+"""The LeadLex API client: HTTP to LeadLex, its retries, and what its answers become.
 
 Retries (5xx, dropped connections, read errors, and a 429 that names its Retry-After) happen
 inside urllib3, with exponential backoff plus jitter, honouring Retry-After. A 429 without one
@@ -23,7 +23,7 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, NoReturn, Self, TypeGuard
+from typing import Any, NoReturn, Self
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -31,8 +31,8 @@ from urllib3.exceptions import MaxRetryError
 from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
+from activity_relay.adapters.leadlex_pages import UnreadablePage, parse_page
 from activity_relay.core.model import (
-    Activity,
     ActivityPage,
     AuthenticationFailed,
     ContactNotFound,
@@ -257,64 +257,20 @@ class LeadLexClient:
         request_id: str | None,
         attempts: int,
     ) -> ActivityPage:
-
-        def malformed(reason: str) -> NoReturn:
+        try:
+            return parse_page(
+                response.content, page=page, per_page=self.per_page, requests=attempts
+            )
+        except UnreadablePage as unreadable:
             self._fail(
                 MalformedResponse,
-                f"malformed LeadLex response for contact {contact}: {reason}",
+                f"malformed LeadLex response for contact {contact}: {unreadable}",
                 contact,
                 200,
                 request_id,
                 code="malformed_response",
                 requests=attempts,
             )
-
-        try:
-            body = response.json()
-        except ValueError:
-            malformed("body is not JSON")
-        if not isinstance(body, dict):
-            malformed("body is not a JSON object")
-        data, meta = body.get("data"), body.get("meta")
-        if not isinstance(data, dict) or not isinstance(data.get("activities"), list):
-            malformed("data.activities is not a list")
-        if not isinstance(meta, dict):
-            malformed("meta is not an object")
-        total = meta.get("total")
-        if not _is_int(total) or total < 0:
-            message = f"meta.total is not a non-negative integer: {total!r}"
-            malformed(message)
-        for name, expected in (("page", page), ("per_page", self.per_page)):
-            if name in meta and meta[name] != expected:
-                message = f"meta.{name} is {meta[name]!r}, asked for {expected}"
-                malformed(message)
-        items: list[Any] = data["activities"]
-        if len(items) > self.per_page:
-            message = f"{len(items)} activities on a page of {self.per_page}"
-            malformed(message)
-        # A short page would let the engine believe it has seen everything: never accept one.
-        expected_count = min(self.per_page, max(0, total - (page - 1) * self.per_page))
-        if len(items) < expected_count:
-            message = (
-                f"page {page} holds {len(items)} activities where meta.total={total} "
-                f"implies {expected_count}"
-            )
-            malformed(message)
-        activities = []
-        for item in items:
-            if not isinstance(item, dict):
-                malformed("an activity is not a JSON object")
-            try:
-                activities.append(Activity.from_api(item))
-            except ValueError as error:
-                malformed(str(error))
-        return ActivityPage(
-            number=page,
-            per_page=self.per_page,
-            total=total,
-            activities=tuple(activities),
-            requests=attempts,
-        )
 
     def _fail(
         self,
@@ -396,10 +352,6 @@ def _error_details(response: requests.Response) -> tuple[str | None, str | None]
         code if isinstance(code, str) else None,
         message[:500] if isinstance(message, str) else None,
     )
-
-
-def _is_int(value: object) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _header_int(value: str | None) -> int | None:

@@ -7,7 +7,7 @@ benchmarks/cold_start.py).
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from activity_relay.runtime.registry import built_once
 
@@ -50,21 +50,21 @@ class AwsClients:
         )
 
     def sns(self) -> SNSClient:
-        with _SESSION_LOCK:
-            return self._session.client("sns", config=self._config)
+        return cast("SNSClient", self._client("sns"))
 
     def events(self) -> EventBridgeClient:
-        with _SESSION_LOCK:
-            return self._session.client("events", config=self._config)
+        return cast("EventBridgeClient", self._client("events"))
 
     def dynamodb(self) -> DynamoDBClient:
-        with _SESSION_LOCK:
-            return self._session.client("dynamodb", config=self._config)
+        return cast("DynamoDBClient", self._client("dynamodb"))
 
     def sqs(self) -> SQSClient:
-        with _SESSION_LOCK:
-            return self._session.client("sqs", config=self._config)
+        return cast("SQSClient", self._client("sqs"))
 
     def secretsmanager(self) -> SecretsManagerClient:
+        return cast("SecretsManagerClient", self._client("secretsmanager"))
+
+    def _client(self, service: Any) -> Any:
+        # Typed by the callers above: boto3-stubs types client() per literal service name.
         with _SESSION_LOCK:
-            return self._session.client("secretsmanager", config=self._config)
+            return self._session.client(service, config=self._config)

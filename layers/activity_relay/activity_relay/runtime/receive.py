@@ -52,6 +52,7 @@ class ReceiveRuntime:
     """The webhook receiver's runtime: the signing secret and the contact queue."""
 
     def __init__(self, settings: ReceiveSettings, *, sqs: SQSClient | None = None) -> None:
+        from activity_relay.adapters.sqs.batch import SqsBatchSender
         from activity_relay.adapters.sqs.contact_queue import SqsContactQueue
         from activity_relay.core.webhooks_in.receiver import WebhookReceiver
         from activity_relay.core.webhooks_in.signature import RotatingSecret
@@ -63,7 +64,9 @@ class ReceiveRuntime:
         self.receiver = WebhookReceiver(
             RotatingSecret(self._load_secret, clock=time.monotonic),
             # botocore's retries (above) are all the time there is: one SendMessageBatch call.
-            SqsContactQueue(sqs or self._clients.sqs(), settings.contact_queue_url, attempts=1),
+            SqsContactQueue(
+                SqsBatchSender(sqs or self._clients.sqs(), settings.contact_queue_url, attempts=1)
+            ),
         )
 
     def process(self, request: WebhookRequest, context: Invocation) -> Reception:

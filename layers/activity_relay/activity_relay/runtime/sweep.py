@@ -74,6 +74,7 @@ class SweepRuntime:
 
     def __init__(self, settings: SweepSettings, clock: Callable[[], datetime] = utc_now) -> None:
         from activity_relay.adapters.dynamodb.deferrals import DynamoDbDeferrals
+        from activity_relay.adapters.sqs.batch import SqsBatchSender
         from activity_relay.adapters.sqs.contact_queue import SqsContactQueue
         from activity_relay.runtime.aws import AwsClients
 
@@ -81,7 +82,7 @@ class SweepRuntime:
         self.settings = settings
         self._clock = clock
         self._deferrals = DynamoDbDeferrals(clients.dynamodb(), settings.state_table_name)
-        self._queue = SqsContactQueue(clients.sqs(), settings.contact_queue_url)
+        self._queue = SqsContactQueue(SqsBatchSender(clients.sqs(), settings.contact_queue_url))
 
     def process(self, event: Mapping[str, Any], context: Invocation) -> SweepResult:
         """One scheduled run; the schedule's event carries nothing the sweep needs."""

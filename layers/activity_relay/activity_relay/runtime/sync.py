@@ -20,7 +20,8 @@ from activity_relay.runtime.environment import ConfigurationError, Environment, 
 from activity_relay.runtime.registry import built_once
 
 if TYPE_CHECKING:
-    from activity_relay.core.sync.batch import BatchSync, ContactMessage, MessageResult
+    from activity_relay.core.sync.batch import BatchSync
+    from activity_relay.core.sync.messages import ContactMessage, MessageResult
     from activity_relay.lambda_events import Invocation
 
 DEFAULT_API_BASE_URL = "https://data.leadlex.com/functions/v1/api-gateway"
@@ -107,6 +108,7 @@ def build_batch_sync(
     from activity_relay.adapters.leadlex import LeadLexClient
     from activity_relay.adapters.publishers.eventbridge import EventBridgePublisher
     from activity_relay.adapters.publishers.sns import SnsPublisher
+    from activity_relay.adapters.sqs.batch import SqsBatchSender
     from activity_relay.adapters.sqs.contact_queue import SqsContactQueue
     from activity_relay.adapters.sqs.dead_letters import SqsDeadLetters
     from activity_relay.core.quota.reserve import QuotaGuard
@@ -151,7 +153,7 @@ def build_batch_sync(
         engine=engine,
         rejected=SqsDeadLetters(sqs, settings.dead_letter_queue_url),
         deferrals=deferrals,
-        queue=SqsContactQueue(sqs, settings.contact_queue_url),
+        queue=SqsContactQueue(SqsBatchSender(sqs, settings.contact_queue_url)),
         clock=clock,
         concurrency=settings.contact_concurrency,
         quota=quota.snapshot,

@@ -56,7 +56,7 @@ contact can take that key; it has neither `version` nor the deferral attributes,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
@@ -65,6 +65,7 @@ from botocore.exceptions import ClientError
 from activity_relay.core.model import Backfill, ContactState, Fingerprint, parse_timestamp
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import UniversalAttributeValueTypeDef
 
 DEFERRED_INDEX: Final = "DeferredContacts"
@@ -88,6 +89,21 @@ LEASE_ATTRIBUTES: Final = ("lease_holder", "lease_taken_at", "lease_expires_at")
 REQUEST_MARGIN: Final = timedelta(seconds=1)
 """A deferral asked for this close before a sync began may be the sync's own request: the
 request's clock and the sync's are two containers'."""
+
+
+class StateTableAdapter:
+    """An adapter of the state table: its client, its name, and the clock its writes stamp."""
+
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        table_name: str,
+        *,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self._client = client
+        self._table_name = table_name
+        self._clock = clock or utc_now
 
 
 def condition_failed(error: ClientError) -> bool:

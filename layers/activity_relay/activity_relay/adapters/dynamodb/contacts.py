@@ -13,7 +13,7 @@ UpdateItems, so attributes written by anyone else survive them.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -24,17 +24,16 @@ from activity_relay.adapters.dynamodb.codec import (
     DEFERRAL_ATTRIBUTES,
     LEASE_ATTRIBUTES,
     REQUEST_MARGIN,
+    StateTableAdapter,
     condition_failed,
     decode_state,
     iso,
     number,
-    utc_now,
 )
 from activity_relay.core.model import ContactState, parse_timestamp
 from activity_relay.core.sync.ports import Covered, Lease, LeaseHeld, StateConflict
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import UniversalAttributeValueTypeDef
 
 _FIRST_SAVE = "attribute_not_exists(contact_id) OR attribute_not_exists(#version)"
@@ -57,19 +56,8 @@ class _DeferralAskedDuringSync(Exception):
     """A save's only failed condition: the deferral was asked for after the sync began."""
 
 
-class DynamoDbStateStore:
+class DynamoDbStateStore(StateTableAdapter):
     """Per-contact sync state in one DynamoDB table, written with optimistic concurrency."""
-
-    def __init__(
-        self,
-        client: DynamoDBClient,
-        table_name: str,
-        *,
-        clock: Callable[[], datetime] = utc_now,
-    ) -> None:
-        self._client = client
-        self._table_name = table_name
-        self._clock = clock
 
     def load(self, contact_id: str) -> ContactState | None:
         # Strongly consistent: an eventually consistent read may miss the last save, and the

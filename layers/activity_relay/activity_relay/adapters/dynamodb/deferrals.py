@@ -15,7 +15,7 @@ contact can take that key; it has neither `version` nor the deferral attributes,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -25,15 +25,14 @@ from activity_relay.adapters.dynamodb.codec import (
     DEFERRED_INDEX,
     DEFERRED_PARTITION,
     QUOTA_KEY,
+    StateTableAdapter,
     condition_failed,
     iso,
-    utc_now,
 )
 from activity_relay.core.model import parse_timestamp
 from activity_relay.core.quota.ports import QuotaSnapshot
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import UniversalAttributeValueTypeDef
 
 # A newer window always wins; within a window the later observation, and on a tie the lower
@@ -46,19 +45,8 @@ _NEWER_QUOTA = (
 )
 
 
-class DynamoDbDeferrals:
+class DynamoDbDeferrals(StateTableAdapter):
     """The Deferrals port over the state table."""
-
-    def __init__(
-        self,
-        client: DynamoDBClient,
-        table_name: str,
-        *,
-        clock: Callable[[], datetime] = utc_now,
-    ) -> None:
-        self._client = client
-        self._table_name = table_name
-        self._clock = clock
 
     def defer(self, contact_id: str, until: datetime) -> None:
         # The latest deferral wins: it comes from the latest exhaustion, so its reset is the

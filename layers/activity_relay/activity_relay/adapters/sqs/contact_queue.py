@@ -4,15 +4,10 @@ its body, delay and attributes as the contract writes them, sent by SqsBatchSend
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
 from activity_relay.adapters.sqs.batch import SqsBatchSender, SqsEntry
 from activity_relay.core.contracts.contact_queue import QueuedContact
-
-if TYPE_CHECKING:
-    from mypy_boto3_sqs import SQSClient
 
 logger = logging.getLogger(__name__)
 
@@ -22,18 +17,8 @@ class SqsContactQueue:
     queue's own delay only to messages that name none, and neither the sweep's pacing nor a
     continuation may inherit it."""
 
-    def __init__(
-        self,
-        client: SQSClient,
-        queue_url: str,
-        *,
-        attempts: int = 3,
-        backoff_seconds: float = 0.2,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self._sender = SqsBatchSender(
-            client, queue_url, attempts=attempts, backoff_seconds=backoff_seconds, sleep=sleep
-        )
+    def __init__(self, sender: SqsBatchSender) -> None:
+        self._sender = sender
 
     def send(self, messages: Sequence[QueuedContact]) -> list[QueuedContact]:
         outcome = self._sender.send(

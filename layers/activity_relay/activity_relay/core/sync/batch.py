@@ -29,7 +29,6 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import Enum
 
 from activity_relay.core.contracts.contact_queue import (
     MAX_DELAY_SECONDS,
@@ -50,6 +49,7 @@ from activity_relay.core.quota.pacing import PacePolicy, admit
 from activity_relay.core.quota.ports import Deferrals, QuotaSnapshot
 from activity_relay.core.sync.engine import SyncEngine, SyncOutcome, SyncStatus
 from activity_relay.core.sync.listing import Tally
+from activity_relay.core.sync.messages import ContactMessage, Disposition, MessageResult
 from activity_relay.core.sync.packing import PackingPublisher
 from activity_relay.core.sync.ports import LeaseHeld, PublishFailed, RejectedMessages, StateConflict
 
@@ -59,40 +59,6 @@ logger = logging.getLogger(__name__)
 # what is in flight keeps the rest to publish and checkpoint.
 TIME_RESERVE_SHARE = 0.2
 TIME_RESERVE_MIN_MS = 3_000
-
-
-@dataclass(frozen=True, slots=True)
-class ContactMessage:
-    message_id: str
-    body: str
-    sent_at: datetime | None = None
-    receive_count: int = 1  # ApproximateReceiveCount: above 1, it came back after a failure
-
-
-class Disposition(Enum):
-    SYNCED = "synced"
-    COALESCED = "coalesced"  # an earlier sync already covered it: no request
-    COVERED = "covered"  # a concurrent sync that began after it was sent covers it
-    REQUEUED = "requeued"  # another sync held the contact: enqueued again, delayed
-    NOT_FOUND = "not_found"
-    DEFERRED = "deferred"  # daily quota spent or paced: recorded, synced when the sweep releases it
-    CONTINUED = "continued"  # checkpointed; a continuation message of its own carries on
-    REJECTED = "rejected"  # sent to the dead-letter queue with its reason
-    RETRY = "retry"  # returned to the queue
-
-    @property
-    def acknowledged(self) -> bool:
-        return self is not Disposition.RETRY
-
-
-@dataclass(frozen=True, slots=True)
-class MessageResult:
-    message_id: str
-    disposition: Disposition
-    contact_id: str | None = None
-    published: int = 0
-    requests: int = 0
-    reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
