@@ -47,8 +47,7 @@ from activity_relay.core.sync.engine import SyncEngine
 from activity_relay.core.sync.fanout import FanOutPublisher
 from activity_relay.core.sync.ports import Lease
 from benchmarks._harness import table
-from leadlex_sandbox.clock import Clock
-from leadlex_sandbox.core import Plan, Sandbox
+from leadlex_sandbox import Clock, Plan, Sandbox
 from relay_local.memory import MemoryStateStore, RejectionLog
 
 START = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)

@@ -17,7 +17,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 from leadlex_sandbox import fake_data
 from leadlex_sandbox.clock import Clock
-from leadlex_sandbox.core import Plan, RequestRecord, Response, Sandbox
+from leadlex_sandbox.quota import Plan
+from leadlex_sandbox.routing import RequestRecord, Response
+from leadlex_sandbox.sandbox import Sandbox
 
 ADMIN_PREFIX = "/_admin"
 
