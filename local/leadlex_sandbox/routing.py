@@ -93,44 +93,33 @@ class PageHooks:
     """Callbacks on served pages. Not thread-safe: the sandbox's lock guards it."""
 
     def __init__(self) -> None:
-        self._hooks: list[tuple[PageHook, bool]] = []
+        self.hooks: list[tuple[PageHook, bool]] = []
 
     def add(self, callback: PageHook, *, once: bool) -> None:
-        self._hooks.append((callback, once))
+        self.hooks.append((callback, once))
 
     def remove(self, callback: PageHook) -> None:
-        self._hooks = [(hook, once) for hook, once in self._hooks if hook is not callback]
+        self.hooks = [(hook, once) for hook, once in self.hooks if hook is not callback]
 
     def take(self) -> list[PageHook]:
         """The hooks to run for one page; those registered `once` are forgotten."""
-        hooks = self._hooks
-        self._hooks = [(hook, once) for hook, once in hooks if not once]
+        hooks = self.hooks
+        self.hooks = [(hook, once) for hook, once in hooks if not once]
         return [hook for hook, _ in hooks]
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Router:
     """Answers /v1 requests from the sandbox's parts, under the sandbox's lock."""
 
-    def __init__(
-        self,
-        *,
-        lock: threading.Lock,
-        clock: Clock,
-        faults: Faults,
-        store: Store,
-        quota: Quota,
-        webhooks: Webhooks,
-        traffic: Traffic,
-        hooks: PageHooks,
-    ) -> None:
-        self._lock = lock
-        self._clock = clock
-        self._faults = faults
-        self._store = store
-        self._quota = quota
-        self._webhooks = webhooks
-        self._traffic = traffic
-        self._hooks = hooks
+    lock: threading.Lock
+    clock: Clock
+    faults: Faults
+    store: Store
+    quota: Quota
+    webhooks: Webhooks
+    traffic: Traffic
+    hooks: PageHooks
 
     def handle(
         self,
@@ -142,14 +131,14 @@ class Router:
     ) -> Response:
         """Answer one /v1 request. Page hooks have run when this returns."""
         match = _LISTING.match(path)
-        with self._lock:
+        with self.lock:
             if match:
                 contact_key = match.group(1).lower()
-                listings = self._traffic.listing_requests
+                listings = self.traffic.listing_requests
                 listings[contact_key] = listings.get(contact_key, 0) + 1
-        if self._faults.latency > 0:
-            time.sleep(self._faults.latency)
-        failure = self._faults.take_failure()
+        if self.faults.latency > 0:
+            time.sleep(self.faults.latency)
+        failure = self.faults.take_failure()
         if failure is not None:
             kind, status, retry_after = failure
             if kind == "drop":
@@ -166,12 +155,12 @@ class Router:
                 405, "method_not_allowed", f"{method} is not allowed here.", self._headers_now()
             )
         response, served = self._list(match.group(1), query, auth)
-        mutate = self._faults.take_mutation() if served is not None else None
+        mutate = self.faults.take_mutation() if served is not None else None
         if mutate is not None:
             document = json.loads(response.body)
             mutate(document)
             response.body = json.dumps(document, separators=(",", ":")).encode()
-        if self._faults.take_malform():
+        if self.faults.take_malform():
             response.body = response.body[: max(1, len(response.body) // 2)] + b"<!-- gateway"
         elif served is not None:
             self._run_hooks(served)
@@ -180,16 +169,16 @@ class Router:
     def _list(
         self, raw_id: str, query: Mapping[str, str], auth: str | None
     ) -> tuple[Response, PageServed | None]:
-        now = self._clock.now()
-        with self._lock:
-            key = self._store.valid_key(bearer(auth), now)
+        now = self.clock.now()
+        with self.lock:
+            key = self.store.valid_key(bearer(auth), now)
             if key is None:
                 message = "Invalid, expired or revoked API key."
                 return error(401, "invalid_key", message, self._headers_now()), None
-            limited = self._quota.consume(now)
-            headers = self._quota.headers(now)
+            limited = self.quota.consume(now)
+            headers = self.quota.headers(now)
             if limited is not None:
-                if self._quota.retry_after:
+                if self.quota.retry_after:
                     headers.append(("Retry-After", str(limited)))
                 return error(429, "rate_limited", "Rate limit exceeded.", headers), None
             if READ_SCOPE not in key.scopes:
@@ -203,13 +192,13 @@ class Router:
                 per_page = int_param(query, "per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE)
             except ValueError as problem:
                 return error(400, "validation_error", str(problem), headers), None
-            contact = self._store.find_contact(raw_id)
+            contact = self.store.find_contact(raw_id)
             if contact is None:
                 return error(404, "not_found", "Contact not found.", headers), None
-            listing = self._store.listing(contact)
+            listing = self.store.listing(contact)
             chunk = listing[(page - 1) * per_page : page * per_page]
             body = {
-                "data": {"activities": [self._store.render(stored) for stored in chunk]},
+                "data": {"activities": [self.store.render(stored) for stored in chunk]},
                 "meta": {"page": page, "per_page": per_page, "total": len(listing)},
             }
             served = PageServed(
@@ -224,13 +213,13 @@ class Router:
     def _webhooks_endpoint(self, method: str, auth: str | None, body: bytes) -> Response:
         """POST /v1/webhooks (webhook_registration.py). Costs a request like any other; the
         docs name no scope for it, so any valid key may register."""
-        now = self._clock.now()
-        with self._lock:
-            if self._store.valid_key(bearer(auth), now) is None:
+        now = self.clock.now()
+        with self.lock:
+            if self.store.valid_key(bearer(auth), now) is None:
                 message = "Invalid, expired or revoked API key."
                 return error(401, "invalid_key", message, self._headers_now())
-            limited = self._quota.consume(now)
-            headers = self._quota.headers(now)
+            limited = self.quota.consume(now)
+            headers = self.quota.headers(now)
             if limited is not None:
                 return error(429, "rate_limited", "Rate limit exceeded.", headers)
             if method != "POST":
@@ -239,10 +228,10 @@ class Router:
                 registration = parse_registration(body)
             except ValueError as problem:
                 return error(400, "validation_error", str(problem), headers)
-            if self._webhooks.has(registration.url):
+            if self.webhooks.has(registration.url):
                 message = "A webhook with this URL exists already."
                 return error(409, "duplicate_webhook", message, headers)
-            webhook_id, secret = self._webhooks.register(registration)
+            webhook_id, secret = self.webhooks.register(registration)
         document = {
             "id": webhook_id,
             "url": registration.url,
@@ -255,13 +244,13 @@ class Router:
         return json_response(201, {"data": document}, headers)
 
     def _run_hooks(self, served: PageServed) -> None:
-        with self._lock:
-            hooks = self._hooks.take()
+        with self.lock:
+            hooks = self.hooks.take()
         for hook in hooks:
             hook(served)
 
     def _headers_now(self) -> list[tuple[str, str]]:
-        return self._quota.headers(self._clock.now())
+        return self.quota.headers(self.clock.now())
 
     def _fault_response(self, status: int, retry_after: int | None) -> Response:
         headers = self._headers_now()
