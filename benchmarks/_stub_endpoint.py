@@ -19,10 +19,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from loopback import LoopbackServer, StartStop
 
 SECRET_VALUE = {"api_key": "cold-start-key", "secret": "cold-start-webhook-secret"}
 
@@ -103,7 +103,7 @@ def _sns_publish_batch(form: str) -> bytes | None:
     ).encode()
 
 
-class StubEndpoint:
+class StubEndpoint(StartStop):
     def __init__(self) -> None:
         self.served: list[str] = []
         self.refused: list[str] = []
@@ -153,19 +153,15 @@ class StubEndpoint:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._http = LoopbackServer(Handler, name="stub-endpoint")
 
-    def __enter__(self) -> StubEndpoint:
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+    @property
+    def url(self) -> str:
+        return self._http.url
+
+    def start(self) -> StubEndpoint:
+        self._http.start()
         return self
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+    def stop(self) -> None:
+        self._http.stop()

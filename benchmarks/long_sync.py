@@ -48,8 +48,7 @@ from activity_relay.core.sync.fanout import FanOutPublisher
 from activity_relay.core.sync.messages import ContactMessage, Disposition
 from activity_relay.core.sync.ports import Lease
 from benchmarks._harness import table
-from leadlex_sandbox.clock import Clock
-from leadlex_sandbox.core import Plan, Sandbox
+from leadlex_sandbox import Clock, Plan, Sandbox
 from relay_local.fakes.state_table import MemoryStateTable
 from relay_local.fakes.sync import RejectionLog
 

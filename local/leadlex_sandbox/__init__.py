@@ -64,17 +64,13 @@ GET      /_admin/webhooks/deliveries          {"deliveries": [...]}
 """
 
 from leadlex_sandbox.clock import Clock
-from leadlex_sandbox.core import (
-    PLANS,
-    READ_SCOPE,
-    Faults,
-    PageServed,
-    Plan,
-    RequestRecord,
-    Sandbox,
-    WebhookDelivery,
-)
+from leadlex_sandbox.faults import Faults
+from leadlex_sandbox.quota import PLANS, Plan
+from leadlex_sandbox.routing import PageServed, RequestRecord
+from leadlex_sandbox.sandbox import Sandbox
 from leadlex_sandbox.server import SandboxServer
+from leadlex_sandbox.store import READ_SCOPE
+from leadlex_sandbox.webhooks import WebhookDelivery
 
 __all__ = [
     "PLANS",

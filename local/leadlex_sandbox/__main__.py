@@ -6,8 +6,9 @@ import argparse
 import contextlib
 import threading
 
-from leadlex_sandbox.core import PLANS, TYPE_FIELDS
+from leadlex_sandbox.quota import PLANS
 from leadlex_sandbox.server import SandboxServer
+from leadlex_sandbox.store import TYPE_FIELDS
 
 
 def main(argv: list[str] | None = None) -> None:

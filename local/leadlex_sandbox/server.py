@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import socket
-import threading
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any
+from http.server import BaseHTTPRequestHandler
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlsplit
 
 from leadlex_sandbox import fake_data
 from leadlex_sandbox.clock import Clock
-from leadlex_sandbox.core import Plan, RequestRecord, Response, Sandbox
+from leadlex_sandbox.quota import Plan
+from leadlex_sandbox.routing import RequestRecord, Response
+from leadlex_sandbox.sandbox import Sandbox
+from loopback import LoopbackServer, StartStop
 
 ADMIN_PREFIX = "/_admin"
 
 
-class SandboxServer(Sandbox):
+class SandboxServer(Sandbox, StartStop):
     """A `Sandbox` served on 127.0.0.1 from a daemon thread.
 
     `with SandboxServer() as sandbox:` binds an ephemeral port (unless `port` is given) and
@@ -49,8 +48,7 @@ class SandboxServer(Sandbox):
         self.host = host
         self.port = port
         self.path_prefix = path_prefix.rstrip("/")
-        self._server: _HTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._http: LoopbackServer | None = None
 
     @property
     def base_url(self) -> str:
@@ -61,84 +59,35 @@ class SandboxServer(Sandbox):
         return f"http://{self.host}:{self.port}{ADMIN_PREFIX}"
 
     def start(self) -> SandboxServer:
-        if self._server is not None:
+        if self._http is not None:
             raise RuntimeError("sandbox already running")
-        server = _HTTPServer((self.host, self.port), _Handler, self)
-        self.port = server.server_address[1]
+        owner = self
+
+        class Handler(_Handler):
+            sandbox = owner
+
         # A short poll keeps stop() fast: tests start and stop one server each.
-        thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        thread.start()
-        self._server, self._thread = server, thread
+        self._http = LoopbackServer(
+            Handler, host=self.host, port=self.port, name="leadlex-sandbox", poll_interval=0.02
+        ).start()
+        self.port = self._http.port
         return self
 
     def stop(self) -> None:
-        server, thread = self._server, self._thread
-        if server is None or thread is None:
-            return
-        server.shutdown()
-        server.close_connections()
-        server.server_close()
-        thread.join()
-        self._server = self._thread = None
-
-    def __enter__(self) -> SandboxServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(
-        self, address: tuple[str, int], handler: type[_Handler], sandbox: SandboxServer
-    ) -> None:
-        super().__init__(address, handler)
-        self.sandbox = sandbox
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
-
-    def track(self, connection: socket.socket) -> None:
-        with self._connections_lock:
-            self._connections.add(connection)
-
-    def untrack(self, connection: socket.socket) -> None:
-        with self._connections_lock:
-            self._connections.discard(connection)
-
-    def close_connections(self) -> None:
-        # Handler threads idle on keep-alive reads would otherwise outlive the server.
-        with self._connections_lock:
-            connections = list(self._connections)
-        for connection in connections:
-            with contextlib.suppress(OSError):  # already closed by the client
-                connection.shutdown(socket.SHUT_RDWR)
+        http, self._http = self._http, None
+        if http is not None:
+            http.stop()
 
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as clients reuse connections
     disable_nagle_algorithm = True  # headers and body go out in two writes
     timeout = 60  # an idle keep-alive connection ends after this
-    server: _HTTPServer
+    sandbox: ClassVar[SandboxServer]  # set by SandboxServer.start
 
     def setup(self) -> None:
         super().setup()
-        self.server.track(self.connection)
-        self.server.sandbox.connection_opened()
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.untrack(self.connection)
+        self.sandbox.connection_opened()
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silent: thousands of requests per test run would drown the output."""
@@ -162,7 +111,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._read_body()
         parts = urlsplit(self.path)
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
-        sandbox = self.server.sandbox
+        sandbox = self.sandbox
         if parts.path.startswith(ADMIN_PREFIX + "/"):
             status, payload = _admin(sandbox, method, parts.path[len(ADMIN_PREFIX) :], body)
             data = json.dumps(payload, separators=(",", ":")).encode()

@@ -21,7 +21,6 @@ import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
 
 import boto3
@@ -31,6 +30,7 @@ from activity_relay.adapters.dynamodb.endpoints import DynamoDbEndpointStore
 from activity_relay.runtime import registry
 from activity_relay.runtime.deliver import ALLOW_LOCAL_TARGETS_VARIABLE
 from leadlex_sandbox import SandboxServer
+from loopback import StartStop
 from relay_cli.events import event_document
 from relay_cli.target import FAKE_CREDENTIALS, STATE_FILE
 from relay_local.server import MotoServer
@@ -67,7 +67,7 @@ class Received:
     document: Mapping[str, Any]  # the contract's event document
 
 
-class EmbeddedRelay:
+class EmbeddedRelay(StartStop):
     """Starts everything on enter, stops everything it started on exit."""
 
     def __init__(
@@ -316,17 +316,6 @@ class EmbeddedRelay:
         for name, value in values.items():
             self._saved_env.setdefault(name, os.environ.get(name))
             os.environ[name] = value
-
-    def __enter__(self) -> EmbeddedRelay:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def _fresh_handler() -> Handler:

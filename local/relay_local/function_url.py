@@ -23,13 +23,14 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from loopback import LoopbackServer, StartStop
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +126,7 @@ class UrlContext(LambdaContext):
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
-class FunctionUrlServer:
+class FunctionUrlServer(StartStop):
     """Serves one function's URL from a daemon thread on 127.0.0.1 until stop()."""
 
     def __init__(
@@ -146,17 +147,16 @@ class FunctionUrlServer:
         self.timeout_seconds = timeout_seconds
         self.memory_mb = memory_mb
         self._port = port
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._http: LoopbackServer | None = None
         # One invocation at a time, like a function with reserved concurrency 1: the handler's
         # module state (Powertools metrics) is not meant to be shared by threads.
         self._invoke_lock = invoke_lock or threading.Lock()
 
     @property
     def url(self) -> str:
-        if self._server is None:
+        if self._http is None:
             raise RuntimeError("the function URL is not being served")
-        return f"http://127.0.0.1:{self._server.server_address[1]}/"
+        return f"{self._http.url}/"
 
     def invoke(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> Any:
         event = function_url_event(method, path, headers, body)
@@ -165,7 +165,7 @@ class FunctionUrlServer:
             return self.handler(event, context)
 
     def start(self) -> FunctionUrlServer:
-        if self._server is not None:
+        if self._http is not None:
             raise RuntimeError("already serving")
         owner = self
 
@@ -202,36 +202,15 @@ class FunctionUrlServer:
             def log_message(self, format: str, *args: Any) -> None:
                 """Silent: the function's own log lines tell what happened."""
 
-        server = ThreadingHTTPServer(("127.0.0.1", self._port), _Request)
-        server.daemon_threads = True
-        thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"function-url-{self.function_name}",
-            daemon=True,
-        )
-        thread.start()
-        self._server, self._thread = server, thread
+        self._http = LoopbackServer(
+            _Request, port=self._port, name=f"function-url-{self.function_name}"
+        ).start()
         return self
 
     def stop(self) -> None:
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
-        if server is not None and thread is not None:
-            server.shutdown()
-            server.server_close()
-            thread.join()
-
-    def __enter__(self) -> FunctionUrlServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
+        http, self._http = self._http, None
+        if http is not None:
+            http.stop()
 
 
 RECEIVER_ID = "ReceiveWebhooksFunction"

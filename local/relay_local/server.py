@@ -9,16 +9,14 @@ Every client in any process (boto3, the AWS CLI, the relay CLI) reaches it at ``
 from __future__ import annotations
 
 import logging
-import socket
 import urllib.request
-from types import TracebackType
 
 from moto.server import ThreadedMotoServer
 
-HOST = "127.0.0.1"
+from loopback import HOST, StartStop, check_port_free
 
 
-class MotoServer:
+class MotoServer(StartStop):
     """A moto server thread, started with a clean slate and stopped on exit."""
 
     def __init__(self, *, port: int = 0) -> None:
@@ -34,7 +32,8 @@ class MotoServer:
         if self._server is not None:
             raise RuntimeError("moto server already running")
         if self._requested_port:
-            _check_free(self._requested_port)
+            # moto's server thread would die on a taken port and leave start() waiting.
+            check_port_free(self._requested_port)
         # Werkzeug logs every request on stderr, which would bury what the relay prints.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         server = ThreadedMotoServer(ip_address=HOST, port=self._requested_port, verbose=False)
@@ -58,27 +57,3 @@ class MotoServer:
         server, self._server = self._server, None
         if server is not None:
             server.stop()
-
-    def __enter__(self) -> MotoServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-
-def _check_free(port: int) -> None:
-    """Fail clearly on a taken port: moto's server thread would die and leave start() waiting."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        # As the server will: a port left in TIME_WAIT by a server just stopped is free.
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((HOST, port))
-        except OSError:
-            raise OSError(
-                f"port {port} on {HOST} is in use (another `make local`?); stop it or pick another"
-            ) from None

@@ -16,11 +16,12 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from standardwebhooks import Webhook, WebhookVerificationError
+
+from loopback import LoopbackServer, StartStop
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class ReceivedDelivery:
         return json.loads(self.body)
 
 
-class WebhookReceiver:
+class WebhookReceiver(StartStop):
     def __init__(
         self,
         *,
@@ -58,15 +59,14 @@ class WebhookReceiver:
         self.deliveries: list[ReceivedDelivery] = []
         self.requests = 0
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._http: LoopbackServer | None = None
         self._stopping = threading.Event()
 
     @property
     def url(self) -> str:
-        if self._server is None:
+        if self._http is None:
             raise RuntimeError("the receiver is not running")
-        return f"http://127.0.0.1:{self._server.server_address[1]}/hooks"
+        return f"{self._http.url}/hooks"
 
     def start(self) -> WebhookReceiver:
         receiver = self
@@ -78,31 +78,14 @@ class WebhookReceiver:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="webhook-receiver", daemon=True
-        )
-        self._thread.start()
+        self._http = LoopbackServer(Handler, name="webhook-receiver").start()
         return self
 
     def stop(self) -> None:
         self._stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> WebhookReceiver:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
+        http, self._http = self._http, None
+        if http is not None:
+            http.stop()
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[ReceivedDelivery]:
         """Block until `count` deliveries have arrived (or the timeout passes)."""

@@ -4,11 +4,10 @@ responses, timeouts, and one hanging endpoint not delaying another."""
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -19,6 +18,7 @@ from activity_relay.core.webhooks_out.attempts import RetrySchedule
 from activity_relay.core.webhooks_out.delivery import Fate, WebhookDeliverer
 from activity_relay.core.webhooks_out.ports import Delivery
 from activity_relay.core.webhooks_out.signing import SigningSecret, generate_secret
+from loopback import LoopbackServer
 from relay_local.webhook_receiver import WebhookReceiver
 from tests.unit.webhook_fakes import MemoryEndpointStore, RecordedWebhookDeadLetters, make_endpoint
 
@@ -171,19 +171,13 @@ class _Endless(BaseHTTPRequestHandler):
 
 
 def test_a_huge_response_body_is_read_only_up_to_the_limit() -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Endless)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with LoopbackServer(_Endless) as server:
         started = time.monotonic()
         outcome = HardenedSender(allow_local=True, timeout_seconds=5).post(
-            f"http://127.0.0.1:{server.server_address[1]}/", b"{}", HEADERS
+            f"{server.url}/", b"{}", HEADERS
         )
         assert outcome.status == 200
         assert time.monotonic() - started < 3  # a gigabyte would take longer
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_an_endpoint_that_does_not_answer_times_out() -> None:

@@ -3,17 +3,17 @@
 import hashlib
 import hmac
 import json
-import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 import requests
 
 from leadlex_sandbox import SandboxServer
+from loopback import LoopbackServer
 
 SECRET = "whsec_test"
 
@@ -41,14 +41,9 @@ def receiver() -> Iterator[Receiver]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02})
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/leadlex"
-    yield state
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with LoopbackServer(Handler, poll_interval=0.02) as server:
+        state.url = f"{server.url}/hooks/leadlex"
+        yield state
 
 
 def test_a_delivery_is_signed_and_shaped_as_documented(
