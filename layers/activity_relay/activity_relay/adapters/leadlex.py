@@ -5,7 +5,7 @@ inside urllib3, with exponential backoff plus jitter, honouring Retry-After. A 4
 is final at once: it is LeadLex's per-minute window (which sends no headers), and a retry within
 a few seconds' backoff is refused again unless the minute happens to end meanwhile; the relay
 continues the sync a whole window later instead. What is left after the retries becomes one of
-the SourceError classes of ports.py.
+the SourceError classes of core/model/errors.py.
 
 The daily quota each answer reports (X-RateLimit-*) goes to the QuotaGuard the client was
 given (core/quota/reserve.py), which also decides, before each request, whether the reserve

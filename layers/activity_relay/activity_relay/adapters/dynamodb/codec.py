@@ -30,28 +30,12 @@ One item per contact, keyed by `contact_id` (S) alone, as template.yaml declares
 The `backfill_*` attributes exist only while a sync continues over several invocations.
 
 A contact has a state once `save` has written it, i.e. once the item has a `version`: an item
-holding only `not_found_at` loads as None, and its first save is a version-0 save. `save`
-removes `not_found_at`, since the contact it describes has been found since, and the deferral,
-since the sync it waited for has happened. Writes are UpdateItems, so attributes written by
-anyone else survive them.
+holding only `not_found_at`, a deferral or a lease loads as None, and its first save is a
+version-0 save. The deferral attributes are indexed by `DeferredContacts` (deferrals.py); the
+quota observation is one reserved item keyed `#quota`, which no contact's UUID can take.
 
-Deferred contacts are found through the sparse index `DeferredContacts` (template.yaml):
-partition `deferred_partition`, sort `deferred_until`. Only deferred items carry those
-attributes, so the index holds exactly the waiting contacts, oldest deadline first. One constant
-partition is fine at this scale: it takes 1,000 writes a second, and a relay held to a daily quota
-of at most 10,000 requests defers and releases far fewer.
-
-Timestamps are written by `_iso` (`isoformat()` of a UTC datetime, `+00:00`), whose strings sort
-as the moments they name: the index and the conditions below compare them as strings.
-
-The lease is taken by `begin`, in the UpdateItem that also returns the state (ALL_NEW), so a
-sync costs no more calls than a GetItem would; it goes with the sync's `save` (or `release`, or
-`record_not_found`). A brand-new contact's item may hold only a lease: it loads as None, and
-`stale` (which needs a `version`) never returns it.
-
-The quota observation lives in one reserved item keyed `#quota`. Contact ids are UUIDs, so no
-contact can take that key; it has neither `version` nor the deferral attributes, so neither
-`stale` nor `due` can return it.
+Timestamps are written by `iso` (`isoformat()` of a UTC datetime, `+00:00`), whose strings sort
+as the moments they name: the index and the conditions compare them as strings.
 """
 
 from __future__ import annotations

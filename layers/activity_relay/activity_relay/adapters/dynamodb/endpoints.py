@@ -2,8 +2,9 @@
 
 Key: `endpoint_id` (hash) and `item` (range): `endpoint` for the endpoint itself,
 `attempt#<ISO time>#<event id>#<attempt>` for each attempt, which expires after
-ATTEMPT_RETENTION (the table's TTL attribute `expires_at`). Secrets are stored here, encrypted
-at rest, and never logged.
+ATTEMPT_RETENTION (the table's TTL attribute `expires_at`). Signing secrets are stored here as
+they are, never logged: the table's encryption at rest keeps them from a lost disk, not from
+someone who may read the table.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ class DynamoDbEndpointStore:
         self._client = client
         self._table = table_name
 
-    # --- what delivery needs (core/ports.py EndpointStore) -----------------------------------
+    # --- what delivery needs (core/webhooks_out/ports.py EndpointStore) -----------------------------------
 
     def enabled_endpoints(self) -> list[Endpoint]:
         return [e for e in self.all_endpoints() if e.enabled]

@@ -6,7 +6,7 @@ no other trace). Never more contacts than the quota left can serve: each sync co
 one request, so one contact is one unit of budget; and no faster than the per-minute limit
 allows, through SQS delivery delays. Plain Python over ports, no AWS imports.
 
-With pacing (core/pacing.py) the sweep is what spends the paced budget on waiting contacts: each
+With pacing (pacing.py) the sweep is what spends the paced budget on waiting contacts: each
 run (every minute) releases as many as the line allows now, at most a minute of the per-minute
 limit, and claims them in the shared quota observation (one conditional write a run, not one a
 contact), so neither the next run nor a cold container counts them as still available.

@@ -1,0 +1,169 @@
+"""The docs tell the truth about the tree: every file, folder, Make target and `relay` command
+that README.md, benchmarks/README.md or a page of docs/ names exists."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from relay_cli.main import build_parser
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = ROOT / "layers" / "activity_relay" / "activity_relay"
+DOCS = [ROOT / "README.md", ROOT / "benchmarks" / "README.md", *sorted(ROOT.glob("docs/*.md"))]
+# Where a path in the docs may be relative to: the repository, local/ (its packages), the
+# layer's package (core/..., adapters/...) and the layer itself.
+BASES = [ROOT, ROOT / "local", PACKAGE, PACKAGE.parent]
+PATH = re.compile(r"^[\w.-]+(?:/[\w.-]+)*/?$")
+RELAY_COMMAND = re.compile(r"(?:^|[;&|(]\s*|\$ )relay ([a-z][\w-]*)(?: ([a-z][\w-]*))?")
+FILE_SUFFIXES = (".py", ".md", ".yaml", ".yml", ".toml", ".json", ".lock", ".txt")
+
+
+def code_spans(text: str, *, fenced_too: bool = True) -> Iterator[str]:
+    """`inline` spans, and the lines of fenced blocks."""
+    fenced = False
+    for line in text.splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+            continue
+        if fenced:
+            if fenced_too:
+                yield line.strip()
+        else:
+            yield from re.findall(r"`([^`]+)`", line)
+
+
+def exists(path: str, *, beside: Path = ROOT) -> bool:
+    return any((base / path).exists() for base in [*BASES, beside])
+
+
+def repository_path(token: str, beside: Path) -> bool:
+    """A path meant to be in the repository: its first folder is one of ours."""
+    first = token.split("/", 1)[0]
+    return any((base / first).is_dir() for base in [*BASES, beside])
+
+
+def named_paths(text: str, beside: Path = ROOT) -> set[str]:
+    """What a doc names as a file or folder of the repository: a path in any code span whose
+    first folder is ours, or a file name in an inline span (the Layout tree's bare names are
+    its own test's)."""
+    found = set()
+    for fenced in (True, False):
+        for span in code_spans(text, fenced_too=fenced):
+            words = span.split()
+            token = words[0].split(":")[0].rstrip(",") if words else ""
+            if not PATH.match(token) or token.startswith("-") or "*" in token:
+                continue
+            if "/" in token.rstrip("/"):
+                if repository_path(token, beside):
+                    found.add(token)
+            elif not fenced and token.endswith(FILE_SUFFIXES) and not ignored(token):
+                found.add(token)
+    return found
+
+
+def ignored(name: str) -> bool:
+    """A file the tools write (.relay-local.json, say), which .gitignore names."""
+    return name in (ROOT / ".gitignore").read_text().split()
+
+
+def tracked_anywhere(name: str) -> bool:
+    return any(ROOT.glob(f"**/{name}"))
+
+
+def layout_paths(text: str) -> list[str]:
+    """The entries of README's Layout tree, each with the folders above it."""
+    block = text.split("## Layout", 1)[1].split("```", 2)[1]
+    parents: list[tuple[int, str]] = []
+    paths = []
+    for line in block.splitlines():
+        indent = len(line) - len(line.lstrip(" "))
+        names = re.split(r"\s{2,}", line.strip(), maxsplit=1)[0]
+        if not names or indent >= 24 or names.startswith("("):
+            continue  # a description going on, or a remark
+        while parents and parents[-1][0] >= indent:
+            parents.pop()
+        prefix = "".join(name for _, name in parents)
+        for name in (n.strip() for n in names.split(",")):
+            paths.append(prefix + name)
+        if names.endswith("/") and "," not in names:
+            parents.append((indent, names))
+    return paths
+
+
+def make_targets() -> set[str]:
+    makefile = (ROOT / "Makefile").read_text()
+    return {m.group(1) for m in re.finditer(r"^([\w-]+)\s*:(?!=)", makefile, re.MULTILINE)}
+
+
+def relay_commands() -> dict[str, set[str]]:
+    """Each `relay` command and its actions (empty for a command without any)."""
+
+    def choices(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                return dict(action.choices)
+        return {}
+
+    return {name: set(choices(sub)) for name, sub in choices(build_parser()).items()}
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_path_a_doc_names_exists(doc: Path) -> None:
+    named = named_paths(doc.read_text(), doc.parent)
+    missing = sorted(
+        p
+        for p in named
+        if not exists(p, beside=doc.parent) and ("/" in p or not tracked_anywhere(p))
+    )
+    assert missing == [], f"{doc.name} names paths that do not exist"
+
+
+def test_every_entry_of_the_readme_s_layout_exists() -> None:
+    entries = layout_paths((ROOT / "README.md").read_text())
+    assert len(entries) > 40, "the Layout tree was not read"
+    assert [e for e in entries if not exists(e)] == []
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_make_target_a_doc_names_exists(doc: Path) -> None:
+    named = {
+        m.group(1)
+        for span in code_spans(doc.read_text())
+        for m in re.finditer(r"(?:^|[;&|(]\s*)make ([a-z][\w-]*)", span)
+    }
+    assert sorted(named - make_targets()) == []
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_relay_command_a_doc_names_exists(doc: Path) -> None:
+    commands = relay_commands()
+    unknown = []
+    for span in code_spans(doc.read_text()):
+        for match in re.finditer(
+            r"(?:^|[;&|(]\s*|\$ )relay ([a-z][\w-]*)(?: ([a-z][\w-]*))?", span
+        ):
+            command, action = match.group(1), match.group(2)
+            if command not in commands:
+                unknown.append(command)
+            elif commands[command] and action is not None and action not in commands[command]:
+                unknown.append(f"{command} {action}")
+    assert unknown == []
+
+
+def test_the_checks_see_what_is_missing() -> None:
+    # Given a doc naming a file, a target and a command that do not exist
+    text = "See `core/nowhere.py` and run `make nothing`, then `relay frobnicate`."
+
+    # Then each check finds it
+    assert [p for p in named_paths(text) if not exists(p)] == ["core/nowhere.py"]
+    assert not tracked_anywhere("nowhere.py")
+    assert "nothing" not in make_targets()
+    assert "frobnicate" not in relay_commands()
+    assert exists("core/sync/engine.py")
+    assert "webhooks" in relay_commands()
+    assert "add" in relay_commands()["webhooks"]
