@@ -158,3 +158,15 @@ def test_a_queue_that_is_down_takes_nothing_and_says_so(
     assert undelayed_contact_queue.queue.send([message]) == [message]
 
     assert undelayed_contact_queue.received() == []
+
+
+def test_an_activity_id_sqs_would_refuse_leaves_the_attribute_out_not_the_message(
+    undelayed_contact_queue: QueueUnderTest,
+) -> None:
+    # Given a webhook whose activity id holds characters SQS refuses in an attribute
+    message = webhook(CONTACT, "act_\x00\ud800")
+
+    # When it is sent, it is taken, without the attribute (the sync reads the body only)
+    assert undelayed_contact_queue.queue.send([message]) == []
+
+    assert undelayed_contact_queue.received() == [(CONTACT, {"origin": "leadlex_webhook"})]

@@ -304,3 +304,16 @@ class TestReceiver:
         sender.go_down()
         with pytest.raises(ReceiverUnavailable):
             receiver(sender).receive(BODY, sign(BODY))
+
+
+def test_a_signed_body_nested_too_deeply_is_malformed_not_an_error() -> None:
+    # Given a validly signed body of JSON nested far deeper than the parser recurses
+    nested = b"[" * 50_000 + b"]" * 50_000
+    queue = MemoryContactQueue()
+
+    # When it is received, it is answered as malformed (400), and nothing is enqueued
+    deep = receiver(queue).receive(nested, sign(nested))
+
+    assert deep.outcome is Outcome.MALFORMED
+    assert deep.detail == "body is JSON nested too deeply"
+    assert queue.messages == []

@@ -35,7 +35,7 @@ class DynamoDbEndpointStore:
         self._client = client
         self._table = table_name
 
-    # --- what delivery needs (core/webhooks_out/ports.py EndpointStore) -----------------------------------
+    # --- what delivery needs (core/webhooks_out/ports.py EndpointStore) ------------------------
 
     def enabled_endpoints(self) -> list[Endpoint]:
         return [e for e in self.all_endpoints() if e.enabled]

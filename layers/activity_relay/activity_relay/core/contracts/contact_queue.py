@@ -16,6 +16,7 @@ A message from a LeadLex webhook is the bare id, with the message attributes `or
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -26,6 +27,8 @@ from activity_relay.core.model import parse_contact_id
 MAX_REASON_BODY = 80
 MAX_DELAY_SECONDS = 900  # SQS's longest DelaySeconds
 MAX_ATTRIBUTE_CHARS = 256
+# The characters SQS allows in a message body or attribute value.
+_SQS_TEXT = re.compile("[\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]*")
 CONTINUATION_FIELD = "continuation"
 RELEASED_FIELD = "released"
 WEBHOOK_ORIGIN = "leadlex_webhook"
@@ -79,8 +82,11 @@ class QueuedContact:
         if self.purpose is not Purpose.WEBHOOK:
             return {}
         attributes = {"origin": WEBHOOK_ORIGIN}
-        if self.activity_id:
-            attributes["activity_id"] = self.activity_id[:MAX_ATTRIBUTE_CHARS]
+        activity_id = (self.activity_id or "")[:MAX_ATTRIBUTE_CHARS]
+        # An id SQS would refuse must not keep the message (and the webhook) from being taken:
+        # the attribute is for people reading the queue, the sync reads the body only.
+        if activity_id and _SQS_TEXT.fullmatch(activity_id):
+            attributes["activity_id"] = activity_id
         return attributes
 
 

@@ -7,8 +7,8 @@ too: a refused key, a persistent per-minute limit or an exhausted daily quota st
 requests at once. Contacts put off by the daily quota are recorded and acknowledged; the
 scheduled sweep enqueues them again after the reset.
 
-With pacing (core/quota/pacing.py), contacts arriving while the day's budget is ahead of its line are
-not synced either: they are recorded as waiting since their first message (a deferral due at
+With pacing (core/quota/pacing.py), contacts arriving while the day's budget is ahead of its line
+are not synced either: they are recorded as waiting since their first message (a deferral due at
 once, so the sweep releases them longest-waiting first) and their messages acknowledged. More
 messages for a waiting contact keep its place; the one sync the sweep releases covers them all.
 

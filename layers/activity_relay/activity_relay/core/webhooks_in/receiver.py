@@ -59,6 +59,9 @@ def read_notification(body: bytes) -> Notification | Ignored:
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise MalformedPayload("body is not JSON") from None
+    except RecursionError:
+        # Signed, but nested deeper than the parser goes: no activity payload is.
+        raise MalformedPayload("body is JSON nested too deeply") from None
     if not isinstance(payload, dict):
         raise MalformedPayload("body is JSON but not an object")
     event = _text(payload.get("event")) or _text(payload.get("type"))
