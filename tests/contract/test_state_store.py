@@ -78,8 +78,15 @@ def _unread_read() -> Backfill:
         Backfill(read_from_end=3_100, total=12_000, first_sync=True, checkpointed_at=NOW),
         Backfill(0, 12_000, first_sync=True, checkpointed_at=NOW, scanned_to=8_800),
         _unread_read(),
+        Backfill(3_100, 12_000, first_sync=False, checkpointed_at=NOW, parked=True),
     ],
-    ids=["first-page-unknown", "position", "scanning-for-a-date", "reading-unread-history"],
+    ids=[
+        "first-page-unknown",
+        "position",
+        "scanning-for-a-date",
+        "reading-unread-history",
+        "parked-by-the-quota",
+    ],
 )
 def test_a_continuing_syncs_position_round_trips_and_goes_with_its_end(
     store: Store, backfill: Backfill

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from activity_relay.core.contracts.contact_queue import continuation_body
+from activity_relay.core.contracts.contact_queue import continuation_body, release_body
 from activity_relay.core.model import (
     ActivityPage,
     AuthenticationFailed,
@@ -416,3 +416,29 @@ def test_the_syncs_of_one_batch_share_their_publish_calls() -> None:
     # Then their nine events go out in one publish: one batch call per channel, not nine
     assert {r.disposition for r in results} == {Disposition.SYNCED}
     assert [len(call) for call in inner.calls] == [len(CONTACTS)]
+
+
+def test_a_sync_stopped_by_the_daily_quota_resumes_at_the_sweep_s_release_however_soon() -> None:
+    # Given a new contact of 450 activities whose first sync runs out of the day's quota after
+    # its first slice (page 1 for the total, then the last page), a few minutes before the reset
+    api = QuotaAfter(allowed=2)
+    h = harness(api, concurrency=1)
+    contact = CONTACTS[0]
+    for seconds in range(450):
+        api.add(contact, seconds)
+    history = [a["id"] for a in sorted(api.contacts[contact], key=lambda a: a["id"])]
+    first = h.run(message(1, contact))
+    assert first["m1"].disposition is Disposition.DEFERRED
+    assert h.publisher.ids == history[:51]
+    assert h.queue.continuations() == [], "deferred, not continued"
+
+    # When the quota is back and the sweep releases the contact within minutes of that
+    # checkpoint (long before a live chain would be taken for broken)
+    api.allowed = 1_000
+    h.clock.now += timedelta(minutes=3)
+    released = h.run(ContactMessage("r1", release_body(contact), h.clock.now))
+
+    # Then the release resumes the sync from its checkpoint: all of it, nothing twice
+    assert released["r1"].disposition is Disposition.SYNCED
+    assert h.publisher.ids == history
+    assert h.store.states[contact].backfill is None

@@ -23,6 +23,7 @@ One item per contact, keyed by `contact_id` (S) alone, as template.yaml declares
 | `backfill_scanned_to` | N | a first sync still looking for INITIAL_SYNC's date: down to here |
 | `backfill_unread_until` | N | reading the history a first sync left unread: up to here |
 | `backfill_unread_seen` | B | what that read has accounted for so far (`Fingerprint.encode()`) |
+| `backfill_parked` | BOOL | stopped by the spent quota: no continuation, any message resumes it |
 | `lease_holder` | S | the sync holding the contact's lease (`Lease.holder`), while it runs |
 | `lease_taken_at` | S | ISO 8601 UTC, when that sync began |
 | `lease_expires_at` | S | ISO 8601 UTC, its invocation's deadline: then anyone may take it |
@@ -68,6 +69,7 @@ BACKFILL_ATTRIBUTES: Final = (
     "backfill_scanned_to",
     "backfill_unread_until",
     "backfill_unread_seen",
+    "backfill_parked",
 )
 LEASE_ATTRIBUTES: Final = ("lease_holder", "lease_taken_at", "lease_expires_at")
 REQUEST_MARGIN: Final = timedelta(seconds=1)
@@ -110,6 +112,7 @@ def decode_backfill(item: Mapping[str, Any]) -> Backfill | None:
         scanned_to=int(scanned_to) if scanned_to is not None else None,
         unread_until=int(unread_until) if unread_until is not None else None,
         unread_seen=Fingerprint.decode(unread_seen) if unread_seen is not None else None,
+        parked=bool(item.get("backfill_parked", {}).get("BOOL", False)),
     )
 
 

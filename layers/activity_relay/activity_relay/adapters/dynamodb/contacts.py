@@ -156,6 +156,7 @@ class DynamoDbStateStore(StateTableAdapter):
                 "backfill_unread_seen": (
                     None if backfill.unread_seen is None else {"B": backfill.unread_seen.encode()}
                 ),
+                "backfill_parked": {"BOOL": True} if backfill.parked else None,
             }
             for name, value in optional.items():
                 if value is None:

@@ -28,6 +28,9 @@ class Backfill:
     # what that read has accounted for so far.
     unread_until: int | None = None
     unread_seen: Fingerprint | None = None
+    # Stopped by the exhausted daily quota: no continuation carries it on, so the next message
+    # for the contact (the sweep's, after the reset) resumes it whenever it comes.
+    parked: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,6 +44,8 @@ class Progress:
     published: int = 0
     # The last slice's checkpoint, held back for the sync's final save (one write fewer).
     unsaved: ContactState | None = None
+    # The state as last saved, to park the sync at if the daily quota runs out.
+    saved: ContactState | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,12 +184,11 @@ class BackfillReader:
             read.add_all(_ids(fresh))
             total = piece.page.total
             advanced = replace(self._advance(backfill, piece), unread_seen=read.copy())
-            base = self._store.save(replace(base, backfill=advanced))
-            self.progress.unsaved = None
+            base = self._saved(replace(base, backfill=advanced))
         seen = base.seen.copy()
         seen.absorb_unread(read)
         rest = Backfill(seen.total, total, first_sync=False, checkpointed_at=self._started_at)
-        return self._store.save(replace(base, seen=seen, backfill=rest))
+        return self._saved(replace(base, seen=seen, backfill=rest))
 
     def read_backwards(self, base: ContactState, backfill: Backfill) -> ContactState:
         """Read from `backfill`'s position up to the top, one slice at a time: each published
@@ -217,8 +218,7 @@ class BackfillReader:
                 # this.
                 self.progress.unsaved = base
                 return base
-            base = self._store.save(base)
-            self.progress.unsaved = None
+            base = self._saved(base)
         return base
 
     def _slices(
@@ -237,6 +237,12 @@ class BackfillReader:
             start, total = end, page.total
             self._listing.forget(page.number)
 
+    def _saved(self, state: ContactState) -> ContactState:
+        """Checkpoint `state` (the contact's lease stays held)."""
+        saved = self._store.save(state)
+        self.progress.unsaved, self.progress.saved = None, saved
+        return saved
+
     def _advance(self, backfill: Backfill, piece: _Slice) -> Backfill:
         """The checkpoint once `piece` is published."""
         self.progress.checkpoints += 1
@@ -245,6 +251,7 @@ class BackfillReader:
             read_from_end=piece.end,
             total=piece.page.total,
             checkpointed_at=self._started_at,
+            parked=False,
         )
 
     def _publish(self, activities: Iterable[Activity]) -> None:

@@ -34,6 +34,7 @@ from activity_relay.core.model import (
     ContactNotFound,
     ContactState,
     InitialSync,
+    QuotaExhausted,
     RateLimited,
 )
 from activity_relay.core.model.fingerprint import Fingerprint
@@ -142,7 +143,7 @@ class SyncEngine:
                 return SyncOutcome(contact_id, SyncStatus.COVERED)
             raise
         chain = None if state is None else state.backfill
-        if chain is not None and not (continuation or retried):
+        if chain is not None and not (continuation or retried or chain.parked):
             alive = started_at - chain.checkpointed_at < CHAIN_STALE_AFTER
             if alive:
                 # Its continuation carries the sync on: this message has nothing to add.
@@ -222,6 +223,9 @@ class SyncEngine:
                 # More new activities on top than one page: read them oldest first too.
                 backfill = Backfill(base.seen.total, burst, False, checkpointed_at=started_at)
                 first_sync = False
+        except QuotaExhausted:
+            self._park(state, progress, lease)
+            raise
         except (OutOfTime, RateLimited) as stop:
             if (
                 progress.unsaved is None
@@ -270,6 +274,15 @@ class SyncEngine:
             requests=listing.requests,
             first_sync=first_sync,
         )
+
+    def _park(self, state: ContactState | None, progress: Progress, lease: Lease) -> None:
+        """The daily quota ran out under a sync that reads from the end: keep how far it got
+        and mark it parked, since no continuation carries it on (the contact is deferred), so
+        that the sweep's message after the reset resumes it however soon that comes."""
+        latest = progress.unsaved or progress.saved or state
+        if latest is None or latest.backfill is None:
+            return  # nothing under way: the deferred contact's next sync starts afresh
+        self._store.save(replace(latest, backfill=replace(latest.backfill, parked=True)), lease)
 
     def _checkpoint_delivered(
         self,
