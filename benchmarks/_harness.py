@@ -86,6 +86,7 @@ def build_rig(
         store=store,
         publisher=packer or publisher,
         initial_sync=InitialSync.parse(initial_sync),
+        clock=sandbox.clock.now,
     )
     rejections = RejectionLog()
     queue = queue if queue is not None else MemoryContactQueue()

@@ -36,6 +36,7 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -262,7 +263,8 @@ def _webhook_event() -> dict[str, Any]:
     body = json.dumps(
         {
             "event": "activity.created",
-            "timestamp": "2026-12-01T10:00:00Z",
+            # Now, as LeadLex signs it: older than the replay horizon would be refused.
+            "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
             "data": {
                 "activity": {
                     "id": "act_cold_start",

@@ -191,7 +191,7 @@ class Stream:
     contacts: list[str]
     history: dict[str, int]
     activities: list[Logged]  # by `at`
-    webhooks: list[tuple[float, str]]  # (sent, contact), by sent
+    webhooks: list[tuple[float, str, str]]  # (sent, contact, activity id), by sent
     touches: int
     backdated: int
     duplicates: int
@@ -228,10 +228,10 @@ def make_stream(contacts_n: int, activities_n: int, seed: int) -> Stream:
     duplicates = 0
     for activity in activities:
         sent = activity.at + 1 + min(9.0, rng.expovariate(1 / 2))
-        webhooks.append((sent, activity.contact))
+        webhooks.append((sent, activity.contact, activity.activity_id))
         if rng.random() < DUPLICATE_DELIVERY_SHARE:
             duplicates += 1
-            webhooks.append((sent + rng.uniform(30, 300), activity.contact))
+            webhooks.append((sent + rng.uniform(30, 300), activity.contact, activity.activity_id))
     webhooks.sort()
     return Stream(contacts, history, activities, webhooks, touches, backdated, duplicates)
 
@@ -406,15 +406,19 @@ class Simulation:
         finished: int | None = None
         while second < CATCH_UP_UNTIL:
             self.step(second, activities, webhooks)
-            if not activities and not webhooks and self.queue.empty and not self.rig.store.deferred:
+            if not activities and not webhooks and self.queue.empty and self.nothing_waits():
                 finished = second
                 break
             second = self.next_second(second, activities, webhooks)
         day["catch_up"] = self.end_of_catch_up(finished, second)
         return day
 
+    def nothing_waits(self) -> bool:
+        """No contact deferred (postponed or due), none waiting for its reconciliation."""
+        return not self.rig.store.deferred and not self.rig.store.reconciling
+
     def next_second(
-        self, second: int, activities: deque[Logged], webhooks: deque[tuple[float, str]]
+        self, second: int, activities: deque[Logged], webhooks: deque[tuple[float, str, str]]
     ) -> int:
         """The next second at which anything can happen (one-second steps while messages wait)."""
         if self.queue.visible:
@@ -429,7 +433,7 @@ class Simulation:
         return max(second + 1, min(upcoming))
 
     def step(
-        self, second: int, activities: deque[Logged], webhooks: deque[tuple[float, str]]
+        self, second: int, activities: deque[Logged], webhooks: deque[tuple[float, str, str]]
     ) -> None:
         self.sandbox.clock.set(DAY + timedelta(seconds=second), frozen=True)
         self.queue.now = second
@@ -442,12 +446,15 @@ class Simulation:
                 created_date=logged.created,
             )
         while webhooks and webhooks[0][0] <= second:
-            sent, contact = webhooks.popleft()
-            self.queue.arrive(contact, sent)
+            self.deliver(*webhooks.popleft())
         if second % self.sweep_every == 0:
             sweep(self.rig.store, self.queue, self.sweep_policy, now=self.sandbox.clock.now())
         self.queue.release_due(second)
         self.trigger(second)
+
+    def deliver(self, sent: float, contact: str, activity_id: str) -> None:
+        """A webhook reaches the receiver, which (the fast path off) enqueues its contact."""
+        self.queue.arrive(contact, sent)
 
     def trigger(self, now: float) -> None:
         visible = self.queue.visible

@@ -1,5 +1,6 @@
 """Lambda entry point behind a Function URL: a signed LeadLex `activity.created` webhook → the
-contact's id on the contact queue. Only verifies and enqueues, to answer within LeadLex's 10 s."""
+event of the activity it carries, published at once, or the contact's id on the contact queue;
+answered well within LeadLex's 10 s."""
 
 from __future__ import annotations
 
@@ -19,7 +20,10 @@ from activity_relay.runtime.environment import ConfigurationError
 
 # Written out, so that a dashboard's metric can be found by grep.
 _OUTCOMES = {
+    Outcome.PUBLISHED: (202, "WebhooksPublished"),
+    Outcome.DUPLICATE: (202, "WebhooksDuplicate"),
     Outcome.ENQUEUED: (202, "WebhooksEnqueued"),
+    Outcome.EXPIRED: (400, "WebhooksExpired"),
     Outcome.IGNORED: (202, "WebhooksIgnored"),
     Outcome.UNAUTHORIZED: (401, "WebhooksUnauthorized"),
     Outcome.MALFORMED: (400, "WebhooksMalformed"),
@@ -45,7 +49,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         logger.error(f"configuration error: {error}", extra=delivery)
         return _counted(500, "WebhookConfigurationErrors", {"error": "not configured"})
     except ReceiverUnavailable as error:
-        logger.warning(f"not enqueued, LeadLex will retry: {error}", extra=delivery)
+        logger.warning(f"not taken, LeadLex will retry: {error}", extra=delivery)
         return _counted(503, "WebhooksNotEnqueued", {"error": "try again"})
 
     status, metric = _OUTCOMES[reception.outcome]
@@ -57,9 +61,16 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         "contact_id": reception.contact_id,
         "activity_id": reception.activity_id,
     }
-    if reception.outcome is Outcome.ENQUEUED:
+    if reception.outcome is Outcome.PUBLISHED:
+        logger.info("webhook: activity published", extra=details)
+        answer: dict[str, Any] = {"published": reception.activity_id}
+    elif reception.outcome is Outcome.DUPLICATE:
+        logger.info(f"webhook: published already ({reception.detail})", extra=details)
+        answer = {"published": reception.activity_id, "duplicate": True}
+    elif reception.outcome is Outcome.ENQUEUED:
+        # With the fast path on, `reason` says why its activity was left to a poll.
         logger.info("webhook: contact enqueued", extra=details)
-        answer: dict[str, Any] = {"enqueued": reception.contact_id}
+        answer = {"enqueued": reception.contact_id}
     elif reception.outcome is Outcome.IGNORED:
         logger.info(f"webhook ignored: {reception.detail}", extra=details)
         answer = {"ignored": reception.detail}

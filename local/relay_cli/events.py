@@ -27,7 +27,7 @@ def format_event(subscriber: str, document: Mapping[str, Any]) -> str:
     return (
         f"{subscriber:<6} {document.get('contact_id', '?'):<36}  "
         f"{document.get('activity_type', '?'):<11} {document.get('occurred_at', '?'):<21} "
-        f"{document.get('event_id', '?')}"
+        f"{document.get('origin', '?'):<7} {document.get('event_id', '?')}"
     )
 
 
@@ -37,6 +37,7 @@ EVENT_HEADER: Final = format_event(
         "contact_id": "CONTACT",
         "activity_type": "TYPE",
         "occurred_at": "OCCURRED_AT",
+        "origin": "VIA",
         "event_id": "EVENT_ID",
     },
 )

@@ -1,4 +1,4 @@
-"""``make demo``: the relay end to end on an embedded AWS, in two rounds, then everything stops.
+"""``make demo``: the relay end to end on an embedded AWS, in four rounds, then everything stops.
 
 Round 1 enqueues a handful of seeded contacts: every activity arrives, once, at both
 subscribers (the topic's queue only calls and meetings, by its filter policy). Round 2 logs new
@@ -6,7 +6,11 @@ activities, one of them backdated, enqueues every contact again: only the new on
 Round 3 registers webhook endpoints and shows signed, verified, retried and filtered deliveries
 (relay_local/webhook_demo.py).
 Round 4 enqueues nothing: activities logged in LeadLex reach the subscribers through LeadLex's
-signed webhooks, the receiver's Function URL and the contact queue.
+signed webhooks, which carry them: the receiver publishes each at once, with no LeadLex request
+(the fast path); a poll later reconciles the contacts.
+
+LeadLex's webhooks are registered from the start, so round 2's new activities are published by
+their webhooks already (VIA webhook) but the backdated one, which a poll finds (VIA poll).
 """
 
 from __future__ import annotations
@@ -105,7 +109,7 @@ def _round(relay: EmbeddedRelay, contact_ids: list[str], out: IO[str]) -> list[R
 
 
 def _webhook_round(relay: EmbeddedRelay, contact_ids: list[str], out: IO[str]) -> bool:
-    """Round 4: LeadLex's webhooks put the contacts on the queue; nobody enqueues."""
+    """Round 4: LeadLex's webhooks carry the activities: published at once; nobody enqueues."""
     sandbox = relay.sandbox
     print("\n== Round 4: LeadLex webhooks: log activities in LeadLex, enqueue nothing", file=out)
     print(
@@ -114,6 +118,7 @@ def _webhook_round(relay: EmbeddedRelay, contact_ids: list[str], out: IO[str]) -
     )
     relay.received()  # what round 3's events left at the subscribers: not this round's
     already = len(sandbox.webhook_deliveries)
+    sandbox.reset_stats()
     now = datetime.now(UTC).replace(microsecond=0)
     logged = [
         (
@@ -134,8 +139,8 @@ def _webhook_round(relay: EmbeddedRelay, contact_ids: list[str], out: IO[str]) -
         )
     results = relay.trigger.drain()
     print(
-        f"   the function ran {len(results)} time(s) for "
-        f"{sum(len(r.received) for r in results)} contact id(s) the receiver enqueued",
+        f"   published by the receiver from the webhooks: {sandbox.total_requests} LeadLex "
+        f"request(s); the sync function ran {len(results)} time(s)",
         file=out,
     )
     subscribers = {s.name: index for index, s in enumerate(relay.subscribers)}

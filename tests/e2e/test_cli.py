@@ -157,9 +157,10 @@ def test_tail_prints_events_as_they_arrive(relay: EmbeddedRelay, state_file: Pat
     topic = run_cli(state_file, "tail", "topic", "--idle", "1", "--delete")
 
     lines = bus.out.splitlines()
-    assert lines[0].split() == ["SUBSCR", "CONTACT", "TYPE", "OCCURRED_AT", "EVENT_ID"]
+    assert lines[0].split() == ["SUBSCR", "CONTACT", "TYPE", "OCCURRED_AT", "VIA", "EVENT_ID"]
     assert len(lines) == 5
     assert all(line.startswith("bus") and contact in line for line in lines[1:])
+    assert all(line.split()[-2] == "poll" for line in lines[1:])  # VIA: the sync published them
     documents = [json.loads(line) for line in rest.out.splitlines()]
     printed = [line.split()[-1] for line in lines[1:]] + [d["event_id"] for d in documents]
     assert sorted(printed) == sorted(a["id"] for a in activities)

@@ -1,4 +1,4 @@
-"""`make demo` end to end: both rounds, both subscribers, exit status 0."""
+"""`make demo` end to end: its four rounds, both subscribers, exit status 0."""
 
 from __future__ import annotations
 
@@ -27,7 +27,12 @@ def test_the_demo_shows_both_subscribers_and_then_only_what_is_new() -> None:
         assert re.search(r"^\s+bus\s+\S+\s+\w+\s", round_, re.MULTILINE)
         assert "— as expected" in round_
     assert len(re.findall(r"^\s+bus\s", second, re.MULTILINE)) == 3, "only the new activities"
-    # Round 4: nothing enqueued by hand; LeadLex's signed webhooks brought the two activities.
+    # Round 2: the webhooks carried the two new activities, a poll found the backdated one
+    assert len(re.findall(r"^\s+bus\s.*\swebhook\s", second, re.MULTILINE)) == 2
+    assert len(re.findall(r"^\s+bus\s.*\spoll\s", second, re.MULTILINE)) == 1
+    # Round 4: nothing enqueued by hand; LeadLex's signed webhooks carried the two activities,
+    # published at once with no LeadLex request (the fast path)
     assert len(re.findall(r"signed webhook → 202$", fourth, re.MULTILINE)) == 2
-    assert len(re.findall(r"^\s+bus\s", fourth, re.MULTILINE)) == 2
+    assert "from the webhooks: 0 LeadLex request(s)" in fourth
+    assert len(re.findall(r"^\s+bus\s.*\swebhook\s", fourth, re.MULTILINE)) == 2
     assert "everything started has stopped" in text

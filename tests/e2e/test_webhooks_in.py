@@ -1,6 +1,7 @@
 """LeadLex webhooks in, end to end on the embedded stack: an activity logged in the sandbox → a
-signed webhook → the receiver's Function URL → the contact queue → the sync → the subscribers,
-with no manual enqueue."""
+signed webhook → the receiver's Function URL → the event at the subscribers at once (the fast
+path), or → the contact queue → the sync → the subscribers (the fast path off), with no manual
+enqueue."""
 
 from __future__ import annotations
 
@@ -18,23 +19,32 @@ from tests.e2e.conftest import StartRelay, run_cli
 pytestmark = pytest.mark.e2e
 
 
-def wait_for(relay: EmbeddedRelay, count: int, *, timeout: float = 60) -> list[Received]:
-    """What the bus subscriber received, once it holds `count` events (or the time is up)."""
+def wait_for(
+    relay: EmbeddedRelay, count: int, *, timeout: float = 60, subscriber: str = "bus"
+) -> list[Received]:
+    """What the subscriber received, once it holds `count` events (or the time is up); what
+    the others received meanwhile is dropped."""
+    return [r for r in wait_for_all(relay, count, timeout=timeout) if r.subscriber == subscriber]
+
+
+def wait_for_all(relay: EmbeddedRelay, count: int, *, timeout: float = 60) -> list[Received]:
+    """What every subscriber received, once the bus's subscriber holds `count` events."""
     received: list[Received] = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        received += [r for r in relay.received() if r.subscriber == "bus"]
-        if len(received) >= count:
+        received += relay.received()
+        if sum(r.subscriber == "bus" for r in received) >= count:
             break
         time.sleep(0.2)
     return received
 
 
-def test_an_activity_logged_in_leadlex_reaches_the_subscribers_by_itself(
+def test_with_the_fast_path_off_an_activity_logged_in_leadlex_reaches_the_subscribers_by_a_sync(
     start_relay: StartRelay,
 ) -> None:
-    # Given the relay with its webhook receiver registered with LeadLex (the sandbox)
-    relay = start_relay(webhooks=True)
+    # Given the relay with its webhook receiver registered with LeadLex (the sandbox), the
+    # fast path off: today's behaviour, the webhook only enqueues its contact
+    relay = start_relay(webhooks=True, parameter_overrides={"WebhookFastPath": "off"})
     assert relay.receiver.registered
     contact = relay.sandbox.create_contact(activities=2)  # seeded: no webhook
     # When an activity is logged in LeadLex
@@ -49,6 +59,66 @@ def test_an_activity_logged_in_leadlex_reaches_the_subscribers_by_itself(
     topic = [str(r.document["event_id"]) for r in received if r.subscriber == "topic"]
     assert bus == {a["id"] for a in relay.sandbox.activities(contact)}
     assert activity["id"] in topic  # a call passes the topic's filter policy
+
+
+def test_the_fast_path_publishes_the_activity_a_webhook_carries_with_no_leadlex_request(
+    start_relay: StartRelay,
+) -> None:
+    # Given the relay as the template deploys it (the fast path on), and a contact it never
+    # synced whose history holds two activities (seeded: no webhook)
+    relay = start_relay(webhooks=True)
+    contact = relay.sandbox.create_contact(activities=2)
+    history = {a["id"] for a in relay.sandbox.activities(contact)}
+    relay.sandbox.reset_stats()
+
+    # When an activity is logged in LeadLex
+    activity = relay.sandbox.add_activity(contact, activity_type="call")
+
+    # Then its event reaches both channels from the webhook alone: no LeadLex request, nothing
+    # on the contact queue
+    received = wait_for_all(relay, 1)
+    (event,) = [r for r in received if r.subscriber == "bus"]
+    assert event.document["event_id"] == activity["id"]
+    assert event.document["origin"] == "webhook"
+    assert event.document["activity"] == activity | {"contact_id": contact}
+    assert [d.status for d in relay.sandbox.webhook_deliveries] == [202]
+    assert relay.sandbox.listing_requests(contact) == 0
+    assert relay.trigger.drain() == []
+    topic = [r.document["event_id"] for r in received if r.subscriber == "topic"]
+    assert topic == [activity["id"]]
+
+    # And when the contact's reconciliation polls it, its history goes out and the webhook's
+    # activity does not go out again
+    relay.sqs.send_message(QueueUrl=relay.stack.contact_queue_url, MessageBody=contact)
+    relay.trigger.drain()
+    bus = [str(r.document["event_id"]) for r in relay.received() if r.subscriber == "bus"]
+    assert sorted(bus) == sorted(history)
+    assert relay.sandbox.listing_requests(contact) == 1
+
+
+def test_with_the_fast_path_a_burst_of_20_webhooks_costs_no_request(
+    start_relay: StartRelay,
+) -> None:
+    relay = start_relay(webhooks=True)
+    sandbox = relay.sandbox
+    contact = sandbox.create_contact(activities=5)
+    sandbox.reset_stats()
+
+    burst = [sandbox.add_activity(contact) for _ in range(20)]
+
+    received = wait_for(relay, 20)
+    assert sorted(str(r.document["event_id"]) for r in received) == sorted(a["id"] for a in burst)
+    assert [d.status for d in sandbox.webhook_deliveries[-20:]] == [202] * 20
+    assert sandbox.listing_requests(contact) == 0
+    # And the same deliveries again (LeadLex's retries, a replay) publish nothing twice
+    secret = (
+        relay.session()
+        .client("secretsmanager", endpoint_url=relay.endpoint_url)
+        .get_secret_value(SecretId=relay.stack.outputs["WebhookSecretArn"])["SecretString"]
+    )
+    for activity in burst[:5]:
+        assert sandbox.deliver_webhook(relay.receiver.url, secret, activity=activity) == 202
+    assert [r for r in relay.received() if r.subscriber == "bus"] == []
 
 
 def test_a_forged_delivery_is_refused_and_enqueues_nothing(start_relay: StartRelay) -> None:
@@ -70,14 +140,17 @@ def test_the_function_url_answers_http_as_lambda_would(start_relay: StartRelay) 
     assert unsigned.headers["Content-Type"] == "application/json"
 
 
-def test_a_burst_of_20_webhooks_for_one_contact_costs_at_most_2_requests(
+def test_with_the_fast_path_off_a_burst_of_20_webhooks_for_one_contact_costs_at_most_2_requests(
     start_relay: StartRelay,
 ) -> None:
     # The template delays every contact id 300 s, so that a burst shares one sync. A delay of
     # 3 s on this stack shows the same mechanism: the messages of the burst become visible after
     # the burst, one sync covers them all, and the rest were sent before it started (coalesced).
     assert load_template()["Parameters"]["DeliveryDelaySeconds"]["Default"] == 300
-    relay = start_relay(webhooks=True, parameter_overrides={"DeliveryDelaySeconds": 3})
+    relay = start_relay(
+        webhooks=True,
+        parameter_overrides={"DeliveryDelaySeconds": 3, "WebhookFastPath": "off"},
+    )
     sandbox = relay.sandbox
     contact = sandbox.create_contact(activities=5)
     sandbox.add_activity(contact)

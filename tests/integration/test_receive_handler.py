@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -37,7 +38,7 @@ def delivery(
     body = json.dumps(
         {
             "event": event,
-            "timestamp": "2026-12-01T10:00:00Z",
+            "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
             "workspace_id": "7c2d9c4e-0000-4000-8000-000000000001",
             "data": data
             if data is not None

@@ -60,6 +60,7 @@ def test_a_new_contact_is_published_in_full_to_both_subscribers(
         "activity_type": expected[document["event_id"]]["activity_type"],
         "occurred_at": expected[document["event_id"]]["created_date"],
         "activity": expected[document["event_id"]],
+        "origin": "poll",
     }
     assert {(e["source"], e["detail-type"]) for e in from_bus} == {
         ("leadlex.activities", "activity.created")

@@ -581,7 +581,8 @@ class TestWebhookReceiverTemplate:
         assert int(self.RECEIVER["Timeout"]) < 10
 
     def test_least_privilege_send_to_the_contact_queue_and_read_its_secret(self) -> None:
-        assert self.RECEIVER["Policies"] == [
+        policies = self.RECEIVER["Policies"]
+        assert policies[:2] == [
             {"SQSSendMessagePolicy": {"QueueName": {"Fn::GetAtt": ["ContactQueue", "QueueName"]}}},
             {
                 "AWSSecretsManagerGetSecretValuePolicy": {
@@ -589,11 +590,48 @@ class TestWebhookReceiverTemplate:
                 }
             },
         ]
-        assert self.RECEIVER["Environment"]["Variables"] == {
-            "CONTACT_QUEUE_URL": {"Ref": "ContactQueue"},
-            "LEADLEX_WEBHOOK_SECRET_ID": {"Ref": "LeadLexWebhookSecret"},
-        }
+        variables = self.RECEIVER["Environment"]["Variables"]
+        assert variables["CONTACT_QUEUE_URL"] == {"Ref": "ContactQueue"}
+        assert variables["LEADLEX_WEBHOOK_SECRET_ID"] == {"Ref": "LeadLexWebhookSecret"}
         assert self.RECEIVER["LoggingConfig"] == {"LogGroup": {"Ref": "ReceiveWebhooksLogGroup"}}
+
+    def test_the_fast_path_reads_and_claims_in_the_state_table_and_publishes_like_the_sync(
+        self,
+    ) -> None:
+        # Given the fast path on by default, with the sync function's names for what it shares
+        assert PARAMETERS["WebhookFastPath"]["Default"] == "on"
+        receiver = self.RECEIVER["Environment"]["Variables"]
+        sync = RESOURCES["SyncActivitiesFunction"]["Properties"]["Environment"]["Variables"]
+        for shared in (
+            "WATERMARK_TABLE_NAME",
+            "ACTIVITY_TOPIC_ARN",
+            "ACTIVITY_EVENT_BUS_NAME",
+            "EVENT_SOURCE",
+        ):
+            assert receiver[shared] == sync[shared]
+        assert receiver["WEBHOOK_FAST_PATH"] == {"Ref": "WebhookFastPath"}
+        assert receiver["RECONCILE_WINDOW_MINUTES"] == {"Ref": "ReconcileWindowMinutes"}
+        assert receiver["WEBHOOK_REPLAY_HORIZON_HOURS"] == {"Ref": "WebhookReplayHorizonHours"}
+        assert PARAMETERS["WebhookReplayHorizonHours"]["Default"] == 72
+        # Then it may read and conditionally write the state table's items, and publish: no
+        # more (no Scan, no DeleteItem, no other table)
+        policies = self.RECEIVER["Policies"]
+        assert {
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+                    "Resource": {"Fn::GetAtt": ["WatermarkTable", "Arn"]},
+                }
+            ]
+        } in policies
+        assert {
+            "SNSPublishMessagePolicy": {"TopicName": {"Fn::GetAtt": ["ActivityTopic", "TopicName"]}}
+        } in policies
+        assert {
+            "EventBridgePutEventsPolicy": {"EventBusName": {"Fn::GetAtt": ["ActivityBus", "Name"]}}
+        } in policies
+        assert len(policies) == 5
 
     def test_reserved_concurrency_follows_its_parameter_and_0_leaves_it_unreserved(self) -> None:
         assert self.RECEIVER["ReservedConcurrentExecutions"] == {

@@ -1,11 +1,12 @@
-"""The state table's two adapters in one object, as its fake (MemoryStateTable) is one: for the
-tests that read and write a contact's state and its deferrals alike."""
+"""The state table's adapters in one object, as its fake (MemoryStateTable) is one: for the
+tests that read and write a contact's state, its deferrals and its webhook claims alike."""
 
 from __future__ import annotations
 
 from activity_relay.adapters.dynamodb.contacts import DynamoDbStateStore
 from activity_relay.adapters.dynamodb.deferrals import DynamoDbDeferrals
+from activity_relay.adapters.dynamodb.ledger import DynamoDbWebhookLedger
 
 
-class DynamoDbStateTable(DynamoDbStateStore, DynamoDbDeferrals):
-    """StateStore and Deferrals over one table (both take the same client, name and clock)."""
+class DynamoDbStateTable(DynamoDbStateStore, DynamoDbDeferrals, DynamoDbWebhookLedger):
+    """StateStore, Deferrals and WebhookLedger over one table (one client, name and clock)."""

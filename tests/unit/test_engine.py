@@ -344,4 +344,5 @@ def test_events_carry_the_contract_document(api, store, publisher) -> None:
         "activity_type": "call",
         "occurred_at": at(0),
         "activity": raw,
+        "origin": "poll",
     }

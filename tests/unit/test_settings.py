@@ -20,9 +20,9 @@ VALID = {
 def test_defaults_fill_what_is_optional() -> None:
     settings = SyncSettings.from_env(VALID)
     assert settings.api_base_url == DEFAULT_API_BASE_URL
-    assert settings.event_source == "leadlex.activities"
+    assert settings.channels.event_source == "leadlex.activities"
     assert settings.initial_sync == InitialSync(mode="all")
-    assert settings.event_bus_name is None
+    assert settings.channels.event_bus_name is None
 
 
 def test_an_iso_date_is_an_initial_sync_cutoff() -> None:

@@ -1,4 +1,5 @@
-"""The state table (StateStore, Deferrals and the shared quota observation) in memory."""
+"""The state table in memory: the sync's StateStore, the sweep's Deferrals and quota, and the
+webhook fast path's ledger."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from activity_relay.adapters.dynamodb.codec import REQUEST_MARGIN
-from activity_relay.core.model import ContactState
+from activity_relay.core.model import Activity, ContactState, WebhookClaim, id_hash
 from activity_relay.core.quota.ports import QuotaSnapshot
 from activity_relay.core.sync.ports import Covered, Lease, LeaseHeld, StateConflict
+from activity_relay.core.webhooks_in.ports import LedgerEntry
 
 
 def _now() -> datetime:
@@ -19,25 +21,35 @@ def _now() -> datetime:
 
 @dataclass
 class MemoryStateTable:
-    """The state table in dicts, DynamoDbStateStore and DynamoDbDeferrals in one. `clock` plays
-    the store's own now, which `postpone` reads as the real one does. The conditions of a sync
-    (versions, leases) are decided under one lock, as DynamoDB decides a conditional write:
-    threads may share the store."""
+    """The state table in dicts: DynamoDbStateStore, DynamoDbDeferrals and DynamoDbWebhookLedger
+    in one. `clock` plays the store's own now, which `postpone` reads as the real one does. The
+    conditions of a sync (versions, leases, claims) are decided under one lock, as DynamoDB
+    decides a conditional write: threads may share the store. A contact waits in `deferred`
+    (the quota, pacing) or in `reconciling`, never both, as one item holds one deferral."""
 
     states: dict[str, ContactState] = field(default_factory=dict)
     not_found: dict[str, datetime] = field(default_factory=dict)
     deferred: dict[str, datetime] = field(default_factory=dict)
     deferred_asked: dict[str, datetime] = field(default_factory=dict)
     leases: dict[str, Lease] = field(default_factory=dict)
+    reconciling: dict[str, datetime] = field(default_factory=dict)
+    claims: dict[str, dict[int, WebhookClaim]] = field(default_factory=dict)
+    publishing: dict[str, set[int]] = field(default_factory=dict)
     quota: QuotaSnapshot | None = None
     saves: int = 0
     clock: Callable[[], datetime] = _now
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def load(self, contact_id: str) -> ContactState | None:
+        return self._read(contact_id)
+
+    def _read(self, contact_id: str) -> ContactState | None:
         stored = self.states.get(contact_id)
         # A copy, as a read from a table is: what the caller changes stays with the caller.
-        return None if stored is None else replace(stored, seen=stored.seen.copy())
+        if stored is None:
+            return None
+        claims = dict(self.claims.get(contact_id, {}))
+        return replace(stored, seen=stored.seen.copy(), claims=claims)
 
     def begin(
         self, contact_id: str, lease: Lease, *, covered_after: datetime | None = None
@@ -62,7 +74,7 @@ class MemoryStateTable:
                     lease=held,
                 )
             self.leases[contact_id] = lease
-            return None if stored is None else replace(stored, seen=stored.seen.copy())
+            return self._read(contact_id)
 
     def save(self, state: ContactState, lease: Lease | None = None) -> ContactState:
         with self._lock:
@@ -72,8 +84,17 @@ class MemoryStateTable:
             held = self.leases.get(state.contact_id)
             if lease is not None and held is not None and held.holder != lease.holder:
                 raise StateConflict(f"contact {state.contact_id} is held by another sync")
-            saved = replace(state, version=state.version + 1)
-            self.states[state.contact_id] = replace(saved, seen=state.seen.copy())
+            claims = self.claims.get(state.contact_id, {})
+            for hashed in state.settled_claims:
+                claims.pop(hashed, None)
+            self.publishing.pop(state.contact_id, None)
+            saved = replace(
+                state,
+                version=state.version + 1,
+                claims={h: c for h, c in state.claims.items() if h not in state.settled_claims},
+                settled_claims=frozenset(),
+            )
+            self.states[state.contact_id] = replace(saved, seen=state.seen.copy(), claims={})
             # The sync a deferral waited for has happened (unless the deferral was asked for
             # after it began), and the contact has been found.
             requested = self.deferred_asked.get(state.contact_id)
@@ -103,6 +124,8 @@ class MemoryStateTable:
             del self.leases[contact_id]
 
     def forget(self, contact_id: str) -> None:
+        self.claims.pop(contact_id, None)
+        self.publishing.pop(contact_id, None)
         self.leases.pop(contact_id, None)
         self.states.pop(contact_id, None)
         self.not_found.pop(contact_id, None)
@@ -110,14 +133,18 @@ class MemoryStateTable:
 
     def _clear_deferral(self, contact_id: str) -> None:
         self.deferred.pop(contact_id, None)
+        self.reconciling.pop(contact_id, None)
         self.deferred_asked.pop(contact_id, None)
 
     def defer(self, contact_id: str, until: datetime) -> None:
+        self.reconciling.pop(contact_id, None)
         self.deferred[contact_id] = until
         self.deferred_asked[contact_id] = self.clock()
 
     def wait(self, contact_id: str, since: datetime) -> None:
-        waiting = self.deferred.get(contact_id)
+        # A contact waiting for its reconciliation now waits like the others, from whichever
+        # is earlier.
+        waiting = self.deferred.get(contact_id) or self.reconciling.pop(contact_id, None)
         self.deferred[contact_id] = since if waiting is None else min(waiting, since)
         self.deferred_asked[contact_id] = self.clock()
 
@@ -127,13 +154,20 @@ class MemoryStateTable:
         waiting = sorted((until, c) for c, until in self.deferred.items() if until <= now)
         return [contact_id for _, contact_id in waiting[:limit]]
 
+    def reconciliations(self, now: datetime, limit: int) -> list[str]:
+        if limit <= 0:
+            return []
+        waiting = sorted((until, c) for c, until in self.reconciling.items() if until <= now)
+        return [contact_id for _, contact_id in waiting[:limit]]
+
     def postpone(self, contact_ids: Sequence[str], until: datetime) -> None:
         # Only a deferral that has come due moves: one renewed since (a later reset) stays.
         now = self.clock()
         for contact_id in contact_ids:
-            current = self.deferred.get(contact_id)
-            if current is not None and current <= now:
-                self.deferred[contact_id] = until
+            for kind in (self.deferred, self.reconciling):
+                current = kind.get(contact_id)
+                if current is not None and current <= now:
+                    kind[contact_id] = until
 
     def stale(self, synced_before: datetime, limit: int) -> list[str]:
         if limit <= 0:
@@ -143,6 +177,7 @@ class MemoryStateTable:
             for c, state in self.states.items()
             if c not in self.not_found
             and c not in self.deferred
+            and c not in self.reconciling
             and (state.last_sync_started_at is None or state.last_sync_started_at < synced_before)
         ]
         return sorted(stale)[:limit]
@@ -153,6 +188,71 @@ class MemoryStateTable:
 
     def load_quota(self) -> QuotaSnapshot | None:
         return self.quota
+
+    # --- what a sync says of its publishing, and reads of the webhook claims -------------------
+
+    def announce(
+        self, contact_id: str, lease: Lease, activities: Sequence[Activity]
+    ) -> dict[int, WebhookClaim]:
+        with self._lock:
+            held = self.leases.get(contact_id)
+            if held is None or held.holder != lease.holder:
+                raise StateConflict(f"contact {contact_id} is held by another sync now")
+            hashes = {id_hash(activity.id) for activity in activities}
+            self.publishing.setdefault(contact_id, set()).update(hashes)
+            return dict(self.claims.get(contact_id, {}))
+
+    def webhook_claims(self, contact_id: str) -> dict[int, WebhookClaim]:
+        with self._lock:
+            return dict(self.claims.get(contact_id, {}))
+
+    # --- the webhook fast path's ledger (DynamoDbWebhookLedger) --------------------------------
+
+    def look(self, contact_id: str) -> LedgerEntry:
+        with self._lock:
+            stored = self.states.get(contact_id)
+            return LedgerEntry(
+                version=stored.version if stored is not None else None,
+                seen=stored.seen.copy() if stored is not None else None,
+                claims=dict(self.claims.get(contact_id, {})),
+                publishing=frozenset(self.publishing.get(contact_id, set())),
+            )
+
+    def claim(
+        self,
+        contact_id: str,
+        claim: WebhookClaim,
+        *,
+        version: int | None,
+        replacing: WebhookClaim | None,
+        reconcile_at: datetime,
+    ) -> bool:
+        with self._lock:
+            stored = self.states.get(contact_id)
+            current = self.claims.get(contact_id, {}).get(claim.id_hash)
+            if (
+                (stored.version if stored is not None else None) != version
+                or current != replacing
+                or claim.id_hash in self.publishing.get(contact_id, set())
+            ):
+                return False
+            self.claims.setdefault(contact_id, {})[claim.id_hash] = claim
+            if contact_id not in self.deferred and contact_id not in self.reconciling:
+                self.reconciling[contact_id] = reconcile_at
+            self.deferred_asked[contact_id] = self.clock()
+            return True
+
+    def confirm(self, contact_id: str, claim: WebhookClaim) -> None:
+        with self._lock:
+            claims = self.claims.get(contact_id, {})
+            if claims.get(claim.id_hash) == claim:
+                claims[claim.id_hash] = replace(claim, published=True)
+
+    def withdraw(self, contact_id: str, claim: WebhookClaim) -> None:
+        with self._lock:
+            claims = self.claims.get(contact_id, {})
+            if claims.get(claim.id_hash) == claim:
+                del claims[claim.id_hash]
 
 
 def _newer_quota(new: QuotaSnapshot, stored: QuotaSnapshot) -> bool:

@@ -15,6 +15,9 @@ if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
 
+DEFAULT_EVENT_SOURCE = "leadlex.activities"
+
+
 class ConfigurationError(Exception):
     """A missing or invalid setting. The message names the variable and never its secret."""
 
@@ -64,6 +67,19 @@ class Environment:
         first come, first served. Read by the sync and the sweep function alike."""
         return self.choice("PACING", default="on", choices=("on", "off")) == "on"
 
+    def channels(self) -> Channels:
+        """Where events are published: ACTIVITY_TOPIC_ARN, ACTIVITY_EVENT_BUS_NAME (at least
+        one) and EVENT_SOURCE, read alike by every function that publishes."""
+        topic_arn = self.optional("ACTIVITY_TOPIC_ARN")
+        bus_name = self.optional("ACTIVITY_EVENT_BUS_NAME")
+        if topic_arn is None and bus_name is None:
+            raise ConfigurationError(
+                "ACTIVITY_TOPIC_ARN or ACTIVITY_EVENT_BUS_NAME must be set (at least one)"
+            )
+        if topic_arn is not None and not topic_arn.startswith("arn:"):
+            raise ConfigurationError(f"ACTIVITY_TOPIC_ARN must be an ARN, got {topic_arn!r}")
+        return Channels(topic_arn, bus_name, self.optional("EVENT_SOURCE") or DEFAULT_EVENT_SOURCE)
+
     def secret(self, *, value_variable: str, id_variable: str, json_field: str) -> SecretSetting:
         """A secret given by its Secrets Manager id (production) or as itself (local use)."""
         value = self.optional(value_variable)
@@ -73,6 +89,15 @@ class Environment:
                 f"{id_variable} is required (or {value_variable} for local use)"
             )
         return SecretSetting(id_variable, json_field, value=value, secret_id=secret_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Channels:
+    """The event's channels: the SNS topic and the EventBridge bus (either may be absent)."""
+
+    topic_arn: str | None
+    event_bus_name: str | None
+    event_source: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,16 +16,23 @@ from urllib.parse import urlparse
 
 from activity_relay.core.model import InitialSync
 from activity_relay.core.quota.pacing import PacePolicy
-from activity_relay.runtime.environment import ConfigurationError, Environment, SecretSetting
+from activity_relay.runtime.environment import (
+    Channels,
+    ConfigurationError,
+    Environment,
+    SecretSetting,
+)
 from activity_relay.runtime.registry import built_once
 
 if TYPE_CHECKING:
+    from activity_relay.adapters.publishers.batching import RetryPolicy
     from activity_relay.core.sync.batch import BatchSync
     from activity_relay.core.sync.messages import ContactMessage, MessageResult
+    from activity_relay.core.sync.ports import Publisher
     from activity_relay.lambda_events import Invocation
+    from activity_relay.runtime.aws import AwsClients
 
 DEFAULT_API_BASE_URL = "https://data.leadlex.com/functions/v1/api-gateway"
-DEFAULT_EVENT_SOURCE = "leadlex.activities"
 
 
 def utc_now() -> datetime:
@@ -37,13 +44,11 @@ class SyncSettings:
     api_base_url: str
     api_key: SecretSetting
     state_table_name: str  # WATERMARK_TABLE_NAME (CONTRACT.md keeps the variable's name)
-    topic_arn: str | None
-    event_bus_name: str | None
+    channels: Channels
     dead_letter_queue_url: str
     # Where a sync that stops at a checkpoint queues its continuation, and where a contact
     # that another invocation is syncing goes back, delayed.
     contact_queue_url: str
-    event_source: str
     initial_sync: InitialSync
     quota_reserve: int = 0
     contact_concurrency: int = 10
@@ -65,15 +70,6 @@ class SyncSettings:
         if api_base_url.endswith("/v1"):
             raise ConfigurationError("LEADLEX_API_BASE_URL must not include the /v1 path")
 
-        topic_arn = env.optional("ACTIVITY_TOPIC_ARN")
-        bus_name = env.optional("ACTIVITY_EVENT_BUS_NAME")
-        if topic_arn is None and bus_name is None:
-            raise ConfigurationError(
-                "ACTIVITY_TOPIC_ARN or ACTIVITY_EVENT_BUS_NAME must be set (at least one)"
-            )
-        if topic_arn is not None and not topic_arn.startswith("arn:"):
-            raise ConfigurationError(f"ACTIVITY_TOPIC_ARN must be an ARN, got {topic_arn!r}")
-
         initial_sync_text = env.optional("INITIAL_SYNC") or "all"
         try:
             initial_sync = InitialSync.parse(initial_sync_text)
@@ -91,11 +87,9 @@ class SyncSettings:
                 json_field="api_key",
             ),
             state_table_name=env.required("WATERMARK_TABLE_NAME"),
-            topic_arn=topic_arn,
-            event_bus_name=bus_name,
+            channels=env.channels(),
             dead_letter_queue_url=env.required("DEAD_LETTER_QUEUE_URL"),
             contact_queue_url=env.required("CONTACT_QUEUE_URL"),
-            event_source=env.optional("EVENT_SOURCE") or DEFAULT_EVENT_SOURCE,
             initial_sync=initial_sync,
         )
 
@@ -106,27 +100,16 @@ def build_batch_sync(
     from activity_relay.adapters.dynamodb.contacts import DynamoDbStateStore
     from activity_relay.adapters.dynamodb.deferrals import DynamoDbDeferrals
     from activity_relay.adapters.leadlex import LeadLexClient
-    from activity_relay.adapters.publishers.eventbridge import EventBridgePublisher
-    from activity_relay.adapters.publishers.sns import SnsPublisher
     from activity_relay.adapters.sqs.batch import SqsBatchSender
     from activity_relay.adapters.sqs.contact_queue import SqsContactQueue
     from activity_relay.adapters.sqs.dead_letters import SqsDeadLetters
     from activity_relay.core.quota.reserve import QuotaGuard
     from activity_relay.core.sync.batch import BatchSync
     from activity_relay.core.sync.engine import SyncEngine
-    from activity_relay.core.sync.fanout import FanOutPublisher
     from activity_relay.core.sync.packing import PackingPublisher
-    from activity_relay.core.sync.ports import Publisher
     from activity_relay.runtime.aws import AwsClients
 
     clients = AwsClients()
-    publishers: list[Publisher] = []
-    if settings.topic_arn is not None:
-        publishers.append(SnsPublisher(clients.sns(), settings.topic_arn))
-    if settings.event_bus_name is not None:
-        publishers.append(
-            EventBridgePublisher(clients.events(), settings.event_bus_name, settings.event_source)
-        )
     dynamodb = clients.dynamodb()
     store = DynamoDbStateStore(dynamodb, settings.state_table_name)
     deferrals = DynamoDbDeferrals(dynamodb, settings.state_table_name)
@@ -139,14 +122,13 @@ def build_batch_sync(
         api_key, settings.api_base_url, quota=quota, pool_size=settings.contact_concurrency
     )
     # The syncs of one batch share their batch calls (core/sync/packing.py).
-    packing = PackingPublisher(
-        publishers[0] if len(publishers) == 1 else FanOutPublisher(publishers)
-    )
+    packing = PackingPublisher(build_publisher(settings.channels, clients))
     engine = SyncEngine(
         source=leadlex,
         store=store,
         publisher=packing,
         initial_sync=settings.initial_sync,
+        clock=clock,
     )
     sqs = clients.sqs()
     return BatchSync(
@@ -160,6 +142,26 @@ def build_batch_sync(
         pacing=settings.pace,
         packing=packing,
     )
+
+
+def build_publisher(
+    channels: Channels, clients: AwsClients, retry: RetryPolicy | None = None
+) -> Publisher:
+    """One publisher over the channels set: an event is delivered once every one took it."""
+    from activity_relay.adapters.publishers.eventbridge import EventBridgePublisher
+    from activity_relay.adapters.publishers.sns import SnsPublisher
+    from activity_relay.core.sync.fanout import FanOutPublisher
+
+    publishers: list[Publisher] = []
+    if channels.topic_arn is not None:
+        publishers.append(SnsPublisher(clients.sns(), channels.topic_arn, retry=retry))
+    if channels.event_bus_name is not None:
+        publishers.append(
+            EventBridgePublisher(
+                clients.events(), channels.event_bus_name, channels.event_source, retry=retry
+            )
+        )
+    return publishers[0] if len(publishers) == 1 else FanOutPublisher(publishers)
 
 
 class SyncRuntime:

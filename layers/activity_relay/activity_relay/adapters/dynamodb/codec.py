@@ -13,7 +13,7 @@ One item per contact, keyed by `contact_id` (S) alone, as template.yaml declares
 | `last_sync_started_at` | S | ISO 8601 UTC, when the state has it |
 | `updated_at` | S | ISO 8601 UTC, when `save` last wrote the item |
 | `not_found_at` | S | ISO 8601 UTC, when the API last answered 404 for the contact |
-| `deferred_partition` | S | `"deferred"` while the contact waits for the quota, else absent |
+| `deferred_partition` | S | `"deferred"` (the quota, pacing) or `"reconcile"` while it waits |
 | `deferred_until` | S | ISO 8601 UTC, when the deferred contact may be synced again |
 | `deferred_asked_at` | S | ISO 8601 UTC, when a deferral or wait was last asked for |
 | `backfill_read_from_end` | N | a continuing sync's position, counted from the list's end |
@@ -24,6 +24,8 @@ One item per contact, keyed by `contact_id` (S) alone, as template.yaml declares
 | `backfill_unread_until` | N | reading the history a first sync left unread: up to here |
 | `backfill_unread_seen` | B | what that read has accounted for so far (`Fingerprint.encode()`) |
 | `backfill_parked` | BOOL | stopped by the spent quota: no continuation, any message resumes it |
+| `publishing` | NS | id hashes a sync announced it is publishing, until its next save |
+| `wh_<hash>` | M | a webhook claim: `c` created (N, µs), `t` claimed at (S), `p` published |
 | `lease_holder` | S | the sync holding the contact's lease (`Lease.holder`), while it runs |
 | `lease_taken_at` | S | ISO 8601 UTC, when that sync began |
 | `lease_expires_at` | S | ISO 8601 UTC, its invocation's deadline: then anyone may take it |
@@ -47,7 +49,13 @@ from typing import TYPE_CHECKING, Any, Final
 
 from botocore.exceptions import ClientError
 
-from activity_relay.core.model import Backfill, ContactState, Fingerprint, parse_timestamp
+from activity_relay.core.model import (
+    Backfill,
+    ContactState,
+    Fingerprint,
+    WebhookClaim,
+    parse_timestamp,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -57,6 +65,8 @@ DEFERRED_INDEX: Final = "DeferredContacts"
 """The sparse GSI of deferred contacts, as template.yaml names it."""
 
 DEFERRED_PARTITION: Final = "deferred"
+RECONCILE_PARTITION: Final = "reconcile"
+"""Contacts whose webhooks carried their activities, waiting for the poll that reconciles them."""
 QUOTA_KEY: Final = "#quota"
 """Key of the reserved item holding the latest quota observation (never a contact's UUID)."""
 
@@ -72,6 +82,8 @@ BACKFILL_ATTRIBUTES: Final = (
     "backfill_parked",
 )
 LEASE_ATTRIBUTES: Final = ("lease_holder", "lease_taken_at", "lease_expires_at")
+PUBLISHING: Final = "publishing"
+CLAIM_PREFIX: Final = "wh_"
 REQUEST_MARGIN: Final = timedelta(seconds=1)
 """A deferral asked for this close before a sync began may be the sync's own request: the
 request's clock and the sync's are two containers'."""
@@ -130,6 +142,36 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
 
 
+def claim_attribute(hashed: int) -> str:
+    """The name of a claim's attribute: its id hash in hex (any id LeadLex sends stores)."""
+    return f"{CLAIM_PREFIX}{hashed:016x}"
+
+
+def encode_claim(claim: WebhookClaim) -> UniversalAttributeValueTypeDef:
+    return {
+        "M": {
+            "c": {"N": str(claim.created_micros)},
+            "t": {"S": iso(claim.claimed_at)},
+            "p": {"BOOL": claim.published},
+        }
+    }
+
+
+def decode_claims(item: Mapping[str, Any]) -> dict[int, WebhookClaim]:
+    claims = {}
+    for name, value in item.items():
+        if not name.startswith(CLAIM_PREFIX):
+            continue
+        hashed, fields = int(name[len(CLAIM_PREFIX) :], 16), value["M"]
+        claims[hashed] = WebhookClaim(
+            id_hash=hashed,
+            created_micros=int(fields["c"]["N"]),
+            claimed_at=parse_timestamp(fields["t"]["S"]),
+            published=bool(fields["p"]["BOOL"]),
+        )
+    return claims
+
+
 def decode_state(contact_id: str, item: Mapping[str, Any] | None) -> ContactState | None:
     if item is None or "version" not in item:
         return None
@@ -140,4 +182,5 @@ def decode_state(contact_id: str, item: Mapping[str, Any] | None) -> ContactStat
         version=int(item["version"]["N"]),
         last_sync_started_at=parse_timestamp(started) if started else None,
         backfill=decode_backfill(item),
+        claims=decode_claims(item),
     )

@@ -13,7 +13,7 @@ UpdateItems, so attributes written by anyone else survive them.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -23,14 +23,23 @@ from activity_relay.adapters.dynamodb.codec import (
     BACKFILL_ATTRIBUTES,
     DEFERRAL_ATTRIBUTES,
     LEASE_ATTRIBUTES,
+    PUBLISHING,
     REQUEST_MARGIN,
     StateTableAdapter,
+    claim_attribute,
     condition_failed,
+    decode_claims,
     decode_state,
     iso,
     number,
 )
-from activity_relay.core.model import ContactState, parse_timestamp
+from activity_relay.core.model import (
+    Activity,
+    ContactState,
+    WebhookClaim,
+    id_hash,
+    parse_timestamp,
+)
 from activity_relay.core.sync.ports import Covered, Lease, LeaseHeld, StateConflict
 
 if TYPE_CHECKING:
@@ -125,7 +134,12 @@ class DynamoDbStateStore(StateTableAdapter):
             "activities_accounted = :accounted",
             "updated_at = :updated",
         ]
-        removals = ["not_found_at"]
+        # What the sync announced is in the fingerprint now; settled claims are accounted too.
+        removals = ["not_found_at", PUBLISHING]
+        names = {"#version": "version"}
+        for index, hashed in enumerate(sorted(state.settled_claims)):
+            names[f"#settled{index}"] = claim_attribute(hashed)
+            removals.append(f"#settled{index}")
         requested_before: str | None = None
         if clear_deferral:
             removals.extend(DEFERRAL_ATTRIBUTES)
@@ -182,7 +196,7 @@ class DynamoDbStateStore(StateTableAdapter):
                 Key={"contact_id": {"S": state.contact_id}},
                 UpdateExpression=f"SET {', '.join(assignments)} REMOVE {', '.join(removals)}",
                 ConditionExpression=condition,
-                ExpressionAttributeNames={"#version": "version"},
+                ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
@@ -198,7 +212,38 @@ class DynamoDbStateStore(StateTableAdapter):
                     f"contact {state.contact_id}: stored state is no longer version {state.version}"
                 ) from error
             raise
-        return dataclasses.replace(state, version=version)
+        claims = {h: c for h, c in state.claims.items() if h not in state.settled_claims}
+        return dataclasses.replace(
+            state, version=version, claims=claims, settled_claims=frozenset()
+        )
+
+    def announce(
+        self, contact_id: str, lease: Lease, activities: Sequence[Activity]
+    ) -> dict[int, WebhookClaim]:
+        try:
+            response = self._client.update_item(
+                TableName=self._table_name,
+                Key={"contact_id": {"S": contact_id}},
+                UpdateExpression=f"ADD {PUBLISHING} :hashes",
+                ConditionExpression="lease_holder = :holder",
+                ExpressionAttributeValues={
+                    ":hashes": {"NS": sorted({str(id_hash(a.id)) for a in activities})},
+                    ":holder": {"S": lease.holder},
+                },
+                # The claims as they stand once this is written: any claim made later sees it.
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if not condition_failed(error):
+                raise
+            raise StateConflict(f"contact {contact_id} is held by another sync now") from error
+        return decode_claims(response.get("Attributes", {}))
+
+    def webhook_claims(self, contact_id: str) -> dict[int, WebhookClaim]:
+        item = self._client.get_item(
+            TableName=self._table_name, Key={"contact_id": {"S": contact_id}}, ConsistentRead=True
+        ).get("Item", {})
+        return decode_claims(item)
 
     def release(self, contact_id: str, lease: Lease) -> None:
         try:

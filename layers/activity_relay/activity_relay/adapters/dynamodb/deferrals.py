@@ -25,6 +25,7 @@ from activity_relay.adapters.dynamodb.codec import (
     DEFERRED_INDEX,
     DEFERRED_PARTITION,
     QUOTA_KEY,
+    RECONCILE_PARTITION,
     StateTableAdapter,
     condition_failed,
     iso,
@@ -92,22 +93,34 @@ class DynamoDbDeferrals(StateTableAdapter):
         except ClientError as error:
             if not condition_failed(error):
                 raise
-            # Keeps its place, but a sync under way must not clear what was asked for now.
+            # Keeps its place (a reconciliation due earlier becomes a wait like the others),
+            # but a sync under way must not clear what was asked for now.
             self._client.update_item(
                 TableName=self._table_name,
                 Key={"contact_id": {"S": contact_id}},
-                UpdateExpression="SET deferred_asked_at = :requested",
-                ExpressionAttributeValues={":requested": requested},
+                UpdateExpression=(
+                    "SET deferred_partition = :partition, deferred_asked_at = :requested"
+                ),
+                ExpressionAttributeValues={
+                    ":partition": {"S": DEFERRED_PARTITION},
+                    ":requested": requested,
+                },
             )
 
     def due(self, now: datetime, limit: int) -> list[str]:
+        return self._due(DEFERRED_PARTITION, now, limit)
+
+    def reconciliations(self, now: datetime, limit: int) -> list[str]:
+        return self._due(RECONCILE_PARTITION, now, limit)
+
+    def _due(self, partition: str, now: datetime, limit: int) -> list[str]:
         contact_ids: list[str] = []
         request: dict[str, Any] = {
             "TableName": self._table_name,
             "IndexName": DEFERRED_INDEX,
             "KeyConditionExpression": "deferred_partition = :partition AND deferred_until <= :now",
             "ExpressionAttributeValues": {
-                ":partition": {"S": DEFERRED_PARTITION},
+                ":partition": {"S": partition},
                 ":now": {"S": iso(now)},
             },
             "ScanIndexForward": True,

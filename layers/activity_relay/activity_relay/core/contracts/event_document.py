@@ -39,6 +39,7 @@ def event_document(event: ActivityEvent) -> dict[str, Any]:
         "activity_type": event.activity.activity_type,
         "occurred_at": event.activity.created_date,
         "activity": dict(event.activity.raw),
+        "origin": event.origin,
     }
 
 

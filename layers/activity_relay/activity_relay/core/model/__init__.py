@@ -2,6 +2,8 @@
 fingerprint, and the errors LeadLex's answers become. Imports no capability."""
 
 from activity_relay.core.model.activity import (
+    POLL,
+    WEBHOOK,
     Activity,
     ActivityEvent,
     ActivityPage,
@@ -21,10 +23,12 @@ from activity_relay.core.model.errors import (
     SourceError,
     TransientSourceError,
 )
-from activity_relay.core.model.fingerprint import Fingerprint
-from activity_relay.core.model.state import Backfill, ContactState
+from activity_relay.core.model.fingerprint import Fingerprint, id_hash
+from activity_relay.core.model.state import Backfill, ContactState, WebhookClaim
 
 __all__ = [
+    "POLL",
+    "WEBHOOK",
     "Activity",
     "ActivityEvent",
     "ActivityPage",
@@ -41,7 +45,9 @@ __all__ = [
     "RelayError",
     "SourceError",
     "TransientSourceError",
+    "WebhookClaim",
     "epoch_micros",
+    "id_hash",
     "parse_contact_id",
     "parse_timestamp",
 ]

@@ -88,12 +88,18 @@ class ActivityPage:
     requests: int = 1  # HTTP requests it took, retries included
 
 
+POLL = "poll"
+WEBHOOK = "webhook"
+
+
 @dataclass(frozen=True, slots=True)
 class ActivityEvent:
-    """One new activity of one contact: the unit the publishers deliver."""
+    """One new activity of one contact: the unit the publishers deliver. `origin` says which
+    path found it: a poll of the API's list, or the LeadLex webhook that carried it."""
 
     contact_id: str
     activity: Activity
+    origin: str = POLL
 
     @property
     def event_id(self) -> str:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from activity_relay.core.model.fingerprint import Fingerprint
@@ -34,6 +35,18 @@ class Backfill:
 
 
 @dataclass(frozen=True, slots=True)
+class WebhookClaim:
+    """An activity the webhook fast path took on for a contact: being published (`published`
+    False, since `claimed_at`), or published. Keyed by the activity id's hash (`id_hash`), as the
+    fingerprint keys what it remembers, so that any id LeadLex sends can be stored."""
+
+    id_hash: int
+    created_micros: int
+    claimed_at: datetime
+    published: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class ContactState:
     """What the relay remembers of one contact between syncs."""
 
@@ -42,3 +55,7 @@ class ContactState:
     version: int = 0  # the store's optimistic-concurrency counter; 0 = never stored
     last_sync_started_at: datetime | None = None
     backfill: Backfill | None = None  # a sync under way over several invocations
+    # What the webhook fast path published or is publishing, by id hash, as last read.
+    claims: Mapping[int, WebhookClaim] = field(default_factory=dict)
+    # Claims a save removes: their activities are accounted for in `seen` now.
+    settled_claims: frozenset[int] = frozenset()

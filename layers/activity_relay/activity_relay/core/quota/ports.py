@@ -35,6 +35,11 @@ class Deferrals(Protocol):
         """Up to `limit` deferred contacts whose time has come, longest-waiting first."""
         ...
 
+    def reconciliations(self, now: datetime, limit: int) -> list[str]:
+        """Up to `limit` contacts whose webhooks carried their activities and whose
+        reconciliation (a poll proving nothing was missed) is due, longest-due first."""
+        ...
+
     def postpone(self, contact_ids: Sequence[str], until: datetime) -> None:
         """Contacts enqueued again: look at them once more at `until`, unless a successful
         sync (which clears the deferral) or a newer deferral comes first."""

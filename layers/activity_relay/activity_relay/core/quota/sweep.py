@@ -1,10 +1,12 @@
 """The scheduled sweep: deferred contacts back onto the contact queue once the quota allows.
 
-First the contacts deferred by the exhausted daily quota whose reset has come, longest-waiting
-first; then, when reconciliation is on, contacts not synced for a while (a missed webhook leaves
-no other trace). Never more contacts than the quota left can serve: each sync costs at least
-one request, so one contact is one unit of budget; and no faster than the per-minute limit
-allows, through SQS delivery delays. Plain Python over ports, no AWS imports.
+First the contacts deferred by the exhausted daily quota whose reset has come, or waiting for
+the paced budget, longest-waiting first; then the reconciliations of contacts whose webhooks
+carried their activities (due a reconcile window after the first, or all of them in the pace's
+last hour); then, when STALE_AFTER_HOURS is set, contacts not synced for a while. Never more
+contacts than the quota left can serve: each sync costs at least one request, so one contact is
+one unit of budget; and no faster than the per-minute limit allows, through SQS delivery
+delays. Plain Python over ports, no AWS imports.
 
 With pacing (pacing.py) the sweep is what spends the paced budget on waiting contacts: each
 run (every minute) releases as many as the line allows now, at most a minute of the per-minute
@@ -15,8 +17,9 @@ contact), so neither the next run nor a cold container counts them as still avai
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from activity_relay.core.contracts.contact_queue import (
     MAX_DELAY_SECONDS,
@@ -30,6 +33,7 @@ from activity_relay.core.quota.ports import Deferrals, QuotaSnapshot
 logger = logging.getLogger(__name__)
 
 RECHECK = timedelta(hours=2)  # beyond the pacing, a few visibility timeouts and retries
+EVERY_RECONCILIATION = datetime.max.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +58,7 @@ class SweepResult:
     stale_enqueued: int
     failed: tuple[str, ...]
     """Ids that could not be enqueued; deferred ones keep their deferral for the next sweep."""
+    reconciliations_enqueued: int = 0
 
 
 def quota_budget(
@@ -92,8 +97,8 @@ def sweep(
         # limit and return to the queue until the DLQ took them: pace them over the delays SQS
         # allows, and leave the rest to the next sweep.
         allowed = min(allowed, policy.requests_per_minute * (MAX_DELAY_SECONDS // 60 + 1))
-    result = _release(deferrals, queue, policy, now=now, budget=allowed)
-    released = result.deferred_enqueued + result.stale_enqueued
+    result = _release(deferrals, queue, policy, now=now, budget=allowed, snapshot=snapshot)
+    released = result.deferred_enqueued + result.reconciliations_enqueued + result.stale_enqueued
     if policy.pace is not None and snapshot is not None and released:
         _claim(deferrals, snapshot, policy.pace, now=now, units=released)
     return result
@@ -123,42 +128,65 @@ def _release(
     *,
     now: datetime,
     budget: int,
+    snapshot: QuotaSnapshot | None,
 ) -> SweepResult:
     if budget == 0:
         return SweepResult(budget=0, deferred_enqueued=0, stale_enqueued=0, failed=())
 
-    due = deferrals.due(now, budget)
-    failed_due = _enqueue(queue, policy, due, pacing(len(due), policy.requests_per_minute))
-    enqueued_due = [contact_id for contact_id in due if contact_id not in failed_due]
-    if enqueued_due:
-        # Not forgotten: should the message never lead to a successful sync (the DLQ, say),
-        # the next sweep after RECHECK enqueues the contact again.
-        deferrals.postpone(enqueued_due, now + RECHECK)
-
-    stale: list[str] = []
-    failed_stale: set[str] = set()
-    left = budget - len(enqueued_due)
-    if policy.stale_after is not None and left > 0:
-        already = set(due)
-        stale = [
-            contact_id
-            for contact_id in deferrals.stale(now - policy.stale_after, left)
-            if contact_id not in already
-        ]
-        delays = pacing(len(enqueued_due) + len(stale), policy.requests_per_minute)
-        failed_stale = _enqueue(queue, policy, stale, delays[len(enqueued_due) :])
-
-    failed = tuple(c for c in due if c in failed_due) + tuple(c for c in stale if c in failed_stale)
+    # First the contacts waiting for the quota or the pace, whose activities nobody published
+    # yet; then, with what is left, the reconciliations of contacts whose webhooks carried
+    # their activities; then, with reconciliation on, contacts not synced for a while.
+    released: list[str] = []
+    failed: list[str] = []
+    counts: list[int] = []
+    reconcile_by = _reconcile_by(policy, snapshot, now)
+    finders: list[Callable[[int], list[str]]] = [
+        lambda left: deferrals.due(now, left),
+        lambda left: deferrals.reconciliations(reconcile_by, left),
+        lambda left: _stale(deferrals, policy, now, left, already={*released, *failed}),
+    ]
+    for find in finders:
+        left = budget - len(released)
+        found = find(left) if left > 0 else []
+        delays = pacing(len(released) + len(found), policy.requests_per_minute)
+        refused = _enqueue(queue, policy, found, delays[len(released) :])
+        enqueued = [c for c in found if c not in refused]
+        failed.extend(c for c in found if c in refused)
+        counts.append(len(enqueued))
+        if enqueued and len(counts) < 3:
+            # Not forgotten: should the message never lead to a successful sync (the DLQ, say),
+            # the next sweep after RECHECK enqueues the contact again.
+            deferrals.postpone(enqueued, now + RECHECK)
+        released.extend(enqueued)
     if failed:
         logger.warning(
             "%d contact(s) could not be enqueued; deferred ones stay deferred", len(failed)
         )
     return SweepResult(
         budget=budget,
-        deferred_enqueued=len(enqueued_due),
-        stale_enqueued=len(stale) - len(failed_stale),
-        failed=failed,
+        deferred_enqueued=counts[0],
+        reconciliations_enqueued=counts[1],
+        stale_enqueued=counts[2],
+        failed=tuple(failed),
     )
+
+
+def _reconcile_by(policy: SweepPolicy, snapshot: QuotaSnapshot | None, now: datetime) -> datetime:
+    """Until when reconciliations count as due: now, or, in the pace's tail (the day's last
+    hour, when nothing is held back any more), whenever: what the day left over reconciles
+    every contact still waiting, so that the day ends in sync."""
+    if policy.pace is None or snapshot is None:
+        return now
+    resets_at = budget(snapshot, now, policy.pace).resets_at
+    return EVERY_RECONCILIATION if now >= resets_at - policy.pace.tail else now
+
+
+def _stale(
+    deferrals: Deferrals, policy: SweepPolicy, now: datetime, limit: int, *, already: set[str]
+) -> list[str]:
+    if policy.stale_after is None:
+        return []
+    return [c for c in deferrals.stale(now - policy.stale_after, limit) if c not in already]
 
 
 def _enqueue(

@@ -29,6 +29,7 @@ from activity_relay.core.model import (
     Fingerprint,
     InitialSync,
 )
+from activity_relay.core.sync.claims import PublishGate
 from activity_relay.core.sync.discovery import UnreadGrew
 from activity_relay.core.sync.listing import Listing
 from activity_relay.core.sync.ports import Publisher, PublishFailed, StateStore
@@ -86,7 +87,9 @@ class BackfillReader:
         initial_sync: InitialSync,
         started_at: datetime,
         progress: Progress,
+        gate: PublishGate,
     ) -> None:
+        self._gate = gate
         self._listing = listing
         self._store = store
         self._publisher = publisher
@@ -204,11 +207,13 @@ class BackfillReader:
             seen = base.seen.copy()
             fresh = [a for a in piece.page.activities if not _accounted(seen, a)]
             excluded = [a for a in fresh if not publishes(a)]
+            publishable = self._gate.to_publish(
+                sorted((a for a in fresh if publishes(a)), key=lambda a: a.order_key)
+            )
             try:
-                self._publish(a for a in fresh if publishes(a))
+                self._send(publishable)
             except PublishFailed as failure:
-                delivered = sorted((a for a in fresh if publishes(a)), key=lambda a: a.order_key)
-                seen.add_all(_ids([*excluded, *delivered[: failure.delivered]]))
+                seen.add_all(_ids([*excluded, *publishable[: failure.delivered]]))
                 self._store.save(replace(base, seen=seen))
                 raise
             seen.add_all(_ids(fresh))
@@ -255,10 +260,10 @@ class BackfillReader:
         )
 
     def _publish(self, activities: Iterable[Activity]) -> None:
-        """One slice's activities, oldest first."""
-        events = [
-            ActivityEvent(self._listing.contact_id, activity)
-            for activity in sorted(activities, key=lambda a: a.order_key)
-        ]
+        """One slice's activities, oldest first, but those a webhook published already."""
+        self._send(self._gate.to_publish(sorted(activities, key=lambda a: a.order_key)))
+
+    def _send(self, activities: list[Activity]) -> None:
+        events = [ActivityEvent(self._listing.contact_id, activity) for activity in activities]
         self._publisher.publish(events)
         self.progress.published += len(events)

@@ -22,10 +22,11 @@ No I/O here: the engine speaks to the world through core/sync/ports.py.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 
 from activity_relay.core.model import (
@@ -39,6 +40,7 @@ from activity_relay.core.model import (
 )
 from activity_relay.core.model.fingerprint import Fingerprint
 from activity_relay.core.sync.backfill import BackfillReader, Progress
+from activity_relay.core.sync.claims import PublishGate, settled_claims
 from activity_relay.core.sync.discovery import Discovery, UnreadGrew, read_what_is_new
 from activity_relay.core.sync.listing import Listing, Tally
 from activity_relay.core.sync.ports import (
@@ -63,6 +65,10 @@ CHAIN_STALE_AFTER = timedelta(minutes=15)
 RATE_LIMIT_PAUSE_SECONDS = 60
 # The lease of a caller that names no deadline: Lambda's longest timeout.
 DEFAULT_LEASE = timedelta(minutes=15)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 class SyncStatus(Enum):
@@ -91,11 +97,15 @@ class SyncEngine:
         store: StateStore,
         publisher: Publisher,
         initial_sync: InitialSync,
+        clock: Callable[[], datetime] = _utc_now,
+        pause: Callable[[float], None] = time.sleep,
     ) -> None:
         self._source = source
         self._store = store
         self._publisher = publisher
         self._initial_sync = initial_sync
+        self._clock = clock
+        self._pause = pause
 
     def sync(
         self,
@@ -192,6 +202,7 @@ class SyncEngine:
             backfill = Backfill(0, None, first_sync=True, checkpointed_at=started_at)
         first_sync = backfill is not None and backfill.first_sync
         progress = Progress()
+        gate = PublishGate(self._store, contact_id, lease, clock=self._clock, pause=self._pause)
         reader = BackfillReader(
             listing=listing,
             store=self._store,
@@ -199,6 +210,7 @@ class SyncEngine:
             initial_sync=self._initial_sync,
             started_at=started_at,
             progress=progress,
+            gate=gate,
         )
         try:
             scanning = state is None or (backfill is not None and backfill.scanned_to is not None)
@@ -254,17 +266,21 @@ class SyncEngine:
                 continue_after=RATE_LIMIT_PAUSE_SECONDS if isinstance(stop, RateLimited) else 0,
             )
 
-        events = [
-            ActivityEvent(contact_id, activity)
-            for activity in sorted(discovery.new.values(), key=lambda a: a.order_key)
-        ]
+        new = sorted(discovery.new.values(), key=lambda a: a.order_key)
+        events = [ActivityEvent(contact_id, activity) for activity in gate.to_publish(new)]
         try:
             self._publisher.publish(events)
         except PublishFailed as failure:
             self._checkpoint_delivered(base, discovery, events[: failure.delivered], lease)
             raise
         self._store.save(
-            replace(base, seen=discovery.working, last_sync_started_at=started_at, backfill=None),
+            replace(
+                base,
+                seen=discovery.working,
+                last_sync_started_at=started_at,
+                backfill=None,
+                settled_claims=settled_claims(dict(base.claims), gate),
+            ),
             lease,
         )
         return SyncOutcome(

@@ -13,11 +13,13 @@ from datetime import datetime
 from typing import Protocol
 
 from activity_relay.core.model import (
+    Activity,
     ActivityEvent,
     ActivityPage,
     ContactState,
     RelayError,
     TransientSourceError,
+    WebhookClaim,
 )
 
 
@@ -59,7 +61,20 @@ class StateStore(Protocol):
     def save(self, state: ContactState, lease: Lease | None = None) -> ContactState:
         """Store `state` if the stored version is still `state.version`, releasing `lease`;
         return it one version on. Raises StateConflict when another writer got there first or
-        another sync holds the lease."""
+        another sync holds the lease. The save ends what `announce` said (its activities are in
+        `state.seen` now) and removes `state.settled_claims`."""
+        ...
+
+    def announce(
+        self, contact_id: str, lease: Lease, activities: Sequence[Activity]
+    ) -> dict[int, WebhookClaim]:
+        """Say that the lease's sync is about to publish `activities`, so that the webhook fast
+        path leaves them to it, and return the webhook claims the contact holds now. Raises
+        StateConflict when the lease is no longer this sync's."""
+        ...
+
+    def webhook_claims(self, contact_id: str) -> dict[int, WebhookClaim]:
+        """The webhook claims the contact holds now."""
         ...
 
     def release(self, contact_id: str, lease: Lease) -> None:

@@ -1,122 +1,43 @@
-"""LeadLex webhooks in: a verified delivery (webhooks_in/signature.py) → the contact it names.
+"""LeadLex webhooks in: verify a delivery (signature.py), read it (payload.py), and either
+publish the activity it carries at once (fast_path.py) or put its contact on the queue.
 
-The payload's shape for `activity.created` is not confirmed by LeadLex's docs, so the contact is
-looked for in every place it plausibly is (`contact_candidates`), and what cannot be used is
-answered, not retried.
+Nothing else happens here, so that the answer comes well within LeadLex's 10 s.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
 
 from activity_relay.core.contracts.contact_queue import ContactQueue, Purpose, QueuedContact
-from activity_relay.core.model import parse_contact_id
+from activity_relay.core.webhooks_in.fast_path import FastPath, FastPathOutcome
+from activity_relay.core.webhooks_in.payload import (
+    MAX_BODY_BYTES,
+    Ignored,
+    MalformedPayload,
+    Notification,
+    read_notification,
+)
 from activity_relay.core.webhooks_in.ports import ReceiverUnavailable
 from activity_relay.core.webhooks_in.signature import RotatingSecret
 
-ACTIVITY_CREATED = "activity.created"
-MAX_BODY_BYTES = 256 * 1024
-"""Larger bodies are refused unread: no activity payload comes near it (metadata ≤ 8 KB)."""
-
-
-class IgnoredReason(StrEnum):
-    """Why a verified delivery enqueues nothing."""
-
-    OTHER_EVENT = "other_event"
-    NO_CONTACT = "no_contact"
-    INVALID_CONTACT_ID = "invalid_contact_id"
-
-
-class MalformedPayload(ValueError):
-    """Not a JSON object, or over MAX_BODY_BYTES: answered 400."""
-
-
-@dataclass(frozen=True, slots=True)
-class Notification:
-    """A verified `activity.created` that names a contact: the contact goes on the queue."""
-
-    contact_id: str
-    activity_id: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Ignored:
-    """A verified delivery that enqueues nothing, and why (the event name when it is another)."""
-
-    reason: IgnoredReason
-    event: str | None = None
-
-
-def read_notification(body: bytes) -> Notification | Ignored:
-    """The contact a delivery names; MalformedPayload when it is not a JSON object."""
-    if len(body) > MAX_BODY_BYTES:
-        raise MalformedPayload(f"body of {len(body)} bytes is over {MAX_BODY_BYTES}")
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise MalformedPayload("body is not JSON") from None
-    except RecursionError:
-        # Signed, but nested deeper than the parser goes: no activity payload is.
-        raise MalformedPayload("body is JSON nested too deeply") from None
-    if not isinstance(payload, dict):
-        raise MalformedPayload("body is JSON but not an object")
-    event = _text(payload.get("event")) or _text(payload.get("type"))
-    # Registered for activity.created only: a payload that names no event is read as one.
-    if event is not None and event != ACTIVITY_CREATED:
-        return Ignored(IgnoredReason.OTHER_EVENT, event)
-    data = _mapping(payload.get("data"))
-    candidates = list(contact_candidates(data))
-    if not candidates:
-        return Ignored(IgnoredReason.NO_CONTACT, event)
-    for candidate in candidates:
-        try:
-            contact_id = parse_contact_id(candidate)
-        except ValueError:
-            continue
-        return Notification(contact_id, _text(_mapping(data.get("activity")).get("id")))
-    return Ignored(IgnoredReason.INVALID_CONTACT_ID, event)
-
-
-def contact_candidates(data: Mapping[str, Any]) -> Iterator[str]:
-    """Where the contact may be, most likely first: `data.activity.contact_id`,
-    `data.activity.entity_id` of an activity whose `entity_type` is `contact`,
-    `data.contact_id`, `data.contact.id`. A deal's activity without a contact_id names none."""
-    activity = _mapping(data.get("activity"))
-    found = [_text(activity.get("contact_id"))]
-    if _text(activity.get("entity_type")) == "contact":
-        found.append(_text(activity.get("entity_id")))
-    found += [_text(data.get("contact_id")), _text(_mapping(data.get("contact")).get("id"))]
-    yield from (candidate for candidate in found if candidate is not None)
-
-
-def _mapping(value: object) -> Mapping[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _text(value: object) -> str | None:
-    if not isinstance(value, str):
-        return None
-    return value.strip() or None
-
-
-# --- The receiver: verify, read, enqueue ----------------------------------------------------------
-
 
 class Outcome(StrEnum):
-    ENQUEUED = "enqueued"
+    PUBLISHED = "published"  # the activity's event went out (the fast path)
+    DUPLICATE = "duplicate"  # published already, or being published by another receiver
+    ENQUEUED = "enqueued"  # the contact went on the queue, for a poll
     IGNORED = "ignored"
     UNAUTHORIZED = "unauthorized"
     MALFORMED = "malformed"
+    EXPIRED = "expired"  # signed longer ago than the replay horizon
 
 
 @dataclass(frozen=True, slots=True)
 class Reception:
-    """What became of one delivery; `detail` is the signature problem, the ignored reason or
-    what is malformed — never a secret or a digest."""
+    """What became of one delivery; `detail` is the signature problem, the ignored reason,
+    what is malformed or why the fast path left it to a poll — never a secret or a digest."""
 
     outcome: Outcome
     detail: str | None = None
@@ -126,12 +47,26 @@ class Reception:
 
 
 class WebhookReceiver:
-    """Verify the signature, read the contact, put it on the queue: nothing else, so that the
-    answer comes well within LeadLex's 10 s."""
+    """Verify the signature, read the delivery, then publish its activity or enqueue its
+    contact. `fast_path` None: every contact goes on the queue (WEBHOOK_FAST_PATH=off).
+    `replay_horizon` None: a delivery is never too old."""
 
-    def __init__(self, secret: RotatingSecret, queue: ContactQueue) -> None:
+    def __init__(
+        self,
+        secret: RotatingSecret,
+        queue: ContactQueue,
+        *,
+        fast_path: FastPath | None = None,
+        replay_horizon: timedelta | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        if replay_horizon is not None and clock is None:
+            raise ValueError("a replay horizon needs a clock")
         self._secret = secret
         self._queue = queue
+        self._fast_path = fast_path
+        self._replay_horizon = replay_horizon
+        self._clock = clock
 
     def receive(self, body: bytes, signature: str | None) -> Reception:
         if len(body) > MAX_BODY_BYTES:
@@ -146,13 +81,46 @@ class WebhookReceiver:
             return Reception(Outcome.MALFORMED, str(malformed))
         if isinstance(notification, Ignored):
             return Reception(Outcome.IGNORED, str(notification.reason), event=notification.event)
+        if self._expired(notification):
+            return Reception(
+                Outcome.EXPIRED,
+                f"signed longer ago than the replay horizon ({self._replay_horizon})",
+                contact_id=notification.contact_id,
+                activity_id=notification.activity_id,
+            )
+        reason = notification.unusable
+        if self._fast_path is not None and notification.activity is not None:
+            published = self._fast_path.publish(notification.contact_id, notification.activity)
+            if published.outcome is FastPathOutcome.PUBLISHED:
+                return self._reception(Outcome.PUBLISHED, notification)
+            if published.outcome is not FastPathOutcome.LEFT_TO_A_POLL:
+                return self._reception(Outcome.DUPLICATE, notification, str(published.outcome))
+            reason = published.reason
+        self._enqueue(notification)
+        return self._reception(
+            Outcome.ENQUEUED, notification, reason if self._fast_path is not None else None
+        )
+
+    def _expired(self, notification: Notification) -> bool:
+        if self._replay_horizon is None or notification.signed_at is None:
+            return False  # judged as before: no horizon, or a delivery that says no time
+        assert self._clock is not None
+        return self._clock() - notification.signed_at > self._replay_horizon
+
+    def _enqueue(self, notification: Notification) -> None:
         message = QueuedContact(
             notification.contact_id, Purpose.WEBHOOK, activity_id=notification.activity_id
         )
         if self._queue.send([message]):
             raise ReceiverUnavailable("the contact queue did not take the message")
+
+    @staticmethod
+    def _reception(
+        outcome: Outcome, notification: Notification, detail: str | None = None
+    ) -> Reception:
         return Reception(
-            Outcome.ENQUEUED,
+            outcome,
+            detail,
             contact_id=notification.contact_id,
             activity_id=notification.activity_id,
         )
