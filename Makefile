@@ -5,7 +5,7 @@
 #   make lint    ruff, mypy --strict, import-linter (the layers), and the template checks
 #                (cfn-lint, sam validate, checkov)
 #   make build   sam build, no containers
-#   make bench   the benchmarks in benchmarks/ (requests per scenario, parallel batch, a Pro day)
+#   make bench   the benchmarks of benchmarks/README.md
 #   make demo    the relay end to end on an embedded AWS; `make local` keeps that stack running
 #   make deploy  build and deploy ENV (dev, prod; guided the first time), make delete, make sam
 #   make lock    re-resolve requirements/dev.lock from pyproject.toml [dev]
@@ -37,7 +37,7 @@ test: venv
 unit: venv
 	$(PY) -m pytest -q -m "unit or (contract and not integration)"
 
-## bench: the benchmarks of benchmarks/README.md at their default scale (about a minute)
+## bench: the benchmarks of benchmarks/README.md at their default scale (a few minutes)
 .PHONY: bench
 bench: venv
 	$(PY) -m benchmarks.requests_per_scenario
@@ -54,6 +54,10 @@ bench: venv
 	@# Webhooks in (issue 11): the receiver's warm and cold response time, a burst's cost
 	$(PY) -m benchmarks.receiver_latency
 	$(PY) -m benchmarks.cold_start
+	@# The webhook fast path (issue 19): the Pro and Starter days, and the embedded stack
+	$(PY) -m benchmarks.fast_path_day
+	$(PY) -m benchmarks.fast_path_day --preset starter
+	$(PY) -m benchmarks.webhook_fast_path
 
 ## demo: the relay end to end on an embedded AWS (moto) and the LeadLex sandbox; stops after
 demo: venv
