@@ -6,37 +6,16 @@ Each case runs on both (the `store` fixture); the DynamoDB adapters are the refe
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
 from activity_relay.core.model import Backfill, ContactState
 from activity_relay.core.model.fingerprint import Fingerprint
-from activity_relay.core.quota.ports import Deferrals, QuotaSnapshot
-from activity_relay.core.sync.ports import StateConflict, StateStore
-from tests.contract.conftest import NOW, Clock
-
-HOUR = timedelta(hours=1)
-RESET = NOW.replace(hour=0) + timedelta(days=1)
-
-
-class Store(StateStore, Deferrals):
-    """What both implementations are (for the type checker's sake)."""
-
-
-def contact(number: int) -> str:
-    return f"00000000-0000-4000-8000-{number:012d}"
-
-
-def fingerprint(*ids: str) -> Fingerprint:
-    seen = Fingerprint()
-    seen.add_all((activity_id, 1_700_000_000_000_000 + n) for n, activity_id in enumerate(ids))
-    return seen
-
-
-def synced(store: Store, contact_id: str, started: object = NOW - 2 * HOUR) -> ContactState:
-    return store.save(ContactState(contact_id, fingerprint("a"), last_sync_started_at=started))  # type: ignore[arg-type]
-
+from activity_relay.core.quota.ports import QuotaSnapshot
+from activity_relay.core.sync.ports import StateConflict
+from tests.support.clock import Clock
+from tests.support.state_table import HOUR, NOW, RESET, Store, contact, fingerprint, synced
 
 # --- load and save -------------------------------------------------------------------------------
 
@@ -213,7 +192,7 @@ def test_a_contact_that_is_gone_is_no_longer_deferred(store: Store) -> None:
     assert store.due(NOW + 48 * HOUR, 10) == []
 
 
-def test_postpone_moves_a_deferral_that_has_come_due(store: Store, clock: Clock) -> None:
+def test_postpone_moves_a_deferral_that_has_come_due(store: Store, clock: Clock[datetime]) -> None:
     store.defer(contact(1), NOW - HOUR)
 
     store.postpone([contact(1)], NOW + HOUR)
@@ -223,7 +202,7 @@ def test_postpone_moves_a_deferral_that_has_come_due(store: Store, clock: Clock)
 
 
 def test_postpone_keeps_a_deferral_renewed_since_the_sweep_read_it(
-    store: Store, clock: Clock
+    store: Store, clock: Clock[datetime]
 ) -> None:
     # Given a contact deferred again, to the next reset, after the sweep listed it as due
     store.defer(contact(1), RESET)
@@ -235,7 +214,7 @@ def test_postpone_keeps_a_deferral_renewed_since_the_sweep_read_it(
     assert store.due(RESET, 10) == [contact(1)]
 
 
-def test_postpone_judges_due_by_the_store_s_clock(store: Store, clock: Clock) -> None:
+def test_postpone_judges_due_by_the_store_s_clock(store: Store, clock: Clock[datetime]) -> None:
     store.defer(contact(1), NOW + HOUR)
 
     clock.now = NOW + 2 * HOUR  # by now the deferral has come due
@@ -394,7 +373,7 @@ def test_a_new_wait_brings_a_later_deferral_forward(store: Store) -> None:
 
 
 def test_the_sync_a_waiting_contact_was_released_for_ends_its_wait(
-    store: Store, clock: Clock
+    store: Store, clock: Clock[datetime]
 ) -> None:
     state = synced(store, contact(1))
     store.wait(contact(1), NOW - HOUR)
@@ -407,7 +386,7 @@ def test_the_sync_a_waiting_contact_was_released_for_ends_its_wait(
 
 
 def test_a_wait_asked_for_while_a_sync_runs_outlives_that_syncs_save(
-    store: Store, clock: Clock
+    store: Store, clock: Clock[datetime]
 ) -> None:
     # Given a sync that began at NOW (it read page 1 then)
     state = synced(store, contact(1))
@@ -424,7 +403,7 @@ def test_a_wait_asked_for_while_a_sync_runs_outlives_that_syncs_save(
 
 
 def test_a_deferral_asked_for_while_a_sync_runs_outlives_that_syncs_save(
-    store: Store, clock: Clock
+    store: Store, clock: Clock[datetime]
 ) -> None:
     state = synced(store, contact(1))
     clock.now = NOW + timedelta(seconds=30)
@@ -436,7 +415,7 @@ def test_a_deferral_asked_for_while_a_sync_runs_outlives_that_syncs_save(
 
 
 def test_a_wait_that_keeps_its_place_still_outlives_a_sync_begun_before_it(
-    store: Store, clock: Clock
+    store: Store, clock: Clock[datetime]
 ) -> None:
     # Given a contact waiting since an hour ago, and a sync that began at NOW
     state = synced(store, contact(1))

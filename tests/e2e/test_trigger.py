@@ -14,8 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from relay_local.embedded import EmbeddedRelay
 from relay_local.trigger import EventSourceMapping, SqsTrigger
-
-from .conftest import StartRelay
+from tests.support.embedded import StartRelay
 
 pytestmark = pytest.mark.e2e
 

@@ -12,7 +12,7 @@ from activity_relay.core.contracts.contact_queue import continuation_body
 from activity_relay.core.model import parse_timestamp
 from leadlex_sandbox import Plan, SandboxServer
 from relay_local.template import LocalStack
-from tests.integration.lambda_support import Subscribers, deploy_sync_function, invoke, sqs_event
+from tests.support.lambdas import Subscribers, deploy_sync_function, invoke, sqs_event
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ import pytest
 
 from leadlex_sandbox import SandboxServer
 from relay_local.template import LocalStack
-from tests.integration.lambda_support import (
+from tests.support.lambdas import (
     Subscribers,
     deploy_sync_function,
     invoke,

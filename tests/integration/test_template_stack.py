@@ -6,7 +6,7 @@ import copy
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +25,7 @@ from relay_local.template import (
     load_template,
     provision_stack,
 )
-
-# The `stack_factory` fixture of conftest.py: keyword-only parameter_overrides and fifo_topic.
-StackFactory = Callable[..., LocalStack]
+from tests.support.aws import StackFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = load_template(TEMPLATE_PATH)

@@ -1,11 +1,41 @@
-"""The state table's two adapters in one object, as its fake (MemoryStateTable) is one: for the
-tests that read and write a contact's state and its deferrals alike."""
+"""The state table as the tests use it: its two adapters in one object, as its fake
+(MemoryStateTable) is one, for the tests that read and write a contact's state and its
+deferrals alike; and the contacts, fingerprints and times of the cases on it
+(tests/contract/test_state_store.py, test_lease.py)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from activity_relay.adapters.dynamodb.contacts import DynamoDbStateStore
 from activity_relay.adapters.dynamodb.deferrals import DynamoDbDeferrals
+from activity_relay.core.model import ContactState
+from activity_relay.core.model.fingerprint import Fingerprint
+from activity_relay.core.quota.ports import Deferrals
+from activity_relay.core.sync.ports import StateStore
+
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+HOUR = timedelta(hours=1)
+RESET = NOW.replace(hour=0) + timedelta(days=1)
 
 
 class DynamoDbStateTable(DynamoDbStateStore, DynamoDbDeferrals):
     """StateStore and Deferrals over one table (both take the same client, name and clock)."""
+
+
+class Store(StateStore, Deferrals):
+    """What both implementations are (for the type checker's sake)."""
+
+
+def contact(number: int) -> str:
+    return f"00000000-0000-4000-8000-{number:012d}"
+
+
+def fingerprint(*ids: str) -> Fingerprint:
+    seen = Fingerprint()
+    seen.add_all((activity_id, 1_700_000_000_000_000 + n) for n, activity_id in enumerate(ids))
+    return seen
+
+
+def synced(store: Store, contact_id: str, started: object = NOW - 2 * HOUR) -> ContactState:
+    return store.save(ContactState(contact_id, fingerprint("a"), last_sync_started_at=started))  # type: ignore[arg-type]

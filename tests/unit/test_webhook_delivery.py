@@ -10,7 +10,7 @@ from standardwebhooks import Webhook
 from activity_relay.core.webhooks_out.attempts import AttemptOutcome, RetrySchedule
 from activity_relay.core.webhooks_out.delivery import Fate
 from activity_relay.core.webhooks_out.fanout import IncomingEvent, WebhookFanOut
-from tests.unit.webhook_fakes import (
+from tests.support.webhooks_out import (
     START,
     FakeClock,
     MemoryDeliveryQueue,

@@ -9,12 +9,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from adapter_support import CONTACT_ID
 
 from activity_relay.adapters.dynamodb.codec import QUOTA_KEY
 from activity_relay.core.model import ContactState
 from activity_relay.core.model.fingerprint import Fingerprint
 from activity_relay.core.quota.ports import QuotaSnapshot
+from tests.support.events import CONTACT_ID
 from tests.support.state_table import DynamoDbStateTable
 
 pytestmark = pytest.mark.integration

@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from adapter_support import CONTACT_ID
 from botocore.exceptions import ClientError
 
 from activity_relay.core.model import ContactState
 from activity_relay.core.model.fingerprint import Fingerprint
 from activity_relay.core.sync.ports import StateConflict
+from tests.support.events import CONTACT_ID
 from tests.support.state_table import DynamoDbStateTable
 
 pytestmark = pytest.mark.integration
