@@ -14,6 +14,7 @@ from activity_relay.adapters.dynamodb.codec import QUOTA_KEY
 from activity_relay.core.model import ContactState
 from activity_relay.core.model.fingerprint import Fingerprint
 from activity_relay.core.quota.ports import QuotaSnapshot
+from tests.support.clock import Clock
 from tests.support.events import CONTACT_ID
 from tests.support.state_table import DynamoDbStateTable
 
@@ -27,21 +28,13 @@ def contact(number: int) -> str:
     return f"00000000-0000-4000-8000-{number:012d}"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
+@pytest.fixture
+def clock() -> Clock[datetime]:
+    return Clock(NOW)
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def store(dynamodb: Any, state_table: str, clock: Clock) -> DynamoDbStateTable:
+def store(dynamodb: Any, state_table: str, clock: Clock[datetime]) -> DynamoDbStateTable:
     return DynamoDbStateTable(dynamodb, state_table, clock=clock)
 
 
@@ -144,7 +137,7 @@ def test_a_save_clears_the_deferral(
 
 
 def test_postpone_moves_due_deferrals_only(
-    store: DynamoDbStateTable, clock: Clock, dynamodb: Any, state_table: str
+    store: DynamoDbStateTable, clock: Clock[datetime], dynamodb: Any, state_table: str
 ) -> None:
     synced(store, contact(1), NOW)
     store.defer(contact(1), MIDNIGHT)
@@ -160,7 +153,7 @@ def test_postpone_moves_due_deferrals_only(
 
 
 def test_postpone_keeps_a_deferral_renewed_since_the_sweep_read_it(
-    store: DynamoDbStateTable, clock: Clock
+    store: DynamoDbStateTable, clock: Clock[datetime]
 ) -> None:
     # Given a due contact the sweep has enqueued
     store.defer(CONTACT_ID, MIDNIGHT)
@@ -177,7 +170,7 @@ def test_postpone_keeps_a_deferral_renewed_since_the_sweep_read_it(
 
 
 def test_postponing_a_contact_synced_meanwhile_or_unknown_is_harmless(
-    store: DynamoDbStateTable, clock: Clock, dynamodb: Any, state_table: str
+    store: DynamoDbStateTable, clock: Clock[datetime], dynamodb: Any, state_table: str
 ) -> None:
     state = synced(store, contact(1), NOW)
     store.defer(contact(1), MIDNIGHT)
@@ -192,7 +185,7 @@ def test_postponing_a_contact_synced_meanwhile_or_unknown_is_harmless(
 
 
 def test_a_contact_that_is_gone_is_no_longer_deferred(
-    store: DynamoDbStateTable, clock: Clock
+    store: DynamoDbStateTable, clock: Clock[datetime]
 ) -> None:
     store.defer(CONTACT_ID, MIDNIGHT)
     store.record_not_found(CONTACT_ID, MIDNIGHT + timedelta(minutes=20))

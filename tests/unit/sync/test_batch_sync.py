@@ -27,18 +27,12 @@ from activity_relay.core.sync.packing import PackingPublisher
 from relay_local.fakes.contact_queue import MemoryContactQueue
 from relay_local.fakes.state_table import MemoryStateTable
 from relay_local.fakes.sync import EPOCH, FakeLeadLex, RecordingPublisher, RejectionLog
+from tests.support.clock import Clock
 
 CONTACTS = [f"{n}23e4567-e89b-12d3-a456-426614174000" for n in range(1, 10)]
 RESET = EPOCH + timedelta(days=1)
 PLENTY_OF_TIME = 60_000
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = EPOCH + timedelta(hours=1)
-
-    def __call__(self) -> datetime:
-        return self.now
+START = EPOCH + timedelta(hours=1)
 
 
 @dataclass
@@ -48,7 +42,7 @@ class Harness:
     publisher: RecordingPublisher
     rejections: RejectionLog
     relay: BatchSync
-    clock: Clock
+    clock: Clock[datetime]
     queue: MemoryContactQueue
 
     def run(
@@ -68,7 +62,7 @@ def harness(api: FakeLeadLex | None = None, concurrency: int = 4) -> Harness:
         MemoryStateTable(),
         RecordingPublisher(),
         RejectionLog(),
-        Clock(),
+        Clock(START),
     )
     queue = MemoryContactQueue()
     engine = SyncEngine(
@@ -395,7 +389,7 @@ def test_the_syncs_of_one_batch_share_their_publish_calls() -> None:
         rejected=RejectionLog(),
         deferrals=store,
         queue=MemoryContactQueue(),
-        clock=Clock(),
+        clock=Clock(START),
         concurrency=len(CONTACTS),
         packing=packing,
     )
