@@ -38,6 +38,14 @@ def test_a_saved_state_loads_back_one_version_on(store: Store) -> None:
     )
     assert loaded.seen.encode() == fingerprint("a", "b").encode()
 
+    # And each later save moves it one version on, with what that save carried
+    for version, ids in [(2, ("a", "b", "c")), (3, ("a", "b", "c", "d"))]:
+        saved = store.save(replace(loaded, seen=fingerprint(*ids)))
+        loaded = store.load(contact(1))
+        assert loaded is not None
+        assert saved.version == loaded.version == version
+        assert loaded.seen.encode() == fingerprint(*ids).encode()
+
 
 def _unread_read() -> Backfill:
     return Backfill(
@@ -92,10 +100,20 @@ def test_a_save_on_an_old_version_conflicts(store: Store) -> None:
     with pytest.raises(StateConflict):
         store.save(first)  # version 1, but the store is at 2
     with pytest.raises(StateConflict):
+        store.save(
+            replace(first, seen=fingerprint("b"))
+        )  # the loser of a race, its own fingerprint
+    with pytest.raises(StateConflict):
         store.save(ContactState(contact(1), Fingerprint()))  # a first save of a known contact
     loaded = store.load(contact(1))
     assert loaded is not None
     assert loaded.version == 2
+    assert loaded.seen.encode() == fingerprint("a").encode(), "a refused save writes nothing"
+
+    # A version behind by more than one conflicts as well
+    store.save(loaded)
+    with pytest.raises(StateConflict):
+        store.save(first)  # version 1, the store at 3
 
 
 def test_what_the_caller_changes_after_a_save_or_load_stays_with_the_caller(
@@ -146,6 +164,7 @@ def test_due_lists_contacts_whose_time_has_come_longest_waiting_first(store: Sto
 
     assert store.due(NOW, 10) == [contact(2), contact(1), contact(3)]
     assert store.due(NOW, 2) == [contact(2), contact(1)]
+    assert store.due(NOW - HOUR, 10) == [contact(2), contact(1)]
 
 
 @pytest.mark.parametrize("limit", [0, -1])
@@ -174,6 +193,8 @@ def test_a_contact_never_synced_can_be_deferred_and_has_no_state(store: Store) -
 
     assert store.load(contact(1)) is None
     assert store.due(NOW, 10) == [contact(1)]
+    # and its first save is a version-0 save, which the deferral does not block
+    assert store.save(ContactState(contact(1), Fingerprint())).version == 1
 
 
 def test_a_save_clears_the_deferral(store: Store) -> None:
@@ -193,12 +214,15 @@ def test_a_contact_that_is_gone_is_no_longer_deferred(store: Store) -> None:
 
 
 def test_postpone_moves_a_deferral_that_has_come_due(store: Store, clock: Clock[datetime]) -> None:
+    state = synced(store, contact(1))
     store.defer(contact(1), NOW - HOUR)
+    store.defer(contact(2), NOW - HOUR)
 
     store.postpone([contact(1)], NOW + HOUR)
 
-    assert store.due(NOW, 10) == []
-    assert store.due(NOW + HOUR, 10) == [contact(1)]
+    assert store.due(NOW, 10) == [contact(2)], "only the contacts named are postponed"
+    assert store.due(NOW + HOUR, 10) == [contact(2), contact(1)], "postponed, not forgotten"
+    assert store.load(contact(1)) == state
 
 
 def test_postpone_keeps_a_deferral_renewed_since_the_sweep_read_it(
@@ -207,10 +231,12 @@ def test_postpone_keeps_a_deferral_renewed_since_the_sweep_read_it(
     # Given a contact deferred again, to the next reset, after the sweep listed it as due
     store.defer(contact(1), RESET)
 
-    # When the sweep postpones it to a moment after that reset
+    # When the sweep postpones it to a moment after that reset, or before it
     store.postpone([contact(1)], RESET + HOUR)
+    store.postpone([contact(1)], NOW + HOUR)
 
     # Then the renewed deferral stands: it is not yet due, so it is not the sweep's to move
+    assert store.due(RESET - timedelta(microseconds=1), 10) == []
     assert store.due(RESET, 10) == [contact(1)]
 
 

@@ -6,6 +6,7 @@ deferrals alike; and the contacts, fingerprints and times of the cases on it
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from activity_relay.adapters.dynamodb.contacts import DynamoDbStateStore
 from activity_relay.adapters.dynamodb.deferrals import DynamoDbDeferrals
@@ -21,6 +22,14 @@ RESET = NOW.replace(hour=0) + timedelta(days=1)
 
 class DynamoDbStateTable(DynamoDbStateStore, DynamoDbDeferrals):
     """StateStore and Deferrals over one table (both take the same client, name and clock)."""
+
+
+def stored_item(dynamodb: Any, table: str, contact_id: str) -> dict[str, Any]:
+    """The contact's item as DynamoDB holds it (attribute → typed value), {} when there is none."""
+    item: dict[str, Any] = dynamodb.get_item(
+        TableName=table, Key={"contact_id": {"S": contact_id}}, ConsistentRead=True
+    ).get("Item", {})
+    return item
 
 
 class Store(StateStore, Deferrals):
