@@ -24,6 +24,7 @@ from tests.support.lambdas import (
     Subscribers,
     deploy_sync_function,
     invoke,
+    sent_seconds_ago,
     sqs_event,
 )
 
@@ -51,12 +52,6 @@ def contact_with_30_new(
         ExpressionAttributeValues={":started": {"S": iso(time.time() - 3600)}},
     )
     return contact, {sandbox.add_activity(contact)["id"] for _ in range(30)}
-
-
-def sent_seconds_ago(event: dict[str, Any], seconds: float) -> dict[str, Any]:
-    for record in event["Records"]:
-        record["attributes"]["SentTimestamp"] = str(int((time.time() - seconds) * 1000))
-    return event
 
 
 def while_first_reads(

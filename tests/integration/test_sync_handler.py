@@ -6,7 +6,6 @@ AWS is moto in-process, provisioned from template.yaml; LeadLex is the sandbox o
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from tests.support.lambdas import (
     error_lines,
     invoke,
     message_ids,
+    sent_seconds_ago,
     sqs_event,
 )
 
@@ -210,8 +210,8 @@ def test_a_message_sent_before_the_last_sync_costs_no_request(
     relay: Subscribers, sandbox: SandboxServer
 ) -> None:
     contact = sandbox.create_contact(activities=3)
-    before_the_sync = sqs_event(contact)
-    time.sleep(1.5)  # beyond the coalescing margin for clock skew
+    # sent 1.5 s before the sync began: beyond the coalescing margin for clock skew
+    before_the_sync = sent_seconds_ago(sqs_event(contact), 1.5)
     invoke(sqs_event(contact))
     sandbox.reset_stats()
 

@@ -89,6 +89,13 @@ def sqs_event(*bodies: str) -> dict[str, Any]:
     }
 
 
+def sent_seconds_ago(event: dict[str, Any], seconds: float) -> dict[str, Any]:
+    """The event, its records sent `seconds` before now."""
+    for record in event["Records"]:
+        record["attributes"]["SentTimestamp"] = str(int((time.time() - seconds) * 1000))
+    return event
+
+
 def invoke(event: dict[str, Any]) -> list[str]:
     """Run the handler; return the message ids it asks SQS to deliver again."""
     response = app.lambda_handler(event, LambdaContext())

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -317,22 +316,37 @@ def test_the_per_minute_limit_mid_history_continues_a_minute_later() -> None:
 
 
 def test_contacts_are_synced_concurrently() -> None:
+    # Given LeadLex holding the first four page requests until all four have arrived (four
+    # syncs in flight at once, whatever the load on the test machine), then for as long as
+    # it takes a fifth to arrive, had the relay let one in, or a tenth of a second
     class Slow(FakeLeadLex):
         in_flight = 0
         peak = 0
+        asked = 0
         lock = threading.Lock()
+        four_arrived = threading.Barrier(4)
+        fifth_arrived = threading.Event()
 
         def fetch_page(self, contact_id: str, page: int) -> ActivityPage:
             with self.lock:
                 Slow.in_flight += 1
                 Slow.peak = max(Slow.peak, Slow.in_flight)
-            time.sleep(0.05)
+                Slow.asked += 1
+                number = Slow.asked
+            if number <= 4:
+                self.four_arrived.wait(timeout=10)
+                self.fifth_arrived.wait(timeout=0.1)
+            else:
+                self.fifth_arrived.set()
             with self.lock:
                 Slow.in_flight -= 1
             return super().fetch_page(contact_id, page)
 
+    # When a batch of nine contacts is synced four at a time
     h = harness(Slow(), concurrency=4)
     h.run(*(message(n, c) for n, c in enumerate(CONTACTS)))
+
+    # Then four were in flight together, and never more
     assert Slow.peak == 4
 
 

@@ -78,14 +78,29 @@ def test_a_sync_that_ends_without_publishing_does_not_hold_the_others() -> None:
 
 
 def test_a_lone_sync_or_a_full_call_never_waits() -> None:
+    # Given a packer that would hold a publish for 5 s
     inner = RecordingPublisher()
     packer = PackingPublisher(inner, window=5.0)
     started = time.monotonic()
 
+    # When the only sync running publishes
     with packer.running():
-        packer.publish(events(1, 3))  # the only sync running
-    outcomes = run_syncs(packer, [lambda: packer.publish(events(2, 10)), lambda: time.sleep(0.2)])
+        packer.publish(events(1, 3))
 
+    # And a sync publishes a call's worth while another is still running: one that ends
+    # only once that publish is out (or after 5 s, the window, had the publish waited)
+    published = threading.Event()
+
+    def full() -> None:
+        packer.publish(events(2, 10))
+        published.set()
+
+    def other() -> None:
+        published.wait(timeout=5)
+
+    outcomes = run_syncs(packer, [full, other])
+
+    # Then neither waited for the window
     assert outcomes == [None, None]
     assert [len(call) for call in inner.calls] == [3, 10]
     assert time.monotonic() - started < 2.5
