@@ -22,18 +22,10 @@ from leadlex_sandbox import SandboxServer
 from relay_local.template import LocalStack
 from tests.support.lambdas import (
     Subscribers,
-    deploy_sync_function,
     invoke,
     sent_seconds_ago,
     sqs_event,
 )
-
-
-@pytest.fixture
-def relay(
-    aws_stack: LocalStack, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
-) -> Subscribers:
-    return deploy_sync_function(aws_stack, sandbox, monkeypatch)
 
 
 def contact_with_30_new(

@@ -22,7 +22,6 @@ from tests.support.aws import drain
 from tests.support.lambdas import (
     LambdaContext,
     Subscribers,
-    deploy_sync_function,
     invoke,
     load_function,
     sqs_event,
@@ -48,13 +47,12 @@ def deliver(stack: LocalStack) -> dict[str, Any]:
 
 @pytest.fixture
 def relay(
-    aws_stack: LocalStack, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+    relay: Subscribers, aws_stack: LocalStack, monkeypatch: pytest.MonkeyPatch
 ) -> Subscribers:
-    subscribers = deploy_sync_function(aws_stack, sandbox, monkeypatch)
     for name, value in aws_stack.function_environment("SweepFunction").items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("CONTACT_CONCURRENCY", "1")  # which contacts the quota reaches is known
-    return subscribers
+    return relay
 
 
 def test_exhaustion_mid_batch_defers_and_the_sweep_finishes_after_the_reset(

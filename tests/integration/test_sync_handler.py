@@ -20,7 +20,6 @@ from tests.support.aws import drain, subscribe_queue
 from tests.support.lambdas import (
     LambdaContext,
     Subscribers,
-    deploy_sync_function,
     error_lines,
     invoke,
     message_ids,
@@ -29,13 +28,6 @@ from tests.support.lambdas import (
 )
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
-
-
-@pytest.fixture
-def relay(
-    aws_stack: LocalStack, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
-) -> Subscribers:
-    return deploy_sync_function(aws_stack, sandbox, monkeypatch)
 
 
 def test_a_new_contact_is_published_in_full_to_both_subscribers(
