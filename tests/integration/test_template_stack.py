@@ -26,6 +26,7 @@ from relay_local.template import (
     provision_stack,
 )
 from tests.support.aws import StackFactory
+from tests.support.lambdas import SQS_RECORD_KEYS
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = load_template(TEMPLATE_PATH)
@@ -339,17 +340,7 @@ def test_sample_events_are_shaped_as_lambda_delivers_them(path: Path) -> None:
     records = json.loads(path.read_text())["Records"]
     assert records
     for record in records:
-        assert set(record) == {
-            "messageId",
-            "receiptHandle",
-            "body",
-            "attributes",
-            "messageAttributes",
-            "md5OfBody",
-            "eventSource",
-            "eventSourceARN",
-            "awsRegion",
-        }
+        assert set(record) == SQS_RECORD_KEYS
         assert record["eventSource"] == "aws:sqs"
         assert record["md5OfBody"] == hashlib.md5(record["body"].encode()).hexdigest()
         assert {

@@ -63,6 +63,23 @@ class LambdaContext:
         return 60_000
 
 
+SQS_RECORD_KEYS = frozenset(
+    {
+        "messageId",
+        "receiptHandle",
+        "body",
+        "attributes",
+        "messageAttributes",
+        "md5OfBody",
+        "eventSource",
+        "eventSourceARN",
+        "awsRegion",
+    }
+)
+"""The fields of an SQS record as Lambda hands it to a handler (and md5OfMessageAttributes
+besides, when the message has attributes)."""
+
+
 def sqs_event(*bodies: str) -> dict[str, Any]:
     """Records as Lambda delivers them, sent just now."""
     sent = str(int(time.time() * 1000))
