@@ -1,4 +1,4 @@
-"""Syncs running at the same time share their batch calls (core/packing.py)."""
+"""Syncs running at the same time share their batch calls (core/sync/packing.py)."""
 
 from __future__ import annotations
 
