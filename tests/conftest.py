@@ -17,7 +17,7 @@ import itertools
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import pytest
 from moto import mock_aws
@@ -25,6 +25,7 @@ from moto import mock_aws
 from activity_relay.core.contracts.event_document import event_document
 from leadlex_sandbox import SandboxServer
 from relay_local.template import LocalStack, StackClients, load_template, provision_stack
+from tests.support.aws import StackFactory
 
 REGION = "us-east-1"
 TESTS = Path(__file__).parent
@@ -84,15 +85,6 @@ def sandbox() -> Iterator[SandboxServer]:
 
 
 # --- AWS (moto) ----------------------------------------------------------------------------------
-
-
-class StackFactory(Protocol):
-    def __call__(
-        self,
-        *,
-        parameter_overrides: Mapping[str, str | int] | None = None,
-        fifo_topic: bool = False,
-    ) -> LocalStack: ...
 
 
 @pytest.fixture

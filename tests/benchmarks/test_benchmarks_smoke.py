@@ -69,7 +69,7 @@ def test_parallel_batch_syncs_every_contact_with_one_request(
     assert figures["median_one_contact_s"] >= 0.02
     assert figures["ratio"] > 0
     # Reported; how many calls three syncs share depends on thread timing at 20 ms latency
-    # (tests/unit/test_relay.py pins the packing down deterministically)
+    # (tests/unit/sync/test_batch_sync.py pins the packing down deterministically)
     assert figures["publish_calls_one_contact"] == [1]
     assert 1 <= figures["publish_calls_batch"][0] <= 3
 

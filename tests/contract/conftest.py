@@ -14,7 +14,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import boto3
@@ -36,10 +36,11 @@ from relay_local.fakes.contact_queue import MemoryContactQueue
 from relay_local.fakes.state_table import MemoryStateTable
 from relay_local.fakes.sync import EPOCH, FakeLeadLex, RecordingPublisher, RejectionLog
 from relay_local.template import LocalStack, load_template
-from tests.support.state_table import DynamoDbStateTable
+from tests.support.aws import create_queue, drain
+from tests.support.clock import Clock
+from tests.support.state_table import NOW, DynamoDbStateTable
 
 REGION = "us-east-1"
-NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
 FAKE = pytest.param("fake", id="fake")
 REAL = pytest.param("real", id="real", marks=pytest.mark.integration)
@@ -49,50 +50,19 @@ def no_pause(_: float) -> None:
     """Adapters' retry sleeps: nothing to wait for in a test."""
 
 
-def drain(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
-    """Every message a receive hands out now, in order, deleted as read."""
-    messages: list[dict[str, Any]] = []
-    while batch := sqs.receive_message(
-        QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
-    ).get("Messages", []):
-        messages.extend(batch)
-        sqs.delete_message_batch(
-            QueueUrl=queue_url,
-            Entries=[
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)
-            ],
-        )
-    return messages
-
-
-def create_queue(sqs: Any, name: str) -> tuple[str, str]:
-    url = str(sqs.create_queue(QueueName=name)["QueueUrl"])
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    return url, str(arn)
-
-
 # --- StateStore + Deferrals ----------------------------------------------------------------------
 
 
-class Clock:
-    """The store's own now (postpone reads it), moved by the test."""
-
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> Clock[datetime]:
+    """The store's own now (postpone reads it), moved by the test."""
+    return Clock(NOW)
 
 
 @pytest.fixture(params=[FAKE, REAL])
-def store(request: pytest.FixtureRequest, clock: Clock) -> MemoryStateTable | DynamoDbStateTable:
+def store(
+    request: pytest.FixtureRequest, clock: Clock[datetime]
+) -> MemoryStateTable | DynamoDbStateTable:
     """A StateStore and Deferrals: DynamoDbStateTable on the template's table, or its fake."""
     if request.param == "fake":
         return MemoryStateTable(clock=clock)

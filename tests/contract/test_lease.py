@@ -14,8 +14,7 @@ import pytest
 from activity_relay.core.model import ContactState
 from activity_relay.core.quota.ports import QuotaSnapshot
 from activity_relay.core.sync.ports import Covered, Lease, LeaseHeld, StateConflict
-from tests.contract.conftest import NOW
-from tests.contract.test_state_store import HOUR, RESET, Store, contact, fingerprint, synced
+from tests.support.state_table import HOUR, NOW, RESET, Store, contact, fingerprint, synced
 
 MINUTE = timedelta(minutes=1)
 

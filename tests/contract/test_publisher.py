@@ -3,36 +3,25 @@ topic) and EventBridgePublisher (an SQS target of a rule on the template's bus).
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from activity_relay.core.contracts.event_document import event_document
-from activity_relay.core.model import Activity, ActivityEvent
+from activity_relay.core.model import ActivityEvent
 from activity_relay.core.sync.ports import PublishFailed
 from tests.contract.conftest import PublisherUnderTest
-
-CONTACT_ID = "123e4567-e89b-12d3-a456-426614174000"
+from tests.support.events import event_maker
 
 
 @pytest.fixture
 def make_events() -> Callable[[int], list[ActivityEvent]]:
-    numbers = itertools.count()
+    """Events with distinct, ordered ids and dates, `count` at a time."""
+    make_event = event_maker()
 
     def make(count: int) -> list[ActivityEvent]:
-        events = []
-        for number in itertools.islice(numbers, count):
-            raw = {
-                "id": f"act-{number:05d}",
-                "created_date": f"2024-05-01T10:{number // 60:02d}:{number % 60:02d}Z",
-                "activity_type": "email",
-                "entity_type": "contact",
-                "description": f"Activity {number}",
-            }
-            events.append(ActivityEvent(contact_id=CONTACT_ID, activity=Activity.from_api(raw)))
-        return events
+        return [make_event() for _ in range(count)]
 
     return make
 

@@ -6,37 +6,16 @@ Each case runs on both (the `store` fixture); the DynamoDB adapters are the refe
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
 from activity_relay.core.model import Backfill, ContactState
 from activity_relay.core.model.fingerprint import Fingerprint
-from activity_relay.core.quota.ports import Deferrals, QuotaSnapshot
-from activity_relay.core.sync.ports import StateConflict, StateStore
-from tests.contract.conftest import NOW, Clock
-
-HOUR = timedelta(hours=1)
-RESET = NOW.replace(hour=0) + timedelta(days=1)
-
-
-class Store(StateStore, Deferrals):
-    """What both implementations are (for the type checker's sake)."""
-
-
-def contact(number: int) -> str:
-    return f"00000000-0000-4000-8000-{number:012d}"
-
-
-def fingerprint(*ids: str) -> Fingerprint:
-    seen = Fingerprint()
-    seen.add_all((activity_id, 1_700_000_000_000_000 + n) for n, activity_id in enumerate(ids))
-    return seen
-
-
-def synced(store: Store, contact_id: str, started: object = NOW - 2 * HOUR) -> ContactState:
-    return store.save(ContactState(contact_id, fingerprint("a"), last_sync_started_at=started))  # type: ignore[arg-type]
-
+from activity_relay.core.quota.ports import QuotaSnapshot
+from activity_relay.core.sync.ports import StateConflict
+from tests.support.clock import Clock
+from tests.support.state_table import HOUR, NOW, RESET, Store, contact, fingerprint, synced
 
 # --- load and save -------------------------------------------------------------------------------
 
@@ -58,6 +37,14 @@ def test_a_saved_state_loads_back_one_version_on(store: Store) -> None:
         NOW,
     )
     assert loaded.seen.encode() == fingerprint("a", "b").encode()
+
+    # And each later save moves it one version on, with what that save carried
+    for version, ids in [(2, ("a", "b", "c")), (3, ("a", "b", "c", "d"))]:
+        saved = store.save(replace(loaded, seen=fingerprint(*ids)))
+        loaded = store.load(contact(1))
+        assert loaded is not None
+        assert saved.version == loaded.version == version
+        assert loaded.seen.encode() == fingerprint(*ids).encode()
 
 
 def _unread_read() -> Backfill:
@@ -113,10 +100,20 @@ def test_a_save_on_an_old_version_conflicts(store: Store) -> None:
     with pytest.raises(StateConflict):
         store.save(first)  # version 1, but the store is at 2
     with pytest.raises(StateConflict):
+        store.save(
+            replace(first, seen=fingerprint("b"))
+        )  # the loser of a race, its own fingerprint
+    with pytest.raises(StateConflict):
         store.save(ContactState(contact(1), Fingerprint()))  # a first save of a known contact
     loaded = store.load(contact(1))
     assert loaded is not None
     assert loaded.version == 2
+    assert loaded.seen.encode() == fingerprint("a").encode(), "a refused save writes nothing"
+
+    # A version behind by more than one conflicts as well
+    store.save(loaded)
+    with pytest.raises(StateConflict):
+        store.save(first)  # version 1, the store at 3
 
 
 def test_what_the_caller_changes_after_a_save_or_load_stays_with_the_caller(
@@ -167,6 +164,7 @@ def test_due_lists_contacts_whose_time_has_come_longest_waiting_first(store: Sto
 
     assert store.due(NOW, 10) == [contact(2), contact(1), contact(3)]
     assert store.due(NOW, 2) == [contact(2), contact(1)]
+    assert store.due(NOW - HOUR, 10) == [contact(2), contact(1)]
 
 
 @pytest.mark.parametrize("limit", [0, -1])
@@ -195,6 +193,8 @@ def test_a_contact_never_synced_can_be_deferred_and_has_no_state(store: Store) -
 
     assert store.load(contact(1)) is None
     assert store.due(NOW, 10) == [contact(1)]
+    # and its first save is a version-0 save, which the deferral does not block
+    assert store.save(ContactState(contact(1), Fingerprint())).version == 1
 
 
 def test_a_save_clears_the_deferral(store: Store) -> None:
@@ -213,29 +213,34 @@ def test_a_contact_that_is_gone_is_no_longer_deferred(store: Store) -> None:
     assert store.due(NOW + 48 * HOUR, 10) == []
 
 
-def test_postpone_moves_a_deferral_that_has_come_due(store: Store, clock: Clock) -> None:
+def test_postpone_moves_a_deferral_that_has_come_due(store: Store, clock: Clock[datetime]) -> None:
+    state = synced(store, contact(1))
     store.defer(contact(1), NOW - HOUR)
+    store.defer(contact(2), NOW - HOUR)
 
     store.postpone([contact(1)], NOW + HOUR)
 
-    assert store.due(NOW, 10) == []
-    assert store.due(NOW + HOUR, 10) == [contact(1)]
+    assert store.due(NOW, 10) == [contact(2)], "only the contacts named are postponed"
+    assert store.due(NOW + HOUR, 10) == [contact(2), contact(1)], "postponed, not forgotten"
+    assert store.load(contact(1)) == state
 
 
 def test_postpone_keeps_a_deferral_renewed_since_the_sweep_read_it(
-    store: Store, clock: Clock
+    store: Store, clock: Clock[datetime]
 ) -> None:
     # Given a contact deferred again, to the next reset, after the sweep listed it as due
     store.defer(contact(1), RESET)
 
-    # When the sweep postpones it to a moment after that reset
+    # When the sweep postpones it to a moment after that reset, or before it
     store.postpone([contact(1)], RESET + HOUR)
+    store.postpone([contact(1)], NOW + HOUR)
 
     # Then the renewed deferral stands: it is not yet due, so it is not the sweep's to move
+    assert store.due(RESET - timedelta(microseconds=1), 10) == []
     assert store.due(RESET, 10) == [contact(1)]
 
 
-def test_postpone_judges_due_by_the_store_s_clock(store: Store, clock: Clock) -> None:
+def test_postpone_judges_due_by_the_store_s_clock(store: Store, clock: Clock[datetime]) -> None:
     store.defer(contact(1), NOW + HOUR)
 
     clock.now = NOW + 2 * HOUR  # by now the deferral has come due
@@ -394,7 +399,7 @@ def test_a_new_wait_brings_a_later_deferral_forward(store: Store) -> None:
 
 
 def test_the_sync_a_waiting_contact_was_released_for_ends_its_wait(
-    store: Store, clock: Clock
+    store: Store, clock: Clock[datetime]
 ) -> None:
     state = synced(store, contact(1))
     store.wait(contact(1), NOW - HOUR)
@@ -407,7 +412,7 @@ def test_the_sync_a_waiting_contact_was_released_for_ends_its_wait(
 
 
 def test_a_wait_asked_for_while_a_sync_runs_outlives_that_syncs_save(
-    store: Store, clock: Clock
+    store: Store, clock: Clock[datetime]
 ) -> None:
     # Given a sync that began at NOW (it read page 1 then)
     state = synced(store, contact(1))
@@ -424,7 +429,7 @@ def test_a_wait_asked_for_while_a_sync_runs_outlives_that_syncs_save(
 
 
 def test_a_deferral_asked_for_while_a_sync_runs_outlives_that_syncs_save(
-    store: Store, clock: Clock
+    store: Store, clock: Clock[datetime]
 ) -> None:
     state = synced(store, contact(1))
     clock.now = NOW + timedelta(seconds=30)
@@ -436,7 +441,7 @@ def test_a_deferral_asked_for_while_a_sync_runs_outlives_that_syncs_save(
 
 
 def test_a_wait_that_keeps_its_place_still_outlives_a_sync_begun_before_it(
-    store: Store, clock: Clock
+    store: Store, clock: Clock[datetime]
 ) -> None:
     # Given a contact waiting since an hour ago, and a sync that began at NOW
     state = synced(store, contact(1))

@@ -18,8 +18,8 @@ from botocore.stub import Stubber
 
 from relay_cli.commands.enqueue import enqueue
 from relay_local.embedded import EmbeddedRelay
-
-from .conftest import StartRelay, run_cli
+from tests.support.aws import drain
+from tests.support.embedded import StartRelay, run_cli
 
 pytestmark = pytest.mark.e2e
 
@@ -28,18 +28,7 @@ QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/contacts"
 
 def bodies(relay: EmbeddedRelay, url: str) -> list[str]:
     """Every message body on a queue, consumed."""
-    found: list[str] = []
-    while batch := relay.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get(
-        "Messages", []
-    ):
-        found += [m["Body"] for m in batch]
-        relay.sqs.delete_message_batch(
-            QueueUrl=url,
-            Entries=[
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)
-            ],
-        )
-    return found
+    return [message["Body"] for message in drain(relay.sqs, url)]
 
 
 def ids(count: int) -> list[str]:

@@ -11,8 +11,7 @@ import pytest
 
 from relay_local.embedded import EmbeddedRelay
 from relay_local.webhook_receiver import WebhookReceiver
-
-from .conftest import run_cli
+from tests.support.embedded import run_cli
 
 pytestmark = pytest.mark.e2e
 

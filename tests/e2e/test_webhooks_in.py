@@ -14,7 +14,7 @@ import requests
 
 from relay_local.embedded import EmbeddedRelay, Received
 from relay_local.template import load_template
-from tests.e2e.conftest import StartRelay, run_cli
+from tests.support.embedded import StartRelay, run_cli
 
 pytestmark = pytest.mark.e2e
 

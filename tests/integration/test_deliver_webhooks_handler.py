@@ -10,7 +10,6 @@ from typing import Any
 
 import boto3
 import pytest
-from lambda_support import load_function
 
 from activity_relay.adapters.dynamodb.endpoints import DynamoDbEndpointStore
 from activity_relay.core.webhooks_out.endpoints import Endpoint
@@ -18,7 +17,8 @@ from activity_relay.runtime import registry
 from relay_local.template import LocalStack
 from relay_local.trigger import EventSourceMapping, SqsTrigger
 from relay_local.webhook_receiver import WebhookReceiver
-from tests.unit.webhook_fakes import make_endpoint
+from tests.support.lambdas import load_function
+from tests.support.webhooks_out import make_endpoint
 
 pytestmark = pytest.mark.integration
 

@@ -11,17 +11,13 @@ import pytest
 from activity_relay.core.contracts.contact_queue import continuation_body
 from activity_relay.core.model import parse_timestamp
 from leadlex_sandbox import Plan, SandboxServer
-from relay_local.template import LocalStack
-from tests.integration.lambda_support import Subscribers, deploy_sync_function, invoke, sqs_event
+from tests.support.lambdas import Subscribers, invoke, sqs_event
 
 
 @pytest.fixture
-def relay(
-    aws_stack: LocalStack, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
-) -> Subscribers:
-    subscribers = deploy_sync_function(aws_stack, sandbox, monkeypatch)
+def relay(relay: Subscribers, monkeypatch: pytest.MonkeyPatch) -> Subscribers:
     monkeypatch.setenv("INITIAL_SYNC", "none")  # the template's InitialSync parameter
-    return subscribers
+    return relay
 
 
 def test_skipped_history_costs_one_request_and_goes_out_once_when_something_is_logged_in_it(

@@ -20,19 +20,12 @@ import pytest
 
 from leadlex_sandbox import SandboxServer
 from relay_local.template import LocalStack
-from tests.integration.lambda_support import (
+from tests.support.lambdas import (
     Subscribers,
-    deploy_sync_function,
     invoke,
+    sent_seconds_ago,
     sqs_event,
 )
-
-
-@pytest.fixture
-def relay(
-    aws_stack: LocalStack, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
-) -> Subscribers:
-    return deploy_sync_function(aws_stack, sandbox, monkeypatch)
 
 
 def contact_with_30_new(
@@ -51,12 +44,6 @@ def contact_with_30_new(
         ExpressionAttributeValues={":started": {"S": iso(time.time() - 3600)}},
     )
     return contact, {sandbox.add_activity(contact)["id"] for _ in range(30)}
-
-
-def sent_seconds_ago(event: dict[str, Any], seconds: float) -> dict[str, Any]:
-    for record in event["Records"]:
-        record["attributes"]["SentTimestamp"] = str(int((time.time() - seconds) * 1000))
-    return event
 
 
 def while_first_reads(

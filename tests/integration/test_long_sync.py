@@ -9,19 +9,11 @@ from itertools import pairwise
 from typing import Any
 
 import boto3
-import pytest
 
 from activity_relay.core.contracts.contact_queue import continuation_body
 from leadlex_sandbox import Plan, SandboxServer
 from relay_local.template import LocalStack
-from tests.integration.lambda_support import Subscribers, deploy_sync_function, invoke, sqs_event
-
-
-@pytest.fixture
-def relay(
-    aws_stack: LocalStack, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
-) -> Subscribers:
-    return deploy_sync_function(aws_stack, sandbox, monkeypatch)
+from tests.support.lambdas import Subscribers, invoke, sqs_event
 
 
 def delayed_continuations(stack: LocalStack) -> int:

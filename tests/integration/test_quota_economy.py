@@ -18,10 +18,10 @@ from activity_relay.core.contracts.contact_queue import read_body
 from activity_relay.core.quota.ports import QuotaSnapshot
 from leadlex_sandbox import Plan, SandboxServer
 from relay_local.template import LocalStack
-from tests.integration.lambda_support import (
+from tests.support.aws import drain
+from tests.support.lambdas import (
     LambdaContext,
     Subscribers,
-    deploy_sync_function,
     invoke,
     load_function,
     sqs_event,
@@ -47,13 +47,12 @@ def deliver(stack: LocalStack) -> dict[str, Any]:
 
 @pytest.fixture
 def relay(
-    aws_stack: LocalStack, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+    relay: Subscribers, aws_stack: LocalStack, monkeypatch: pytest.MonkeyPatch
 ) -> Subscribers:
-    subscribers = deploy_sync_function(aws_stack, sandbox, monkeypatch)
     for name, value in aws_stack.function_environment("SweepFunction").items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("CONTACT_CONCURRENCY", "1")  # which contacts the quota reaches is known
-    return subscribers
+    return relay
 
 
 def test_exhaustion_mid_batch_defers_and_the_sweep_finishes_after_the_reset(
@@ -75,7 +74,7 @@ def test_exhaustion_mid_batch_defers_and_the_sweep_finishes_after_the_reset(
     # Then three are published, two deferred, nothing is in the DLQ
     published = {d["contact_id"] for d in relay.from_topic()}
     assert len(published) == 3
-    assert relay.drain(aws_stack.dead_letter_queue_url) == []
+    assert drain(relay.sqs, aws_stack.dead_letter_queue_url) == []
     deferred_items = boto3.client("dynamodb").scan(
         TableName=aws_stack.table_name, FilterExpression="attribute_exists(deferred_until)"
     )["Items"]
@@ -91,7 +90,7 @@ def test_exhaustion_mid_batch_defers_and_the_sweep_finishes_after_the_reset(
     assert {d["contact_id"] for d in relay.from_topic()} == set(contacts) - published
     everything = {a["id"] for contact in contacts for a in sandbox.activities(contact)}
     assert len(everything) == 10
-    assert relay.drain(aws_stack.dead_letter_queue_url) == []
+    assert drain(relay.sqs, aws_stack.dead_letter_queue_url) == []
 
 
 def test_a_sweep_never_enqueues_more_than_the_quota_left_can_serve(
@@ -159,7 +158,7 @@ def test_paced_arrivals_wait_acknowledged_and_the_sweep_releases_them_to_be_sync
     assert relay.from_topic() == []
     assert [r for r in sandbox.request_log if "/activities" in r.path] == []
     assert sorted(store.due(datetime.now(UTC), 10)) == sorted(contacts)
-    assert relay.drain(aws_stack.dead_letter_queue_url) == []
+    assert drain(relay.sqs, aws_stack.dead_letter_queue_url) == []
 
     # When the line moves 2 units ahead (another observation) and the sweep runs
     store.record_quota(QuotaSnapshot(1000, 563, resets_at, now + timedelta(seconds=1)))

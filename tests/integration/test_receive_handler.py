@@ -17,8 +17,8 @@ import pytest
 from activity_relay.runtime import registry
 from relay_local.function_url import UrlContext, function_url_event
 from relay_local.template import LocalStack
-from tests.conftest import StackFactory
-from tests.integration.lambda_support import load_function
+from tests.support.aws import StackFactory, drain
+from tests.support.lambdas import load_function
 
 pytestmark = pytest.mark.integration
 
@@ -73,13 +73,7 @@ def post(
 
 
 def queued(stack: LocalStack) -> list[dict[str, Any]]:
-    sqs = boto3.client("sqs")
-    messages: list[dict[str, Any]] = []
-    while batch := sqs.receive_message(
-        QueueUrl=stack.contact_queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
-    ).get("Messages", []):
-        messages.extend(batch)
-    return messages
+    return drain(boto3.client("sqs"), stack.contact_queue_url)
 
 
 def deploy(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> LocalStack:

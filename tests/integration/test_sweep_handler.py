@@ -15,7 +15,8 @@ from activity_relay.core.model.fingerprint import Fingerprint
 from activity_relay.core.quota.ports import QuotaSnapshot
 from activity_relay.runtime import registry
 from relay_local.template import LocalStack
-from tests.integration.lambda_support import LambdaContext, load_function
+from tests.support.aws import drain
+from tests.support.lambdas import LambdaContext, load_function
 from tests.support.state_table import DynamoDbStateTable
 
 pytestmark = pytest.mark.integration
@@ -45,13 +46,7 @@ def store(environment: LocalStack) -> DynamoDbStateTable:
 
 
 def queued(stack: LocalStack) -> list[str]:
-    sqs = boto3.client("sqs")
-    bodies: list[str] = []
-    while batch := sqs.receive_message(
-        QueueUrl=stack.contact_queue_url, MaxNumberOfMessages=10
-    ).get("Messages", []):
-        bodies.extend(message["Body"] for message in batch)
-    return bodies
+    return [message["Body"] for message in drain(boto3.client("sqs"), stack.contact_queue_url)]
 
 
 def quota(remaining: int, resets_at: datetime, limit: int | None = 1000) -> QuotaSnapshot:

@@ -6,7 +6,6 @@ AWS is moto in-process, provisioned from template.yaml; LeadLex is the sandbox o
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,24 +16,18 @@ import pytest
 import app
 from leadlex_sandbox import SandboxServer
 from relay_local.template import LocalStack
-from tests.integration.lambda_support import (
+from tests.support.aws import drain, subscribe_queue
+from tests.support.lambdas import (
     LambdaContext,
     Subscribers,
-    deploy_sync_function,
     error_lines,
     invoke,
     message_ids,
+    sent_seconds_ago,
     sqs_event,
 )
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
-
-
-@pytest.fixture
-def relay(
-    aws_stack: LocalStack, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
-) -> Subscribers:
-    return deploy_sync_function(aws_stack, sandbox, monkeypatch)
 
 
 def test_a_new_contact_is_published_in_full_to_both_subscribers(
@@ -91,22 +84,18 @@ def test_only_what_is_new_arrives_afterwards(relay: Subscribers, sandbox: Sandbo
 def test_an_sns_filter_policy_on_activity_type_selects(
     aws_stack: LocalStack, relay: Subscribers, sandbox: SandboxServer
 ) -> None:
-    calls_only = Subscribers.__new__(Subscribers)
-    calls_only.sqs = relay.sqs
-    calls_only.topic_queue = calls_only._queue("calls-only")
-    boto3.client("sns").subscribe(
-        TopicArn=aws_stack.topic_arn,
-        Protocol="sqs",
-        Endpoint=calls_only._arn(calls_only.topic_queue),
-        Attributes={
-            "RawMessageDelivery": "true",
-            "FilterPolicy": json.dumps({"activity_type": ["call"]}),
-        },
+    calls_only = subscribe_queue(
+        boto3.client("sns"),
+        relay.sqs,
+        aws_stack.topic_arn,
+        "calls-only",
+        RawMessageDelivery="true",
+        FilterPolicy=json.dumps({"activity_type": ["call"]}),
     )
     contact = sandbox.create_contact(activities=40)
     invoke(sqs_event(contact))
 
-    received = calls_only.from_topic()
+    received = [json.loads(m["Body"]) for m in drain(relay.sqs, calls_only)]
     calls = [a["id"] for a in sandbox.activities(contact) if a["activity_type"] == "call"]
     assert calls, "the seeded history has calls"
     assert sorted(d["event_id"] for d in received) == sorted(calls)
@@ -132,7 +121,7 @@ def test_malformed_messages_go_to_the_dead_letter_queue_with_their_reason(
 
     assert invoke(event) == []
 
-    rejected = relay.drain(aws_stack.dead_letter_queue_url)
+    rejected = drain(relay.sqs, aws_stack.dead_letter_queue_url)
     malformed = event["Records"][:-1]
     assert len(rejected) == len(malformed)
     assert {m["Body"] for m in rejected} == {r["body"] or "(empty body)" for r in malformed}
@@ -214,8 +203,8 @@ def test_a_message_sent_before_the_last_sync_costs_no_request(
     relay: Subscribers, sandbox: SandboxServer
 ) -> None:
     contact = sandbox.create_contact(activities=3)
-    before_the_sync = sqs_event(contact)
-    time.sleep(1.5)  # beyond the coalescing margin for clock skew
+    # sent 1.5 s before the sync began: beyond the coalescing margin for clock skew
+    before_the_sync = sent_seconds_ago(sqs_event(contact), 1.5)
     invoke(sqs_event(contact))
     sandbox.reset_stats()
 

@@ -6,7 +6,7 @@ import copy
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +25,8 @@ from relay_local.template import (
     load_template,
     provision_stack,
 )
-
-# The `stack_factory` fixture of conftest.py: keyword-only parameter_overrides and fifo_topic.
-StackFactory = Callable[..., LocalStack]
+from tests.support.aws import StackFactory
+from tests.support.lambdas import SQS_RECORD_KEYS
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = load_template(TEMPLATE_PATH)
@@ -341,17 +340,7 @@ def test_sample_events_are_shaped_as_lambda_delivers_them(path: Path) -> None:
     records = json.loads(path.read_text())["Records"]
     assert records
     for record in records:
-        assert set(record) == {
-            "messageId",
-            "receiptHandle",
-            "body",
-            "attributes",
-            "messageAttributes",
-            "md5OfBody",
-            "eventSource",
-            "eventSourceARN",
-            "awsRegion",
-        }
+        assert set(record) == SQS_RECORD_KEYS
         assert record["eventSource"] == "aws:sqs"
         assert record["md5OfBody"] == hashlib.md5(record["body"].encode()).hexdigest()
         assert {

@@ -20,7 +20,11 @@ from activity_relay.core.webhooks_out.ports import Delivery
 from activity_relay.core.webhooks_out.signing import SigningSecret, generate_secret
 from loopback import LoopbackServer
 from relay_local.webhook_receiver import WebhookReceiver
-from tests.unit.webhook_fakes import MemoryEndpointStore, RecordedWebhookDeadLetters, make_endpoint
+from tests.support.webhooks_out import (
+    MemoryEndpointStore,
+    RecordedWebhookDeadLetters,
+    make_endpoint,
+)
 
 pytestmark = pytest.mark.integration
 

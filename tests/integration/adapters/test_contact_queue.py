@@ -8,13 +8,13 @@ from typing import Any
 
 import boto3
 import pytest
-from adapter_support import drain, record_calls
 from botocore.stub import Stubber
 
 from activity_relay.adapters.sqs.batch import SqsBatchSender
 from activity_relay.adapters.sqs.contact_queue import SqsContactQueue
 from activity_relay.core.contracts.contact_queue import QueuedContact
 from relay_local.template import LocalStack
+from tests.support.aws import drain, record_calls
 
 pytestmark = pytest.mark.integration
 

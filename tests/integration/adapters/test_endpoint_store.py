@@ -13,7 +13,7 @@ from activity_relay.adapters.dynamodb.endpoints import DynamoDbEndpointStore
 from activity_relay.core.webhooks_out.attempts import AttemptRecord
 from activity_relay.core.webhooks_out.signing import SigningSecret, generate_secret
 from relay_local.template import LocalStack
-from tests.unit.webhook_fakes import make_endpoint
+from tests.support.webhooks_out import make_endpoint
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 

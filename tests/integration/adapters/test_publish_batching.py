@@ -6,12 +6,13 @@ import json
 from typing import Any
 
 import pytest
-from adapter_support import MakeEvent, drain, record_calls, sns_entry_size, subscribe_queue
 
 from activity_relay.adapters.publishers.batching import MAX_BATCH_BYTES
 from activity_relay.adapters.publishers.eventbridge import EventBridgePublisher
 from activity_relay.adapters.publishers.sns import SnsPublisher
 from activity_relay.core.contracts.event_document import event_document
+from tests.support.aws import drain, record_calls, sns_entry_size, subscribe_queue
+from tests.support.events import MakeEvent
 
 pytestmark = pytest.mark.integration
 

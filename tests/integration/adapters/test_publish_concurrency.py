@@ -8,12 +8,12 @@ import time
 from typing import Any
 
 import pytest
-from adapter_support import MakeEvent
 
 from activity_relay.adapters.publishers.batching import RetryPolicy
 from activity_relay.adapters.publishers.eventbridge import EventBridgePublisher
 from activity_relay.adapters.publishers.sns import SnsPublisher
 from activity_relay.core.sync.ports import PublishFailed
+from tests.support.events import MakeEvent
 
 TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:activities"
 CALL_SECONDS = 0.05

@@ -6,10 +6,11 @@ import json
 from typing import Any
 
 import pytest
-from adapter_support import CONTACT_ID, MakeEvent, create_queue, drain
 
 from activity_relay.adapters.publishers.eventbridge import EventBridgePublisher
 from activity_relay.core.contracts.event_document import event_document
+from tests.support.aws import create_queue, drain
+from tests.support.events import CONTACT_ID, MakeEvent
 
 pytestmark = pytest.mark.integration
 

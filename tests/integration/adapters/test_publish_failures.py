@@ -11,7 +11,6 @@ from typing import Any
 
 import boto3
 import pytest
-from adapter_support import MakeEvent, record_calls
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
@@ -20,6 +19,8 @@ from activity_relay.adapters.publishers.eventbridge import EventBridgePublisher
 from activity_relay.adapters.publishers.sns import SnsPublisher
 from activity_relay.core.model import ActivityEvent
 from activity_relay.core.sync.ports import PublishFailed
+from tests.support.aws import record_calls
+from tests.support.events import MakeEvent
 
 TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:activities"
 

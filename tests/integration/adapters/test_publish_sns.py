@@ -7,10 +7,11 @@ import json
 from typing import Any
 
 import pytest
-from adapter_support import CONTACT_ID, MakeEvent, drain, subscribe_queue
 
 from activity_relay.adapters.publishers.sns import SnsPublisher, deduplication_id
 from activity_relay.core.contracts.event_document import event_document, serialize
+from tests.support.aws import drain, subscribe_queue
+from tests.support.events import CONTACT_ID, MakeEvent
 
 pytestmark = pytest.mark.integration
 

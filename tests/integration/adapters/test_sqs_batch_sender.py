@@ -8,11 +8,11 @@ from typing import Any
 
 import boto3
 import pytest
-from adapter_support import drain, record_calls
 from botocore.stub import Stubber
 
 from activity_relay.adapters.sqs.batch import SqsBatchSender, SqsEntry
 from relay_local.template import LocalStack
+from tests.support.aws import drain, record_calls
 
 QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/contacts"
 

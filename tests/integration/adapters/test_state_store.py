@@ -1,4 +1,8 @@
-"""DynamoDbStateStore against moto: round trips, optimistic concurrency, not-found records."""
+"""DynamoDbStateStore against moto, on the table template.yaml declares: what the contract
+cases cannot see. tests/contract/test_state_store.py and test_lease.py run the port's cases
+(round trips, optimistic concurrency, not-found records, the lease) on this adapter and its
+fake alike; here, the item's own attributes, an error that is not a conflict, and the size of
+a large contact's item."""
 
 from __future__ import annotations
 
@@ -7,13 +11,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from adapter_support import CONTACT_ID
 from botocore.exceptions import ClientError
 
 from activity_relay.core.model import ContactState
 from activity_relay.core.model.fingerprint import Fingerprint
 from activity_relay.core.sync.ports import StateConflict
-from tests.support.state_table import DynamoDbStateTable
+from tests.support.events import CONTACT_ID
+from tests.support.state_table import DynamoDbStateTable, stored_item
 
 pytestmark = pytest.mark.integration
 
@@ -21,28 +25,15 @@ NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 BASE_MICROS = 1_714_521_600_000_000  # 2024-05-01T00:00:00Z
 
 
-def fingerprint(count: int, *, spacing_seconds: int = 60, prefix: str = "act") -> Fingerprint:
+def fingerprint(count: int, *, spacing_seconds: int = 60) -> Fingerprint:
     seen = Fingerprint()
-    seen.add_all(
-        (f"{prefix}-{i}", BASE_MICROS + i * spacing_seconds * 1_000_000) for i in range(count)
-    )
+    seen.add_all((f"act-{i}", BASE_MICROS + i * spacing_seconds * 1_000_000) for i in range(count))
     return seen
 
 
 @pytest.fixture
 def store(dynamodb: Any, state_table: str) -> DynamoDbStateTable:
     return DynamoDbStateTable(dynamodb, state_table, clock=lambda: NOW)
-
-
-def stored_item(dynamodb: Any, table: str) -> dict[str, Any]:
-    item: dict[str, Any] = dynamodb.get_item(
-        TableName=table, Key={"contact_id": {"S": CONTACT_ID}}, ConsistentRead=True
-    ).get("Item", {})
-    return item
-
-
-def test_an_unknown_contact_has_no_state(store: DynamoDbStateTable) -> None:
-    assert store.load(CONTACT_ID) is None
 
 
 def test_a_saved_state_loads_back_one_version_on(
@@ -62,65 +53,11 @@ def test_a_saved_state_loads_back_one_version_on(
     assert loaded.version == 1
     assert loaded.seen.encode() == state.seen.encode()
     assert loaded.last_sync_started_at == started
-    item = stored_item(dynamodb, state_table)
+    item = stored_item(dynamodb, state_table, CONTACT_ID)
     assert item["fingerprint"]["B"] == state.seen.encode()
     assert item["activities_accounted"] == {"N": "250"}
     assert item["last_sync_started_at"] == {"S": "2024-05-01T11:59:30.123456+00:00"}
     assert item["updated_at"] == {"S": "2024-05-01T12:00:00+00:00"}
-
-
-def test_every_save_moves_the_version_on(store: DynamoDbStateTable) -> None:
-    state = store.save(ContactState(CONTACT_ID, fingerprint(3)))
-    state = store.save(dataclasses.replace(state, seen=fingerprint(5)))
-    state = store.save(dataclasses.replace(state, seen=fingerprint(8)))
-
-    loaded = store.load(CONTACT_ID)
-
-    assert state.version == 3
-    assert loaded is not None
-    assert loaded.version == 3
-    assert loaded.seen.total == 8
-
-
-def test_the_second_of_two_concurrent_saves_conflicts(store: DynamoDbStateTable) -> None:
-    # Given two syncs that loaded the same version
-    store.save(ContactState(CONTACT_ID, fingerprint(3)))
-    first, second = store.load(CONTACT_ID), store.load(CONTACT_ID)
-    assert first is not None
-    assert second is not None
-
-    # When both save
-    winner = store.save(dataclasses.replace(first, seen=fingerprint(4, prefix="a")))
-    with pytest.raises(StateConflict):
-        store.save(dataclasses.replace(second, seen=fingerprint(4, prefix="b")))
-
-    # Then the first one's state stands
-    stored = store.load(CONTACT_ID)
-    assert stored is not None
-    assert stored.version == winner.version == 2
-    assert stored.seen.encode() == fingerprint(4, prefix="a").encode()
-
-
-def test_two_first_saves_race_and_the_second_conflicts(store: DynamoDbStateTable) -> None:
-    store.save(ContactState(CONTACT_ID, fingerprint(2, prefix="a")))
-
-    with pytest.raises(StateConflict):
-        store.save(ContactState(CONTACT_ID, fingerprint(2, prefix="b")))
-
-    stored = store.load(CONTACT_ID)
-    assert stored is not None
-    assert stored.version == 1
-    assert stored.seen.encode() == fingerprint(2, prefix="a").encode()
-
-
-def test_a_stale_version_conflicts_even_when_behind_by_more_than_one(
-    store: DynamoDbStateTable,
-) -> None:
-    stale = store.save(ContactState(CONTACT_ID, fingerprint(1)))
-    store.save(store.save(stale))
-
-    with pytest.raises(StateConflict):
-        store.save(stale)
 
 
 def test_not_found_keeps_an_existing_state(
@@ -138,7 +75,9 @@ def test_not_found_keeps_an_existing_state(
     assert loaded.seen.encode() == saved.seen.encode()
     assert loaded.version == saved.version
     assert loaded.last_sync_started_at == NOW
-    assert stored_item(dynamodb, state_table)["not_found_at"] == {"S": "2024-05-02T12:00:00+00:00"}
+    assert stored_item(dynamodb, state_table, CONTACT_ID)["not_found_at"] == {
+        "S": "2024-05-02T12:00:00+00:00"
+    }
     # and the next save still expects the same version
     assert store.save(loaded).version == saved.version + 1
 
@@ -153,7 +92,7 @@ def test_a_contact_only_recorded_as_not_found_has_no_state_yet(
     saved = store.save(ContactState(CONTACT_ID, fingerprint(1)))
     assert saved.version == 1
     # and which clears the record: the contact has been found since
-    assert "not_found_at" not in stored_item(dynamodb, state_table)
+    assert "not_found_at" not in stored_item(dynamodb, state_table, CONTACT_ID)
 
 
 def test_a_cleared_sync_start_is_removed_from_the_item(
@@ -163,7 +102,7 @@ def test_a_cleared_sync_start_is_removed_from_the_item(
 
     store.save(dataclasses.replace(saved, last_sync_started_at=None))
 
-    assert "last_sync_started_at" not in stored_item(dynamodb, state_table)
+    assert "last_sync_started_at" not in stored_item(dynamodb, state_table, CONTACT_ID)
     loaded = store.load(CONTACT_ID)
     assert loaded is not None
     assert loaded.last_sync_started_at is None
@@ -202,7 +141,7 @@ def test_the_item_of_a_20000_activity_contact_stays_far_below_400_kb(
     store.save(state)
     store.record_not_found(CONTACT_ID, NOW)
 
-    assert item_size(stored_item(dynamodb, state_table)) < 100 * 1024
+    assert item_size(stored_item(dynamodb, state_table, CONTACT_ID)) < 100 * 1024
     loaded = store.load(CONTACT_ID)
     assert loaded is not None
     assert loaded.seen.total == 20_000

@@ -1,9 +1,9 @@
 from collections.abc import Iterator
 
 import pytest
-from sandbox_http import Api
 
 from leadlex_sandbox import SandboxServer
+from tests.support.sandbox_http import Api
 
 
 @pytest.fixture

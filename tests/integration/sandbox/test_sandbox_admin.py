@@ -1,8 +1,7 @@
 """The admin HTTP interface drives the same operations as the Python API."""
 
-from sandbox_http import Api, error_code
-
 from leadlex_sandbox import SandboxServer
+from tests.support.sandbox_http import Api, error_code
 
 
 def test_keys_contacts_and_activities_over_admin_http(sandbox: SandboxServer, api: Api) -> None:

@@ -1,9 +1,9 @@
 """Keys: 401 invalid_key for missing, unknown, expired and revoked keys; 403 without scope."""
 
 import pytest
-from sandbox_http import Api, error_code
 
 from leadlex_sandbox import SandboxServer
+from tests.support.sandbox_http import Api, error_code
 
 
 @pytest.fixture

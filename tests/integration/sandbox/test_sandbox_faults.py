@@ -4,9 +4,9 @@ import time
 
 import pytest
 import requests
-from sandbox_http import Api, error_code
 
 from leadlex_sandbox import PageServed, SandboxServer
+from tests.support.sandbox_http import Api, error_code
 
 
 @pytest.fixture

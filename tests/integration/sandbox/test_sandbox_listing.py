@@ -4,9 +4,9 @@ import re
 import uuid
 
 import pytest
-from sandbox_http import Api, error_code
 
 from leadlex_sandbox import SandboxServer
+from tests.support.sandbox_http import Api, error_code
 
 ACTIVITY_FIELDS = {
     "id",

@@ -4,9 +4,9 @@ from datetime import UTC, datetime
 
 import pytest
 import requests
-from sandbox_http import Api, error_code
 
 from leadlex_sandbox import PLANS, Plan, SandboxServer
+from tests.support.sandbox_http import Api, error_code
 
 NOON = datetime(2026, 3, 1, 12, 0, 5, tzinfo=UTC)
 MIDNIGHT_AFTER_NOON = int(datetime(2026, 3, 2, tzinfo=UTC).timestamp())

@@ -3,9 +3,9 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sandbox_http import Api
 
 from leadlex_sandbox import SandboxServer
+from tests.support.sandbox_http import Api
 
 TYPES = {"call", "email_sent", "meeting", "note", "ai_action"}
 

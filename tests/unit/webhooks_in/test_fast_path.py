@@ -28,17 +28,10 @@ from activity_relay.core.webhooks_in.fast_path import FastPath, FastPathOutcome
 from activity_relay.core.webhooks_in.ports import ReceiverUnavailable
 from relay_local.fakes.state_table import MemoryStateTable
 from relay_local.fakes.sync import EPOCH, FakeLeadLex, RecordingPublisher
+from tests.support.clock import Clock
 
 CONTACT = "123e4567-e89b-12d3-a456-426614174000"
 WINDOW = timedelta(hours=6)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = EPOCH + timedelta(days=1)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @dataclass
@@ -49,7 +42,7 @@ class Rig:
     api: FakeLeadLex = field(default_factory=FakeLeadLex)
     table: MemoryStateTable = field(default_factory=MemoryStateTable)
     published: RecordingPublisher = field(default_factory=RecordingPublisher)
-    clock: Clock = field(default_factory=Clock)
+    clock: Clock[datetime] = field(default_factory=lambda: Clock(EPOCH + timedelta(days=1)))
 
     def __post_init__(self) -> None:
         self.api.contacts[CONTACT] = []

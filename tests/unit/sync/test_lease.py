@@ -27,6 +27,7 @@ from activity_relay.core.sync.ports import Lease, LeaseHeld, PublishFailed
 from relay_local.fakes.contact_queue import MemoryContactQueue
 from relay_local.fakes.state_table import MemoryStateTable
 from relay_local.fakes.sync import EPOCH, FakeLeadLex, RecordingPublisher
+from tests.support.clock import Clock
 
 CONTACT = "123e4567-e89b-12d3-a456-426614174000"
 T0 = EPOCH + timedelta(hours=1)
@@ -248,15 +249,7 @@ def test_a_404_counts_its_request(rig: Rig) -> None:
 # --- The relay: what becomes of the loser's message ----------------------------------------
 
 
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-def relay_for(rig: Rig, queue: MemoryContactQueue, clock: Clock) -> BatchSync:
+def relay_for(rig: Rig, queue: MemoryContactQueue, clock: Clock[datetime]) -> BatchSync:
     return BatchSync(
         engine=rig.engine,
         rejected=None,  # type: ignore[arg-type]  # every body here is valid

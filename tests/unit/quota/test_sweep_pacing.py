@@ -1,6 +1,6 @@
 """The sweep with pacing: it releases the waiting at the line's rate, longest-waiting first,
 at most a minute of the per-minute limit, with release bodies, and claims what it released in
-the shared quota observation; and the PACING setting of both functions."""
+the shared quota observation (the PACING setting: tests/unit/runtime/test_pacing_settings.py)."""
 
 from __future__ import annotations
 
@@ -8,22 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
-from activity_relay.core.contracts.contact_queue import (
-    InvalidMessage,
-    Purpose,
-    QueuedContact,
-    contact_id_from_body,
-    read_body,
-    release_body,
-)
+from activity_relay.core.contracts.contact_queue import Purpose, QueuedContact, release_body
 from activity_relay.core.quota.pacing import PacePolicy
 from activity_relay.core.quota.ports import QuotaSnapshot
 from activity_relay.core.quota.sweep import SweepPolicy, sweep
-from activity_relay.runtime.environment import ConfigurationError
-from activity_relay.runtime.sweep import SweepSettings
-from activity_relay.runtime.sync import SyncSettings
 from relay_local.fakes.state_table import MemoryStateTable
 
 DAY_START = datetime(2026, 3, 3, tzinfo=UTC)
@@ -130,45 +118,3 @@ def test_with_pacing_the_sweep_s_messages_are_releases() -> None:
     assert queue.sent == [contact(n) for n in range(3)]
     assert queue.purposes == {Purpose.RELEASE}
     assert QueuedContact(contact(1), Purpose.RELEASE).body == release_body(contact(1))
-
-
-def test_a_release_body_names_its_contact_and_is_told_from_a_webhook_s() -> None:
-    body = release_body(contact(7))
-
-    assert contact_id_from_body(body) == contact(7)
-    assert read_body(body).released
-    assert not read_body(contact(7)).released
-    assert not read_body(f'{{"contact_id": "{contact(7)}"}}').released
-    assert not read_body(f'{{"contact_id": "{contact(7)}", "released": "yes"}}').released
-    with pytest.raises(InvalidMessage):
-        read_body("{not json")
-
-
-SYNC_ENV = {
-    "LEADLEX_API_KEY_SECRET_ID": "arn:aws:secretsmanager:us-east-1:123456789012:secret:leadlex",
-    "WATERMARK_TABLE_NAME": "watermarks",
-    "ACTIVITY_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:activities",
-    "DEAD_LETTER_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/contacts-dlq",
-    "CONTACT_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/contacts",
-}
-SWEEP_ENV = {
-    "WATERMARK_TABLE_NAME": "watermarks",
-    "CONTACT_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/contacts",
-}
-
-
-def test_pacing_is_on_by_default_with_the_reserve_and_can_be_turned_off() -> None:
-    sync = SyncSettings.from_env({**SYNC_ENV, "LEADLEX_QUOTA_RESERVE": "50"})
-    assert sync.pace == PacePolicy(reserve=50)
-    assert SyncSettings.from_env({**SYNC_ENV, "PACING": " OFF "}).pace is None
-
-    swept = SweepSettings.from_env({**SWEEP_ENV, "DEFAULT_DAILY_QUOTA": "1000"}).policy
-    assert swept.pace == PacePolicy(reserve=0, default_limit=1000)
-    assert SweepSettings.from_env({**SWEEP_ENV, "PACING": "off"}).policy.pace is None
-
-
-@pytest.mark.parametrize("env", [SYNC_ENV, SWEEP_ENV])
-def test_a_bad_pacing_setting_names_the_variable(env: dict[str, str]) -> None:
-    reader = SyncSettings if env is SYNC_ENV else SweepSettings
-    with pytest.raises(ConfigurationError, match="PACING must be on or off"):
-        reader.from_env({**env, "PACING": "sometimes"})

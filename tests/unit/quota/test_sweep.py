@@ -1,6 +1,6 @@
 """The sweep over in-memory ports: the budget the quota allows, deferred contacts before stale
 ones, paced to the per-minute limit, deferrals postponed only for contacts that made it onto
-the queue; and its settings."""
+the queue (its settings: tests/unit/runtime/test_sweep_settings.py)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,6 @@ from activity_relay.core.model import ContactState
 from activity_relay.core.model.fingerprint import Fingerprint
 from activity_relay.core.quota.ports import QuotaSnapshot
 from activity_relay.core.quota.sweep import RECHECK, SweepPolicy, quota_budget, sweep
-from activity_relay.runtime.environment import ConfigurationError
-from activity_relay.runtime.sweep import SweepSettings
 from relay_local.fakes.contact_queue import MemoryContactQueue
 from relay_local.fakes.state_table import MemoryStateTable
 
@@ -278,55 +276,3 @@ def test_one_sweep_enqueues_no_more_than_the_longest_delay_can_pace() -> None:
     assert len(queue.sent) == 32
     assert max(queue.delays) == 900
     assert len(waiting(store)) == 68, "the rest waits for the next sweep"
-
-
-# --- Settings -----------------------------------------------------------------------------------
-
-VALID = {
-    "WATERMARK_TABLE_NAME": "watermarks",
-    "CONTACT_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/contacts",
-}
-
-
-def test_sweep_settings_defaults() -> None:
-    assert SweepSettings.from_env(VALID) == SweepSettings(
-        state_table_name="watermarks",
-        contact_queue_url=VALID["CONTACT_QUEUE_URL"],
-        quota_reserve=0,
-        default_daily_quota=100,
-        requests_per_minute=10,
-        stale_after=None,
-    )
-
-
-def test_sweep_settings_read_every_variable() -> None:
-    read = SweepSettings.from_env(
-        {
-            **VALID,
-            "LEADLEX_QUOTA_RESERVE": "50",
-            "DEFAULT_DAILY_QUOTA": " 1000 ",
-            "STALE_AFTER_HOURS": "24",
-        }
-    )
-    assert read.quota_reserve == 50
-    assert read.default_daily_quota == 1000
-    assert read.stale_after == timedelta(hours=24)
-    assert SweepSettings.from_env({**VALID, "STALE_AFTER_HOURS": "0"}).stale_after is None
-
-
-@pytest.mark.parametrize(
-    ("change", "variable"),
-    [
-        ({"WATERMARK_TABLE_NAME": " "}, "WATERMARK_TABLE_NAME"),
-        ({"CONTACT_QUEUE_URL": ""}, "CONTACT_QUEUE_URL"),
-        ({"LEADLEX_QUOTA_RESERVE": "-1"}, "LEADLEX_QUOTA_RESERVE"),
-        ({"LEADLEX_QUOTA_RESERVE": "ten"}, "LEADLEX_QUOTA_RESERVE"),
-        ({"DEFAULT_DAILY_QUOTA": "0"}, "DEFAULT_DAILY_QUOTA"),
-        ({"STALE_AFTER_HOURS": "1.5"}, "STALE_AFTER_HOURS"),
-    ],
-)
-def test_a_bad_sweep_setting_is_one_error_naming_the_variable(
-    change: dict[str, str], variable: str
-) -> None:
-    with pytest.raises(ConfigurationError, match=variable):
-        SweepSettings.from_env({**VALID, **change})

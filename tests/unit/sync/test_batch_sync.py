@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -27,18 +26,12 @@ from activity_relay.core.sync.packing import PackingPublisher
 from relay_local.fakes.contact_queue import MemoryContactQueue
 from relay_local.fakes.state_table import MemoryStateTable
 from relay_local.fakes.sync import EPOCH, FakeLeadLex, RecordingPublisher, RejectionLog
+from tests.support.clock import Clock
 
 CONTACTS = [f"{n}23e4567-e89b-12d3-a456-426614174000" for n in range(1, 10)]
 RESET = EPOCH + timedelta(days=1)
 PLENTY_OF_TIME = 60_000
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = EPOCH + timedelta(hours=1)
-
-    def __call__(self) -> datetime:
-        return self.now
+START = EPOCH + timedelta(hours=1)
 
 
 @dataclass
@@ -48,7 +41,7 @@ class Harness:
     publisher: RecordingPublisher
     rejections: RejectionLog
     relay: BatchSync
-    clock: Clock
+    clock: Clock[datetime]
     queue: MemoryContactQueue
 
     def run(
@@ -68,7 +61,7 @@ def harness(api: FakeLeadLex | None = None, concurrency: int = 4) -> Harness:
         MemoryStateTable(),
         RecordingPublisher(),
         RejectionLog(),
-        Clock(),
+        Clock(START),
     )
     queue = MemoryContactQueue()
     engine = SyncEngine(
@@ -323,22 +316,37 @@ def test_the_per_minute_limit_mid_history_continues_a_minute_later() -> None:
 
 
 def test_contacts_are_synced_concurrently() -> None:
+    # Given LeadLex holding the first four page requests until all four have arrived (four
+    # syncs in flight at once, whatever the load on the test machine), then for as long as
+    # it takes a fifth to arrive, had the relay let one in, or a tenth of a second
     class Slow(FakeLeadLex):
         in_flight = 0
         peak = 0
+        asked = 0
         lock = threading.Lock()
+        four_arrived = threading.Barrier(4)
+        fifth_arrived = threading.Event()
 
         def fetch_page(self, contact_id: str, page: int) -> ActivityPage:
             with self.lock:
                 Slow.in_flight += 1
                 Slow.peak = max(Slow.peak, Slow.in_flight)
-            time.sleep(0.05)
+                Slow.asked += 1
+                number = Slow.asked
+            if number <= 4:
+                self.four_arrived.wait(timeout=10)
+                self.fifth_arrived.wait(timeout=0.1)
+            else:
+                self.fifth_arrived.set()
             with self.lock:
                 Slow.in_flight -= 1
             return super().fetch_page(contact_id, page)
 
+    # When a batch of nine contacts is synced four at a time
     h = harness(Slow(), concurrency=4)
     h.run(*(message(n, c) for n, c in enumerate(CONTACTS)))
+
+    # Then four were in flight together, and never more
     assert Slow.peak == 4
 
 
@@ -395,7 +403,7 @@ def test_the_syncs_of_one_batch_share_their_publish_calls() -> None:
         rejected=RejectionLog(),
         deferrals=store,
         queue=MemoryContactQueue(),
-        clock=Clock(),
+        clock=Clock(START),
         concurrency=len(CONTACTS),
         packing=packing,
     )

@@ -1,4 +1,4 @@
-"""What the webhook unit tests share: a fake clock, endpoints, and `Simulation`, which runs the
+"""What the webhook unit tests share: endpoints, and `Simulation`, which runs the
 real deliverer against the in-memory fakes of relay_local.fakes until nothing is left to do."""
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from relay_local.fakes.webhooks_out import (
     RecordedWebhookDeadLetters,
     ScriptedSender,
 )
+from tests.support.clock import Clock
 
 __all__ = [
     "START",
-    "FakeClock",
     "MemoryDeliveryQueue",
     "MemoryEndpointStore",
     "RecordedWebhookDeadLetters",
@@ -30,14 +30,6 @@ __all__ = [
 ]
 
 START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
-
-
-@dataclass
-class FakeClock:
-    now: datetime = START
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def make_endpoint(url: str = "https://hooks.example.com/in", **fields: object) -> Endpoint:
@@ -60,7 +52,7 @@ class Simulation:
     trigger do, without waiting for real time to pass."""
 
     schedule: RetrySchedule
-    clock: FakeClock = field(default_factory=FakeClock)
+    clock: Clock[datetime] = field(default_factory=lambda: Clock(START))
     store: MemoryEndpointStore = field(default_factory=MemoryEndpointStore)
     dead_letters: RecordedWebhookDeadLetters = field(default_factory=RecordedWebhookDeadLetters)
     uniform: Callable[[float, float], float] = lambda low, high: 1.0

@@ -2,32 +2,21 @@
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import pytest
 
-from activity_relay.core.model import Activity, ActivityEvent
+from activity_relay.core.model import ActivityEvent
 from activity_relay.core.sync.fanout import FanOutPublisher
 from activity_relay.core.sync.ports import PublishFailed
 from relay_local.fakes.sync import RecordingPublisher
-
-CONTACT_ID = "123e4567-e89b-12d3-a456-426614174000"
-
-MakeEvent = Callable[[], ActivityEvent]
+from tests.support.events import MakeEvent, event_maker
 
 
 @pytest.fixture
 def make_event() -> MakeEvent:
     """Events with distinct, ordered ids and dates."""
-    counter = itertools.count()
-
-    def make() -> ActivityEvent:
-        number = next(counter)
-        raw = {"id": f"act-{number:05d}", "created_date": f"2024-05-01T10:00:{number:02d}Z"}
-        return ActivityEvent(contact_id=CONTACT_ID, activity=Activity.from_api(raw))
-
-    return make
+    return event_maker()
 
 
 def delivering(fails_at: int | None = None) -> RecordingPublisher:

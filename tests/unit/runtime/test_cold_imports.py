@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 FUNCTIONS = ("sync_activities", "sweep_deferred", "receive_webhooks", "deliver_webhooks")
 HEAVY = (
     "boto3",

@@ -21,6 +21,7 @@ import app
 from activity_relay.runtime import registry
 from leadlex_sandbox import SandboxServer
 from relay_local.template import LocalStack
+from tests.support.aws import create_queue, drain, subscribe_queue
 
 FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
 
@@ -41,7 +42,8 @@ def deploy_sync_function(
 
 def load_function(name: str) -> ModuleType:
     """A function's handler module. Every function's is named `app` and the sync function's is
-    on sys.path: load others under a name of their own."""
+    on sys.path (pyproject.toml's pythonpath, as `import app`): load others under a name of
+    their own."""
     spec = importlib.util.spec_from_file_location(f"{name}_app", FUNCTIONS / name / "app.py")
     assert spec is not None
     assert spec.loader is not None
@@ -59,6 +61,23 @@ class LambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return 60_000
+
+
+SQS_RECORD_KEYS = frozenset(
+    {
+        "messageId",
+        "receiptHandle",
+        "body",
+        "attributes",
+        "messageAttributes",
+        "md5OfBody",
+        "eventSource",
+        "eventSourceARN",
+        "awsRegion",
+    }
+)
+"""The fields of an SQS record as Lambda hands it to a handler (and md5OfMessageAttributes
+besides, when the message has attributes)."""
 
 
 def sqs_event(*bodies: str) -> dict[str, Any]:
@@ -87,6 +106,13 @@ def sqs_event(*bodies: str) -> dict[str, Any]:
     }
 
 
+def sent_seconds_ago(event: dict[str, Any], seconds: float) -> dict[str, Any]:
+    """The event, its records sent `seconds` before now."""
+    for record in event["Records"]:
+        record["attributes"]["SentTimestamp"] = str(int((time.time() - seconds) * 1000))
+    return event
+
+
 def invoke(event: dict[str, Any]) -> list[str]:
     """Run the handler; return the message ids it asks SQS to deliver again."""
     response = app.lambda_handler(event, LambdaContext())
@@ -104,19 +130,16 @@ def message_ids(event: dict[str, Any]) -> list[str]:
 class Subscribers:
     """A queue on the topic and a queue behind an EventBridge rule, as consumers would have."""
 
-    def __init__(self, stack: LocalStack, topic_filter: dict[str, Any] | None = None) -> None:
+    def __init__(self, stack: LocalStack) -> None:
         self.sqs = boto3.client("sqs")
-        self.topic_queue = self._queue("topic-subscriber")
-        subscription_attributes = {"RawMessageDelivery": "true"}
-        if topic_filter is not None:
-            subscription_attributes["FilterPolicy"] = json.dumps(topic_filter)
-        boto3.client("sns").subscribe(
-            TopicArn=stack.topic_arn,
-            Protocol="sqs",
-            Endpoint=self._arn(self.topic_queue),
-            Attributes=subscription_attributes,
+        self.topic_queue = subscribe_queue(
+            boto3.client("sns"),
+            self.sqs,
+            stack.topic_arn,
+            "topic-subscriber",
+            RawMessageDelivery="true",
         )
-        self.bus_queue = self._queue("bus-subscriber")
+        self.bus_queue, bus_queue_arn = create_queue(self.sqs, "bus-subscriber")
         events = boto3.client("events")
         events.put_rule(
             Name="all-activities",
@@ -128,32 +151,11 @@ class Subscribers:
         events.put_targets(
             Rule="all-activities",
             EventBusName=stack.bus_name,
-            Targets=[{"Id": "queue", "Arn": self._arn(self.bus_queue)}],
+            Targets=[{"Id": "queue", "Arn": bus_queue_arn}],
         )
 
-    def _queue(self, name: str) -> str:
-        return self.sqs.create_queue(QueueName=name)["QueueUrl"]
-
-    def _arn(self, url: str) -> str:
-        attributes = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
-        return attributes["Attributes"]["QueueArn"]
-
-    def drain(self, url: str) -> list[dict[str, Any]]:
-        messages: list[dict[str, Any]] = []
-        while batch := self.sqs.receive_message(
-            QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
-        ).get("Messages", []):
-            messages.extend(batch)
-            self.sqs.delete_message_batch(
-                QueueUrl=url,
-                Entries=[
-                    {"Id": m["MessageId"], "ReceiptHandle": m["ReceiptHandle"]} for m in batch
-                ],
-            )
-        return messages
-
     def from_topic(self) -> list[dict[str, Any]]:
-        return [json.loads(m["Body"]) for m in self.drain(self.topic_queue)]
+        return [json.loads(m["Body"]) for m in drain(self.sqs, self.topic_queue)]
 
     def from_bus(self) -> list[dict[str, Any]]:
-        return [json.loads(m["Body"]) for m in self.drain(self.bus_queue)]
+        return [json.loads(m["Body"]) for m in drain(self.sqs, self.bus_queue)]

@@ -38,8 +38,22 @@ def engine_for(
     return engine, publisher
 
 
+def leadlex_with(history: list[int], tie_order: str) -> FakeLeadLex:
+    """LeadLex holding CONTACT, with an activity at each of `history`'s seconds."""
+    api = FakeLeadLex(tie_order=tie_order)
+    api.contacts[CONTACT] = []
+    for seconds in history:
+        api.add(CONTACT, seconds)
+    return api
+
+
 def order_keys(events: list[Any]) -> list[tuple[int, str]]:
     return [event.activity.order_key for event in events]
+
+
+def assert_each_call_oldest_first(publisher: RecordingPublisher) -> None:
+    for call in publisher.calls:
+        assert order_keys(call) == sorted(order_keys(call)), "a publish call not oldest first"
 
 
 def log_arrivals(api: FakeLeadLex, spec: dict[str, Any], now: int) -> tuple[set[str], set[str]]:
@@ -65,10 +79,7 @@ def test_steady_state_costs_the_fewest_requests(
     history: list[int], new: list[int], tie_order: str
 ) -> None:
     # Given a contact whose history was synced in full
-    api = FakeLeadLex(tie_order=tie_order)
-    api.contacts[CONTACT] = []
-    for seconds in history:
-        api.add(CONTACT, seconds)
+    api = leadlex_with(history, tie_order)
     engine, publisher = engine_for(api)
     first = engine.sync(CONTACT, started_at=EPOCH)
     assert first.requests == max(1, math.ceil(len(history) / 100))
@@ -111,11 +122,8 @@ step = st.fixed_dictionaries(
 def test_every_activity_is_published_once_whatever_the_history(
     history: list[int], steps: list[dict[str, Any]], tie_order: str
 ) -> None:
-    api = FakeLeadLex(tie_order=tie_order)
-    api.contacts[CONTACT] = []
+    api = leadlex_with(history, tie_order)
     clock = 300 * DAY
-    for seconds in history:
-        api.add(CONTACT, seconds)
     engine, publisher = engine_for(api)
     published: set[str] = set()
 
@@ -225,10 +233,7 @@ def test_a_first_sync_cut_anywhere_publishes_the_history_once_oldest_first(
     history: list[int], cuts: list[tuple[int, bool]], tie_order: str
 ) -> None:
     # Given a new contact, and invocations cut off after a few requests each
-    api = FakeLeadLex(tie_order=tie_order)
-    api.contacts[CONTACT] = []
-    for seconds in history:
-        api.add(CONTACT, seconds)
+    api = leadlex_with(history, tie_order)
     engine, publisher = engine_for(api)
 
     # When its first sync runs, continuing invocation after invocation
@@ -241,8 +246,7 @@ def test_a_first_sync_cut_anywhere_publishes_the_history_once_oldest_first(
     assert len(publisher.ids) == len(set(publisher.ids))
     dates = [event.activity.created_micros for event in publisher.delivered]
     assert dates == sorted(dates)
-    for call in publisher.calls:
-        assert order_keys(call) == sorted(order_keys(call))
+    assert_each_call_oldest_first(publisher)
     assert requests <= max(1, math.ceil(len(history) / 100)) + invocations
 
 
@@ -270,11 +274,8 @@ def test_continued_syncs_with_arrivals_between_invocations_lose_nothing_and_doub
     steps: list[dict[str, Any]],
     tie_order: str,
 ) -> None:
-    api = FakeLeadLex(tie_order=tie_order)
-    api.contacts[CONTACT] = []
+    api = leadlex_with(history, tie_order)
     clock = 300 * DAY
-    for seconds in history:
-        api.add(CONTACT, seconds)
     engine, publisher = engine_for(api)
     pending = list(steps)
     backdated_ids: set[str] = set()
@@ -312,8 +313,7 @@ def test_continued_syncs_with_arrivals_between_invocations_lose_nothing_and_doub
     engine.sync(CONTACT, started_at=EPOCH)
     assert sorted(publisher.ids) == sorted(a["id"] for a in api.contacts[CONTACT])
     assert len(publisher.ids) == len(set(publisher.ids)), "published twice"
-    for call in publisher.calls:
-        assert order_keys(call) == sorted(order_keys(call))
+    assert_each_call_oldest_first(publisher)
 
 
 # --- First syncs that skip history (INITIAL_SYNC=none or a date) --------------------------------
@@ -341,10 +341,7 @@ def test_a_first_sync_that_skips_history_costs_what_it_publishes(
     history: list[int], choice: str, tie_order: str
 ) -> None:
     # Given a new contact, and INITIAL_SYNC=none or a date
-    api = FakeLeadLex(tie_order=tie_order)
-    api.contacts[CONTACT] = []
-    for seconds in history:
-        api.add(CONTACT, seconds)
+    api = leadlex_with(history, tie_order)
     initial = InitialSync.parse(initial_sync_text(choice))
     engine, publisher = engine_for(api, initial_sync_text(choice))
 
@@ -355,8 +352,7 @@ def test_a_first_sync_that_skips_history_costs_what_it_publishes(
     assert sorted(publisher.ids) == sorted(a["id"] for a in kept)
     dates = [event.activity.created_micros for event in publisher.delivered]
     assert dates == sorted(dates)  # equal dates across two slices keep the list's order
-    for call in publisher.calls:
-        assert order_keys(call) == sorted(order_keys(call))
+    assert_each_call_oldest_first(publisher)
     assert outcome.requests <= max(1, math.ceil(len(kept) / 100) + 1)
     if choice == "none":
         assert outcome.requests == 1
@@ -380,11 +376,8 @@ def test_after_a_first_sync_that_skipped_history_nothing_new_is_lost_or_doubled(
     tie_order: str,
 ) -> None:
     # Given a contact first synced under INITIAL_SYNC=none or a date, cut anywhere
-    api = FakeLeadLex(tie_order=tie_order)
-    api.contacts[CONTACT] = []
+    api = leadlex_with(history, tie_order)
     clock = 300 * DAY
-    for seconds in history:
-        api.add(CONTACT, seconds)
     initial = InitialSync.parse(initial_sync_text(choice))
     engine, publisher = engine_for(api, initial_sync_text(choice))
     kept = {a["id"] for a in api.contacts[CONTACT] if initial.publishes(Activity.from_api(a))}
@@ -405,8 +398,7 @@ def test_after_a_first_sync_that_skipped_history_nothing_new_is_lost_or_doubled(
     published = publisher.ids
     assert len(published) == len(set(published)), "published twice"
     assert arrived <= set(published), "an activity logged after the first sync was lost"
-    for call in publisher.calls:
-        assert order_keys(call) == sorted(order_keys(call))
+    assert_each_call_oldest_first(publisher)
     if set(published) & set(excluded):
         event("the unread history was read")
         newest_excluded = max(excluded.values())

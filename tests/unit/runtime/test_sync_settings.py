@@ -1,24 +1,17 @@
-"""Configuration: one typed object, and one clear error naming the variable at fault."""
+"""The sync function's settings: one typed object, and one clear error naming the variable at
+fault."""
 
 from __future__ import annotations
 
 import pytest
 
 from activity_relay.core.model import InitialSync
-from activity_relay.runtime.environment import ConfigurationError
 from activity_relay.runtime.sync import DEFAULT_API_BASE_URL, SyncSettings
-
-VALID = {
-    "LEADLEX_API_KEY_SECRET_ID": "arn:aws:secretsmanager:us-east-1:123456789012:secret:leadlex",
-    "WATERMARK_TABLE_NAME": "watermarks",
-    "ACTIVITY_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:activities",
-    "DEAD_LETTER_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/contacts-dlq",
-    "CONTACT_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/contacts",
-}
+from tests.support.settings import SYNC_ENV, assert_refused
 
 
 def test_defaults_fill_what_is_optional() -> None:
-    settings = SyncSettings.from_env(VALID)
+    settings = SyncSettings.from_env(SYNC_ENV)
     assert settings.api_base_url == DEFAULT_API_BASE_URL
     assert settings.channels.event_source == "leadlex.activities"
     assert settings.initial_sync == InitialSync(mode="all")
@@ -26,7 +19,7 @@ def test_defaults_fill_what_is_optional() -> None:
 
 
 def test_an_iso_date_is_an_initial_sync_cutoff() -> None:
-    settings = SyncSettings.from_env({**VALID, "INITIAL_SYNC": "2026-01-01T00:00:00Z"})
+    settings = SyncSettings.from_env({**SYNC_ENV, "INITIAL_SYNC": "2026-01-01T00:00:00Z"})
     assert settings.initial_sync.mode == "since"
 
 
@@ -47,12 +40,11 @@ def test_an_iso_date_is_an_initial_sync_cutoff() -> None:
 def test_a_bad_setting_is_one_error_naming_the_variable(
     change: dict[str, str], variable: str
 ) -> None:
-    with pytest.raises(ConfigurationError, match=variable):
-        SyncSettings.from_env({**VALID, **change})
+    assert_refused(SyncSettings, {**SYNC_ENV, **change}, variable)
 
 
 def test_the_key_never_shows_in_its_repr() -> None:
-    settings = SyncSettings.from_env({**VALID, "LEADLEX_API_KEY": "wbk_live_secret123"})
+    settings = SyncSettings.from_env({**SYNC_ENV, "LEADLEX_API_KEY": "wbk_live_secret123"})
     assert settings.api_key.value == "wbk_live_secret123"
     assert "wbk_live_secret123" not in repr(settings)
     assert "wbk_live_secret123" not in str(settings)

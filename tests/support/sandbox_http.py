@@ -1,4 +1,4 @@
-"""Helpers for specifying the sandbox over real HTTP (imported by the tests beside it)."""
+"""Helpers for specifying the sandbox over real HTTP (tests/integration/sandbox/)."""
 
 from typing import Any
 

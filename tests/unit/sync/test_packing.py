@@ -1,4 +1,4 @@
-"""Syncs running at the same time share their batch calls (core/packing.py)."""
+"""Syncs running at the same time share their batch calls (core/sync/packing.py)."""
 
 from __future__ import annotations
 
@@ -50,6 +50,23 @@ def run_syncs(
     return outcomes
 
 
+def publish_beside_a_sync_that_waits_for_it(
+    packer: PackingPublisher, batch: list[ActivityEvent]
+) -> tuple[list[BaseException | None], threading.Event]:
+    """Two syncs: one publishing `batch`, and one still running (reading LeadLex, say) until
+    that publish is out, or for 5 s at most. Their outcomes, and whether the publish is out."""
+    published = threading.Event()
+
+    def publishing() -> None:
+        packer.publish(batch)
+        published.set()
+
+    def running_until_published() -> None:
+        published.wait(timeout=5)
+
+    return run_syncs(packer, [publishing, running_until_published]), published
+
+
 def test_ten_syncs_with_one_new_activity_each_share_one_call() -> None:
     # Given ten syncs running at once, each with one event to publish
     inner = RecordingPublisher()
@@ -78,14 +95,20 @@ def test_a_sync_that_ends_without_publishing_does_not_hold_the_others() -> None:
 
 
 def test_a_lone_sync_or_a_full_call_never_waits() -> None:
+    # Given a packer that would hold a publish for 5 s
     inner = RecordingPublisher()
     packer = PackingPublisher(inner, window=5.0)
     started = time.monotonic()
 
+    # When the only sync running publishes
     with packer.running():
-        packer.publish(events(1, 3))  # the only sync running
-    outcomes = run_syncs(packer, [lambda: packer.publish(events(2, 10)), lambda: time.sleep(0.2)])
+        packer.publish(events(1, 3))
 
+    # And a sync publishes a call's worth while another is still running: one that ends
+    # only once that publish is out (or after 5 s, the window, had the publish waited)
+    outcomes, _ = publish_beside_a_sync_that_waits_for_it(packer, events(2, 10))
+
+    # Then neither waited for the window
     assert outcomes == [None, None]
     assert [len(call) for call in inner.calls] == [3, 10]
     assert time.monotonic() - started < 2.5
@@ -95,16 +118,7 @@ def test_the_window_bounds_the_wait_for_a_slow_sync() -> None:
     # Given a sync still reading LeadLex while another wants to publish
     inner = RecordingPublisher()
     packer = PackingPublisher(inner, window=0.05)
-    published = threading.Event()
-
-    def fast() -> None:
-        packer.publish(events(1, 1))
-        published.set()
-
-    def slow() -> None:
-        published.wait(timeout=5)
-
-    outcomes = run_syncs(packer, [fast, slow])
+    outcomes, published = publish_beside_a_sync_that_waits_for_it(packer, events(1, 1))
 
     # Then the publish went out alone after the window, not when the slow sync ended
     assert outcomes == [None, None]

@@ -1,15 +1,24 @@
-"""Helpers the adapter tests share: SQS queues as the observers of what was published."""
+"""AWS as the tests observe it (moto or the embedded stack): SQS queues as the observers of
+what was published, and the calls a boto3 client makes."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
-from activity_relay.core.model import ActivityEvent
+from relay_local.template import LocalStack
 
-CONTACT_ID = "123e4567-e89b-12d3-a456-426614174000"
 
-MakeEvent = Callable[..., ActivityEvent]
+class StackFactory(Protocol):
+    """The `stack_factory` fixture (tests/conftest.py): the template's stack under moto, once more
+    for each call, under a stack name of its own."""
+
+    def __call__(
+        self,
+        *,
+        parameter_overrides: Mapping[str, str | int] | None = None,
+        fifo_topic: bool = False,
+    ) -> LocalStack: ...
 
 
 def create_queue(sqs: Any, name: str) -> tuple[str, str]:

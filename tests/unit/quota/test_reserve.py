@@ -10,6 +10,7 @@ import pytest
 from activity_relay.core.model import QuotaExhausted
 from activity_relay.core.quota.ports import QuotaSnapshot
 from activity_relay.core.quota.reserve import QuotaGuard, next_utc_midnight
+from tests.support.clock import Clock
 
 NOON = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 MIDNIGHT = datetime(2026, 3, 3, tzinfo=UTC)
@@ -18,14 +19,6 @@ CONTACT = "123e4567-e89b-12d3-a456-426614174000"
 
 def seen(remaining: int, *, at: datetime = NOON, resets_at: datetime = MIDNIGHT) -> QuotaSnapshot:
     return QuotaSnapshot(limit=100, remaining=remaining, resets_at=resets_at, observed_at=at)
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def test_nothing_observed_admits_and_assumes_the_next_utc_midnight() -> None:

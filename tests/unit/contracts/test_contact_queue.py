@@ -1,4 +1,5 @@
-"""Which message bodies name a contact, and why the others are rejected."""
+"""The contact queue's message bodies: which name a contact, why the others are rejected, and
+the sweep's release told from a webhook's message."""
 
 from __future__ import annotations
 
@@ -6,7 +7,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from activity_relay.core.contracts.contact_queue import InvalidMessage, contact_id_from_body
+from activity_relay.core.contracts.contact_queue import (
+    InvalidMessage,
+    contact_id_from_body,
+    read_body,
+    release_body,
+)
 
 UUID = "123e4567-e89b-12d3-a456-426614174000"
 
@@ -62,3 +68,15 @@ def test_long_bodies_are_cut_in_the_reason() -> None:
     with pytest.raises(InvalidMessage) as rejection:
         contact_id_from_body("x" * 10_000)
     assert len(str(rejection.value)) < 200
+
+
+def test_a_release_body_names_its_contact_and_is_told_from_a_webhook_s() -> None:
+    body = release_body(UUID)
+
+    assert contact_id_from_body(body) == UUID
+    assert read_body(body).released
+    assert not read_body(UUID).released
+    assert not read_body(f'{{"contact_id": "{UUID}"}}').released
+    assert not read_body(f'{{"contact_id": "{UUID}", "released": "yes"}}').released
+    with pytest.raises(InvalidMessage):
+        read_body("{not json")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from activity_relay.runtime.deliver import DeliverSettings
-from activity_relay.runtime.environment import ConfigurationError
+from tests.support.settings import assert_refused
 
 BASE = {
     "WEBHOOK_ENDPOINT_TABLE_NAME": "endpoints",
@@ -35,8 +35,7 @@ def test_defaults_are_the_contracts_schedule_and_no_local_targets() -> None:
     ],
 )
 def test_a_bad_setting_is_named(override: dict[str, str], named: str) -> None:
-    with pytest.raises(ConfigurationError, match=named):
-        DeliverSettings.from_env(BASE | override)
+    assert_refused(DeliverSettings, BASE | override, named)
 
 
 def test_local_targets_only_when_asked_for_explicitly() -> None:

@@ -10,9 +10,9 @@ from standardwebhooks import Webhook
 from activity_relay.core.webhooks_out.attempts import AttemptOutcome, RetrySchedule
 from activity_relay.core.webhooks_out.delivery import Fate
 from activity_relay.core.webhooks_out.fanout import IncomingEvent, WebhookFanOut
-from tests.unit.webhook_fakes import (
+from tests.support.clock import Clock
+from tests.support.webhooks_out import (
     START,
-    FakeClock,
     MemoryDeliveryQueue,
     MemoryEndpointStore,
     Simulation,
@@ -190,7 +190,7 @@ def test_fan_out_applies_each_endpoints_filter() -> None:
     everything = store.add(make_endpoint())
     calls = store.add(make_endpoint(filter_policy={"activity_type": ["call", "meeting"]}))
     store.add(make_endpoint(enabled=False, disabled_reason="by hand"))
-    queue = MemoryDeliveryQueue(FakeClock())
+    queue = MemoryDeliveryQueue(Clock(START))
 
     result = WebhookFanOut(store, queue).fan_out(
         [event("a", "call"), event("b", "note"), event("c", "meeting")]
@@ -210,7 +210,7 @@ def test_fan_out_applies_each_endpoints_filter() -> None:
 def test_fan_out_returns_the_events_whose_deliveries_could_not_be_queued() -> None:
     store = MemoryEndpointStore()
     store.add(make_endpoint())
-    queue = MemoryDeliveryQueue(FakeClock(), refuse=lambda d: "act_2" in d.body)
+    queue = MemoryDeliveryQueue(Clock(START), refuse=lambda d: "act_2" in d.body)
 
     result = WebhookFanOut(store, queue).fan_out([event("act_1"), event("act_2")])
 

@@ -16,7 +16,7 @@ from aws_lambda_powertools import Tracer
 
 from activity_relay.observability import DeferredTracer, Untraced, tracing_enabled
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from activity_relay.core.sync.messages import ContactMessage, Disposition, Messa
 from relay_local.fakes.contact_queue import MemoryContactQueue
 from relay_local.fakes.state_table import MemoryStateTable
 from relay_local.fakes.sync import EPOCH, FakeLeadLex, RecordingPublisher
+from tests.support.clock import Clock
 
 CONTACTS = [f"{n}23e4567-e89b-12d3-a456-426614174000" for n in range(1, 6)]
 DAY_START = EPOCH
@@ -38,10 +39,11 @@ class Quota:
     """What the client last saw of the daily quota."""
 
     remaining: int
-    now: datetime = NOON
+    clock: Clock[datetime] = field(default_factory=lambda: Clock(NOON))
+    """The relay's and the store's clock too, as a Lambda's clocks agree."""
 
     def __call__(self) -> QuotaSnapshot:
-        return QuotaSnapshot(1_000, self.remaining, RESET, self.now)
+        return QuotaSnapshot(1_000, self.remaining, RESET, self.clock())
 
 
 class FailingWaits(MemoryStateTable):
@@ -60,8 +62,7 @@ def relay(
         api.contacts.setdefault(contact, [])
         api.add(contact, 0)
     quota = Quota(remaining)
-    # The store reads the same simulated clock as the relay, as a Lambda's clocks agree.
-    store = store if store is not None else MemoryStateTable(clock=lambda: quota.now)
+    store = store if store is not None else MemoryStateTable(clock=quota.clock)
     engine = SyncEngine(
         source=api,
         store=store,
@@ -74,7 +75,7 @@ def relay(
             rejected=Rejections(),
             deferrals=store,
             queue=MemoryContactQueue(),
-            clock=lambda: quota.now,
+            clock=quota.clock,
             quota=quota,
             pacing=pacing,
         ),
@@ -117,20 +118,20 @@ def test_more_messages_for_a_waiting_contact_keep_its_place() -> None:
     run(r, ContactMessage("m1", CONTACTS[0], sent(10)))
     run(r, ContactMessage("m2", CONTACTS[1], sent(5)))
 
-    quota.now += timedelta(seconds=10)
+    quota.clock.now += timedelta(seconds=10)
     results = run(r, ContactMessage("m3", CONTACTS[0], sent(0)), ContactMessage("m4", CONTACTS[0]))
 
     assert {res.disposition for res in results.values()} == {Disposition.DEFERRED}
     assert api.requests == 0
     # Waiting once: still first in line, from its first message
     assert store.deferred[CONTACTS[0]] == sent(10)
-    assert store.due(quota.now, 10) == [CONTACTS[0], CONTACTS[1]]
+    assert store.due(quota.clock.now, 10) == [CONTACTS[0], CONTACTS[1]]
 
 
 def test_a_release_by_the_sweep_syncs_even_behind_the_line_and_clears_the_wait() -> None:
     r, api, store, quota = relay(BEHIND_THE_LINE)
     run(r, ContactMessage("m1", CONTACTS[0], sent(10)))
-    quota.now += timedelta(minutes=1)  # the sweep's next run releases it
+    quota.clock.now += timedelta(minutes=1)  # the sweep's next run releases it
 
     results = run(r, ContactMessage("m2", release_body(CONTACTS[0]), sent(0)))
 

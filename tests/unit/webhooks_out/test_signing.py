@@ -19,7 +19,7 @@ from activity_relay.core.webhooks_out.signing import (
     delivery_headers,
     generate_secret,
 )
-from tests.unit.webhook_fakes import make_endpoint
+from tests.support.webhooks_out import make_endpoint
 
 BODY = json.dumps({"event_id": "act_1", "event_type": "activity.created", "activity": {"x": "é"}})
 
