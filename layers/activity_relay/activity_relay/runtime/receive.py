@@ -12,7 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from activity_relay.runtime.environment import Environment, SecretSetting, SecretUnavailable
+from activity_relay.runtime.environment import (
+    ConfigurationError,
+    Environment,
+    SecretSetting,
+    SecretUnavailable,
+)
 from activity_relay.runtime.registry import built_once
 
 if TYPE_CHECKING:
@@ -20,6 +25,12 @@ if TYPE_CHECKING:
 
     from activity_relay.core.webhooks_in.receiver import Reception
     from activity_relay.lambda_events import Invocation
+
+
+FAILED_READ_HOLD_SECONDS = 5.0
+"""After a failed read of the signing secret, requests within this many seconds fail the same
+way without asking Secrets Manager again: a flood of requests to the public URL while the
+secret is unreadable costs one GetSecretValue per 5 s, not one per request."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +70,8 @@ class ReceiveRuntime:
         from activity_relay.runtime.aws import AwsClients
 
         self.settings = settings
+        self._clock = time.monotonic
+        self._failed_read: tuple[float, type[Exception], str] | None = None
         # LeadLex waits 10 s for the answer: fail fast rather than retry for long.
         self._clients = AwsClients(max_attempts=2, connect_timeout=1, read_timeout=3)
         self.receiver = WebhookReceiver(
@@ -73,14 +86,27 @@ class ReceiveRuntime:
         return self.receiver.receive(request.body, request.signature)
 
     def _load_secret(self, refresh: bool) -> str:
+        """The signing secret. Unreadable for now (throttled, unreachable): ReceiverUnavailable,
+        a 503 that LeadLex retries; refused for good (missing, denied): ConfigurationError, one
+        line naming LEADLEX_WEBHOOK_SECRET_ID and a 500."""
         from activity_relay.core.webhooks_in.ports import ReceiverUnavailable
 
+        now = self._clock()
+        if self._failed_read is not None and now - self._failed_read[0] < FAILED_READ_HOLD_SECONDS:
+            _, kind, message = self._failed_read
+            raise kind(message)
         try:
-            return self.settings.webhook_secret.read(
+            secret = self.settings.webhook_secret.read(
                 refresh=refresh, connect=self._clients.secretsmanager
             )
         except SecretUnavailable as unavailable:
+            self._failed_read = (now, ReceiverUnavailable, str(unavailable))
             raise ReceiverUnavailable(str(unavailable)) from None
+        except ConfigurationError as refused:
+            self._failed_read = (now, ConfigurationError, str(refused))
+            raise
+        self._failed_read = None
+        return secret
 
 
 @built_once

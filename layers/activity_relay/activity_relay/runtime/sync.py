@@ -177,8 +177,11 @@ class SyncRuntime:
         if self._batch_sync is None:
             from activity_relay.runtime.aws import AwsClients
 
+            # Few, short tries: an unreachable Secrets Manager must cost well under the
+            # shortest function timeout (10 s) before the batch returns (SecretUnavailable).
+            secrets = AwsClients(max_attempts=1, connect_timeout=1, read_timeout=3)
             api_key = self.settings.api_key.read(
-                refresh=self._refresh_key, connect=AwsClients().secretsmanager
+                refresh=self._refresh_key, connect=secrets.secretsmanager
             )
             self._batch_sync = build_batch_sync(self.settings, api_key, self._clock)
             self._refresh_key = False
