@@ -7,6 +7,7 @@ the runtime's BatchSync with the key read afresh.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -62,6 +63,12 @@ class SyncSettings:
             raise ConfigurationError(
                 f"LEADLEX_API_BASE_URL must be an http(s) URL, got {api_base_url!r}"
             )
+        if parsed.scheme == "http" and not _loopback(parsed.hostname or ""):
+            # The key travels in every request's header: in clear text over http.
+            raise ConfigurationError(
+                "LEADLEX_API_BASE_URL must be https (http only to 127.0.0.1 or localhost, a "
+                f"local LeadLex sandbox), got {api_base_url!r}"
+            )
         if api_base_url.endswith("/v1"):
             raise ConfigurationError("LEADLEX_API_BASE_URL must not include the /v1 path")
 
@@ -98,6 +105,16 @@ class SyncSettings:
             event_source=env.optional("EVENT_SOURCE") or DEFAULT_EVENT_SOURCE,
             initial_sync=initial_sync,
         )
+
+
+def _loopback(host: str) -> bool:
+    """A host that never leaves this machine: where a local stack's LeadLex sandbox listens."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def build_batch_sync(
