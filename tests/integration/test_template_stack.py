@@ -520,6 +520,7 @@ class TestWebhookReceiverTemplate:
         assert self.RECEIVER["LoggingConfig"] == {"LogGroup": {"Ref": "ReceiveWebhooksLogGroup"}}
 
     def test_reserved_concurrency_follows_its_parameter_and_0_leaves_it_unreserved(self) -> None:
+        """Reserved (and capped) by default: the URL is public (test_template_alarms.py)."""
         assert self.RECEIVER["ReservedConcurrentExecutions"] == {
             "Fn::If": [
                 "WebhookReceiverConcurrencyReserved",
@@ -527,7 +528,7 @@ class TestWebhookReceiverTemplate:
                 {"Ref": "AWS::NoValue"},
             ]
         }
-        assert PARAMETERS["WebhookReceiverReservedConcurrency"]["Default"] == 0
+        assert PARAMETERS["WebhookReceiverReservedConcurrency"]["Default"] == 5
 
     def test_the_secret_is_a_generated_placeholder_until_registration(self) -> None:
         secret = RESOURCES["LeadLexWebhookSecret"]
