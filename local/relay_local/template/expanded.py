@@ -9,6 +9,11 @@ tests/integration/test_least_privilege.py reads the roles from it.
 samtranslator needs no AWS: local CodeUri/ContentUri paths become placeholder S3 URIs (what `sam
 package` would put there) and no managed policy name needs looking up (the template names
 policies by ARN or through SAM's policy templates).
+
+checkov's skips (`Metadata.checkov.skip`, each with its reason) are written on the
+AWS::Serverless::Function in template.yaml; SAM carries them to the AWS::Lambda::Function only,
+so they are copied here to the resources SAM generates from that function (its Function URL,
+role, event source mappings...), whose names start with the function's.
 """
 
 from __future__ import annotations
@@ -52,7 +57,21 @@ def expanded_template(
     os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
     parameters = {name: str(value) for name, value in (parameter_overrides or {}).items()}
     expanded: dict[str, Any] = transform(template, parameters, _NoManagedPolicyNames())
+    _carry_checkov_skips(template, expanded)
     return expanded
+
+
+def _carry_checkov_skips(template: Mapping[str, Any], expanded: dict[str, Any]) -> None:
+    generated = expanded.get("Resources", {})
+    for logical_id, resource in template.get("Resources", {}).items():
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        skips = ((resource.get("Metadata") or {}).get("checkov") or {}).get("skip")
+        if not skips:
+            continue
+        for name, made in generated.items():
+            if name != logical_id and name.startswith(logical_id) and "Metadata" not in made:
+                made["Metadata"] = {"checkov": {"skip": copy.deepcopy(skips)}}
 
 
 def main(argv: list[str] | None = None) -> None:
