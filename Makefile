@@ -3,12 +3,13 @@
 #   make test    .venv (Python 3.12) from requirements/dev.lock when missing, then every test
 #   make unit    the fast loop: unit tests and the contract cases on the fakes (seconds)
 #   make lint    ruff, mypy --strict, import-linter (the layers), and the template checks
-#                (cfn-lint, sam validate, checkov)
+#                (cfn-lint, sam validate, checkov on template.yaml and on its SAM expansion)
 #   make build   sam build, no containers
 #   make bench   the benchmarks of benchmarks/README.md
 #   make demo    the relay end to end on an embedded AWS; `make local` keeps that stack running
 #   make deploy  build and deploy ENV (dev, prod; guided the first time), make delete, make sam
 #   make lock    re-resolve requirements/dev.lock from pyproject.toml [dev]
+#   make layer-lock  lock the layer's requirements.in into its requirements.txt, with hashes
 
 SHELL := /bin/bash
 VENV := .venv
@@ -86,6 +87,12 @@ lock:
 	  $$tmp/venv/bin/pip freeze --exclude-editable | grep -v '^leadlex-relay-dev'; } \
 	  > requirements/dev.lock; rm -rf $$tmp
 
+## layer-lock: layers/activity_relay/requirements.txt from its requirements.in, with hashes, under
+## dev.lock (requirements/layer_lock.py; tests/unit/deploy/test_layer_lock.py checks it in CI)
+.PHONY: layer-lock
+layer-lock: venv
+	$(PY) requirements/layer_lock.py
+
 clean:
 	rm -rf $(VENV) $(TOOLS_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
@@ -139,17 +146,24 @@ $(TOOLS_CHECKOV_BIN)/.installed: requirements/tools-checkov.lock
 	$(TOOLS_CHECKOV_BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements/tools-checkov.lock
 	@touch $@
 
-## lint-template: cfn-lint, sam validate (with and without --lint), checkov on template.yaml
-lint-template: tools
+EXPANDED_TEMPLATE := .aws-sam/expanded-template.json
+
+## lint-template: cfn-lint, sam validate (with and without --lint), and checkov on template.yaml and
+## on the template as SAM expands it (the roles, Function URL and mappings SAM generates)
+lint-template: tools venv
 	$(TOOLS_SAM_BIN)/cfn-lint template.yaml
 	$(SAM) validate --lint
 	AWS_DEFAULT_REGION=us-east-1 $(SAM) validate
+	$(PY) -m relay_local.template.expanded $(EXPANDED_TEMPLATE)
 	@# --skip-download: no call to the Prisma Cloud API (offline-safe). checkov exits 0 on a file it
 	@# cannot parse, so a parsing error fails here explicitly.
-	@out=$$($(TOOLS_CHECKOV_BIN)/checkov -f template.yaml --framework cloudformation --quiet \
-		--compact --skip-download 2>&1); rc=$$?; echo "$$out"; \
-	if echo "$$out" | grep -q "Parsing errors: [1-9]"; then echo "checkov could not parse template.yaml" >&2; exit 1; fi; \
-	exit $$rc
+	@for file in template.yaml $(EXPANDED_TEMPLATE); do \
+		echo "checkov: $$file"; \
+		out=$$($(TOOLS_CHECKOV_BIN)/checkov -f $$file --framework cloudformation --quiet \
+			--compact --skip-download 2>&1); rc=$$?; echo "$$out"; \
+		if echo "$$out" | grep -q "Parsing errors: [1-9]"; then echo "checkov could not parse $$file" >&2; exit 1; fi; \
+		if [ $$rc -ne 0 ]; then exit $$rc; fi; \
+	done
 
 ## build: sam build without containers (python3.12 must be on PATH for the build workflow)
 build: tools

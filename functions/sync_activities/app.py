@@ -12,7 +12,7 @@ from activity_relay.core.sync.messages import ContactMessage, Disposition, Messa
 from activity_relay.lambda_events import SqsRecord, batch_item_failures, sqs_records
 from activity_relay.observability import logger, metrics, tracer
 from activity_relay.runtime import sync
-from activity_relay.runtime.environment import ConfigurationError
+from activity_relay.runtime.environment import ConfigurationError, SecretUnavailable
 
 # Written out, so that a dashboard's metric can be found by grep.
 _MESSAGE_METRICS = {
@@ -37,6 +37,12 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         results = sync.runtime().process([_message(record) for record in records], context)
     except ConfigurationError as error:
         logger.error(f"configuration error: {error}")
+        return batch_item_failures(record.message_id for record in records)
+    except SecretUnavailable as error:
+        # Secrets Manager throttled or unreachable: every message returns (one receive each,
+        # README "Failures": an outage shorter than the queue's retry horizon loses none).
+        logger.warning(f"{error}; the batch's {len(records)} message(s) return to the queue")
+        metrics.add_metric(name="SecretUnavailable", unit=MetricUnit.Count, value=1)
         return batch_item_failures(record.message_id for record in records)
     _count(results)
     return batch_item_failures(r.message_id for r in results if not r.disposition.acknowledged)

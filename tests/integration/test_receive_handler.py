@@ -289,15 +289,6 @@ def test_a_queue_that_refuses_is_503_so_that_leadlex_retries(
     assert post(body, signature)["statusCode"] == 503
 
 
-def test_an_unreadable_secret_is_503(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("LEADLEX_WEBHOOK_SECRET_ID", stack.outputs["WebhookSecretArn"] + "-gone")
-    registry.reset()
-    body, signature = delivery()
-
-    assert post(body, signature)["statusCode"] == 503
-    assert queued(stack) == []
-
-
 def test_base64_is_what_a_function_url_sends_for_binary_content() -> None:
     event = function_url_event("POST", "/x?y=1", {"Content-Type": "image/png"}, b"\x89PNG")
     assert event["isBase64Encoded"] is True

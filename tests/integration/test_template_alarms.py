@@ -108,6 +108,19 @@ SIMPLE_ALARMS = {
         RELAY[1],
         "WebhookAlarmThreshold",
     ),
+    # The public URL: refused signatures, and the receiver's reserved concurrency reached.
+    "WebhooksUnauthorizedAlarm": (
+        RELAY[0],
+        "WebhooksUnauthorized",
+        RELAY[1],
+        "WebhookUnauthorizedAlarmThreshold",
+    ),
+    "ReceiveWebhooksThrottlesAlarm": (
+        "AWS/Lambda",
+        "Throttles",
+        function_dimension("ReceiveWebhooksFunction"),
+        "FunctionThrottlesAlarmThreshold",
+    ),
 }
 
 
@@ -243,5 +256,27 @@ def test_the_metrics_alarmed_on_are_the_ones_the_handlers_emit() -> None:
     # A renamed metric would leave its alarm silent: the names are string literals in the code
     root = Path(__file__).resolve().parents[2]
     sources = "".join(p.read_text() for p in (root / "functions").glob("*/app.py"))
-    for metric in ("MessagesDeferred", "DeferredContactsEnqueued", "ActivitiesPublished"):
+    metrics = ("MessagesDeferred", "DeferredContactsEnqueued", "ActivitiesPublished")
+    for metric in (*metrics, "WebhooksUnauthorized"):
         assert f'"{metric}"' in sources
+
+
+def test_the_public_receiver_is_capped_by_default(translated: dict[str, Any]) -> None:
+    """A flood of unsigned requests takes at most the receiver's reserved concurrency, never
+    the sync and webhook functions' share of the account (README, "LeadLex webhooks in")."""
+    parameter = translated["Parameters"]["WebhookReceiverReservedConcurrency"]
+    receiver = translated["Resources"]["ReceiveWebhooksFunction"]["Properties"]
+    condition = translated["Conditions"]["WebhookReceiverConcurrencyReserved"]
+
+    assert parameter["Default"] == 5
+    assert parameter["MinValue"] == 0  # 0: unreserved, for accounts at the minimum quota
+    assert receiver["ReservedConcurrentExecutions"] == {
+        "Fn::If": [
+            "WebhookReceiverConcurrencyReserved",
+            {"Ref": "WebhookReceiverReservedConcurrency"},
+            {"Ref": "AWS::NoValue"},
+        ]
+    }
+    assert condition == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "WebhookReceiverReservedConcurrency"}, 0]}]
+    }

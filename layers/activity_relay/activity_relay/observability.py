@@ -76,6 +76,20 @@ class DeferredTracer:
 
 PACKAGE_LOGGER = "activity_relay"
 
+QUIET_LIBRARIES = ("botocore", "boto3", "urllib3")
+"""Loggers held at INFO or above whatever the root level: at DEBUG (Lambda's
+ApplicationLogLevel=DEBUG, or POWERTOOLS_LOG_LEVEL) botocore logs every response body, a
+GetSecretValue's SecretString included, and urllib3 every URL it requests, query strings
+(which may carry a webhook endpoint's token) included."""
+
+
+def hold_library_loggers() -> None:
+    """Never below INFO, and never chattier than the root logger is now."""
+    floor = max(logging.INFO, logging.getLogger().getEffectiveLevel())
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(floor)
+
+
 logger = Logger()
 metrics = Metrics()
 tracer: DeferredTracer | Untraced = DeferredTracer() if tracing_enabled() else Untraced()
@@ -84,3 +98,4 @@ tracer: DeferredTracer | Untraced = DeferredTracer() if tracing_enabled() else U
 # (runtimes import their modules at the first invocation), log through it in this format.
 logging.getLogger(PACKAGE_LOGGER)
 copy_config_to_registered_loggers(source_logger=logger, include={PACKAGE_LOGGER})
+hold_library_loggers()

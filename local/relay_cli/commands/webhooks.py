@@ -1,6 +1,7 @@
 """``relay webhooks …``: the HTTPS endpoints events are delivered to (Standard Webhooks).
 
-add URL [--filter JSON] [--description TEXT]   register; prints the id and the secret once
+add URL [--filter JSON] [--description TEXT] [--any-port]
+                                               register; prints the id and the secret once
 list | show ID                                 endpoints; one with its recent attempts
 disable ID | enable ID | remove ID
 rotate-secret ID [--grace-hours N]             a new secret; the old one signs too until then
@@ -21,12 +22,12 @@ from activity_relay.adapters.sqs.deliveries import ENDPOINT_ATTRIBUTE, SqsDelive
 from activity_relay.core.webhooks_out.endpoints import (
     Endpoint,
     check_endpoint_id,
-    check_url,
     new_endpoint_id,
 )
 from activity_relay.core.webhooks_out.filters import check_filter
 from activity_relay.core.webhooks_out.ports import Delivery, WebhookConfigError
 from activity_relay.core.webhooks_out.signing import SigningSecret, generate_secret
+from activity_relay.core.webhooks_out.targets import check_target
 from relay_cli.sqs import delete, peek, show_again
 from relay_cli.target import Target, UsageError
 
@@ -51,7 +52,14 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     actions = parser.add_subparsers(dest="webhooks_command", required=True, metavar="ACTION")
 
     add = actions.add_parser("add", help="register an endpoint (prints its secret once)")
-    add.add_argument("url", help="the endpoint (https; http only on a local stack)")
+    add.add_argument(
+        "url",
+        help="the endpoint: https, a public host, port 443, at most 2 KB (a local stack: also "
+        "http and 127.0.0.1)",
+    )
+    add.add_argument(
+        "--any-port", action="store_true", help="accept a port other than 443 (e.g. :8443)"
+    )
     add.add_argument("--filter", help='SNS filter policy, e.g. \'{"activity_type": ["call"]}\'')
     add.add_argument("--description", default="", help="a note shown by list and show")
     add.add_argument("--json", action="store_true", help="print JSON")
@@ -119,8 +127,9 @@ def _now() -> datetime:
 
 def run_add(args: argparse.Namespace, target: Target, out: IO[str], err: IO[str]) -> int:
     try:
-        # Plain http only on a local stack, whose function allows local targets explicitly.
-        url = check_url(args.url.strip(), allow_http=target.local)
+        # The delivery adapter applies the same rules (core/webhooks_out/targets.py); plain
+        # http and loopback only on a local stack, whose function allows local targets.
+        url = check_target(args.url.strip(), allow_local=target.local, any_port=args.any_port).url
         policy = check_filter(json.loads(args.filter)) if args.filter else {}
     except json.JSONDecodeError as error:
         raise UsageError(f"--filter is not JSON: {error}") from None

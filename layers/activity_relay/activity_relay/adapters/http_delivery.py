@@ -1,13 +1,18 @@
 """Outbound webhook POSTs to user-given URLs, safely.
 
-requests-hardened does the SSRF part: it resolves the host once, refuses the address unless
-it is public (loopback, private, link-local incl. 169.254.169.254, CGNAT 100.64/10, unique-local
-fc00::/7 incl. fd00:ec2::254, multicast, NAT64, 6to4... IPv4 and IPv6, IPv4-mapped IPv6 checked
-as IPv4) and connects to exactly that address, keeping the hostname for TLS (SNI and
-certificate check); it also never follows redirects and applies a default timeout. What it
-lacks is wrapped here: https only, no proxies from the environment (a proxy would make the
-checked address meaningless), no cookies carried between endpoints, and a response body read
-only up to MAX_RESPONSE_BYTES.
+Before each POST the URL passes the rules `relay webhooks add` applied
+(core/webhooks_out/targets.py: https only, no literal address that is not public, a host that
+encodes for DNS); a URL that fails them is refused for good (`blocked`), never retried.
+requests-hardened does the rest of the SSRF part: it resolves the host once, refuses the address
+unless it is public (loopback, private, link-local incl. 169.254.169.254, CGNAT 100.64/10,
+unique-local fc00::/7 incl. fd00:ec2::254, multicast, NAT64, 6to4... IPv4 and IPv6,
+IPv4-mapped IPv6 checked as IPv4) and connects to exactly that address, keeping the hostname for
+TLS (SNI and certificate check); it also never follows redirects and applies a default timeout.
+The address it resolved is checked once more by `address_refusal` (_CheckedAdapter), which also
+refuses what requests-hardened lets through because Python calls it global: IPv4-compatible
+IPv6 (::127.0.0.1) and site-local fec0::/10. What the library lacks is wrapped here too: no
+proxies from the environment (a proxy would make the checked address meaningless), no cookies
+carried between endpoints, and a response body read only up to MAX_RESPONSE_BYTES.
 
 A local stack may allow loopback targets over http (`allow_local`); the template never does.
 """
@@ -15,14 +20,34 @@ A local stack may allow loopback targets over http (`allow_local`); the template
 from __future__ import annotations
 
 import http.cookiejar
+import ipaddress
 import time
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 from requests_hardened import Config, HTTPSession
 from requests_hardened.ip_filter import InvalidIPAddress
+from requests_hardened.ip_filter_adapter import IPFilterAdapter
 
 from activity_relay.core.webhooks_out.attempts import AttemptOutcome
+from activity_relay.core.webhooks_out.ports import WebhookConfigError
+from activity_relay.core.webhooks_out.targets import address_refusal, check_target
+
+
+class _CheckedAdapter(IPFilterAdapter):  # type: ignore[misc]  # requests-hardened is untyped
+    """requests-hardened's adapter, with the address it resolved judged by our rules too."""
+
+    def build_connection_pool_key_attributes(self, *args: Any, **kwargs: Any) -> Any:
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(*args, **kwargs)
+        resolved = str(host_params["host"]).strip("[]")
+        refusal = address_refusal(
+            ipaddress.ip_address(resolved), allow_loopback=self._allow_loopback
+        )
+        if refusal is not None:
+            raise InvalidIPAddress(f"{resolved}, which {refusal}")
+        return host_params, pool_kwargs
+
 
 TIMEOUT_SECONDS = 15.0
 MAX_RESPONSE_BYTES = 4096
@@ -49,16 +74,21 @@ class HardenedSender:
                 user_agent_override=USER_AGENT,
             )
         )
+        for prefix in ("https://", "http://"):
+            session.mount(
+                prefix,
+                _CheckedAdapter(is_https_proto=prefix == "https://", allow_loopback=allow_local),
+            )
         session.trust_env = False
         session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
         self._session = session
 
     def post(self, url: str, body: bytes, headers: dict[str, str]) -> AttemptOutcome:
-        scheme = urlsplit(url).scheme
-        if scheme != "https" and not (self._allow_local and scheme == "http"):
-            return AttemptOutcome(
-                None, error=f"refused: {scheme or 'no'} scheme, https only", blocked=True
-            )
+        try:
+            check_target(url, allow_local=self._allow_local, any_port=True)
+        except WebhookConfigError as refused:
+            # The same URL fails the same way next time: not retried.
+            return AttemptOutcome(None, error=f"refused: {refused}", blocked=True)
         started = time.monotonic()
 
         def elapsed() -> int:
@@ -92,6 +122,11 @@ class HardenedSender:
                 error=f"refused: {host} resolves to {refused}, not a public address",
                 duration_ms=elapsed(),
                 blocked=True,
+            )
+        except (requests.exceptions.InvalidURL, UnicodeError) as refused:
+            # A host `requests` cannot encode (IDNA) encodes no better next time.
+            return AttemptOutcome(
+                None, error=f"refused: {refused}", duration_ms=elapsed(), blocked=True
             )
         except requests.Timeout:
             return AttemptOutcome(

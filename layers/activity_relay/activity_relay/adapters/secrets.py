@@ -32,7 +32,28 @@ class SecretUnusable(Exception):
 
 
 class SecretUnreadable(GetParameterError):
-    """Secrets Manager could not be asked (throttled, unreachable, denied, no such secret)."""
+    """Secrets Manager could not be asked, or did not answer (throttled, unreachable, failing):
+    asking again later may work."""
+
+
+class SecretRefused(SecretUnreadable):
+    """Secrets Manager answered that this secret cannot be read, and will answer so again until
+    someone acts: no such secret, access denied, its KMS key unusable, scheduled for deletion."""
+
+
+# Secrets Manager's answers that no retry changes (the rest, throttling and 5xx above all, and
+# connection failures, may pass).
+REFUSALS = frozenset(
+    {
+        "ResourceNotFoundException",
+        "AccessDeniedException",
+        "AccessDenied",
+        "DecryptionFailure",
+        "InvalidRequestException",
+        "InvalidParameterException",
+        "ValidationException",
+    }
+)
 
 
 def read_secret(
@@ -50,6 +71,9 @@ def read_secret(
     try:
         value = _providers["secrets"].get(secret_id, max_age=MAX_AGE_SECONDS, force_fetch=refresh)
     except GetParameterError as error:
+        code = _error_code(error)
+        if code in REFUSALS:
+            raise SecretRefused(f"secret {secret_id} cannot be read: {error}") from None
         raise SecretUnreadable(f"secret {secret_id} could not be read: {error}") from None
     text = (value.decode() if isinstance(value, bytes) else str(value)).strip()
     if json_field is not None and text.startswith("{"):
@@ -64,6 +88,19 @@ def read_secret(
     if not text:
         raise SecretUnusable(f"secret {secret_id} is empty")
     return text
+
+
+def _error_code(error: BaseException) -> str | None:
+    """The AWS error code behind Powertools' GetParameterError (it wraps without `from`)."""
+    seen: BaseException | None = error
+    while seen is not None:
+        response = getattr(seen, "response", None)
+        if isinstance(response, dict):
+            code = response.get("Error", {}).get("Code")
+            if isinstance(code, str):
+                return code
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def forget_secrets() -> None:

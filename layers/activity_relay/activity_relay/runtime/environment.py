@@ -23,8 +23,9 @@ class ConfigurationError(Exception):
 
 
 class SecretUnavailable(Exception):
-    """Secrets Manager could not be asked for a secret (throttled, unreachable, denied, no such
-    secret). The message names the variable, never the value."""
+    """Secrets Manager could not be asked for a secret, or did not answer (throttled,
+    unreachable, failing): a later try may succeed. The message names the variable, never the
+    value. (A secret it refuses for good, missing or denied, is a ConfigurationError.)"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,18 +115,24 @@ class SecretSetting:
         self, *, refresh: bool, connect: Callable[[], SecretsManagerClient] | None = None
     ) -> str:
         """The secret; refresh=True bypasses the cache (after it was refused). Raises
-        ConfigurationError when the secret holds nothing usable, SecretUnavailable when Secrets
-        Manager could not be asked."""
+        ConfigurationError when the secret holds nothing usable or Secrets Manager refuses it
+        for good (no such secret, access denied: someone must act), SecretUnavailable when
+        Secrets Manager could not be asked or did not answer (throttled, unreachable)."""
         if self.value is not None:
             return self.value
         assert self.secret_id is not None
-        from activity_relay.adapters.secrets import SecretUnreadable, SecretUnusable, read_secret
+        from activity_relay.adapters.secrets import (
+            SecretRefused,
+            SecretUnreadable,
+            SecretUnusable,
+            read_secret,
+        )
 
         try:
             return read_secret(
                 self.secret_id, json_field=self.json_field, refresh=refresh, connect=connect
             )
-        except SecretUnusable as unusable:
+        except (SecretUnusable, SecretRefused) as unusable:
             raise ConfigurationError(f"{self.id_variable}: {unusable}") from None
         except SecretUnreadable as unreadable:
             raise SecretUnavailable(f"{self.id_variable}: {unreadable}") from None

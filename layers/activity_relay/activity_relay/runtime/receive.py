@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from activity_relay.runtime.environment import (
     Channels,
+    ConfigurationError,
     Environment,
     SecretSetting,
     SecretUnavailable,
@@ -45,6 +46,12 @@ class FastPathSettings:
     state_table_name: str  # WATERMARK_TABLE_NAME, the sync function's
     channels: Channels
     reconcile_window: timedelta
+
+
+FAILED_READ_HOLD_SECONDS = 5.0
+"""After a failed read of the signing secret, requests within this many seconds fail the same
+way without asking Secrets Manager again: a flood of requests to the public URL while the
+secret is unreadable costs one GetSecretValue per 5 s, not one per request."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +120,8 @@ class ReceiveRuntime:
         from activity_relay.runtime.aws import AwsClients
 
         self.settings = settings
+        self._monotonic = time.monotonic
+        self._failed_read: tuple[float, type[Exception], str] | None = None
         # LeadLex waits 10 s for the answer: fail fast rather than retry for long.
         self._clients = AwsClients(max_attempts=2, connect_timeout=1, read_timeout=3)
         # botocore's retries (above) are all the time there is: one SendMessageBatch call.
@@ -133,14 +142,27 @@ class ReceiveRuntime:
         return self.receiver.receive(request.body, request.signature)
 
     def _load_secret(self, refresh: bool) -> str:
+        """The signing secret. Unreadable for now (throttled, unreachable): ReceiverUnavailable,
+        a 503 that LeadLex retries; refused for good (missing, denied): ConfigurationError, one
+        line naming LEADLEX_WEBHOOK_SECRET_ID and a 500."""
         from activity_relay.core.webhooks_in.ports import ReceiverUnavailable
 
+        now = self._monotonic()
+        if self._failed_read is not None and now - self._failed_read[0] < FAILED_READ_HOLD_SECONDS:
+            _, kind, message = self._failed_read
+            raise kind(message)
         try:
-            return self.settings.webhook_secret.read(
+            secret = self.settings.webhook_secret.read(
                 refresh=refresh, connect=self._clients.secretsmanager
             )
         except SecretUnavailable as unavailable:
+            self._failed_read = (now, ReceiverUnavailable, str(unavailable))
             raise ReceiverUnavailable(str(unavailable)) from None
+        except ConfigurationError as refused:
+            self._failed_read = (now, ConfigurationError, str(refused))
+            raise
+        self._failed_read = None
+        return secret
 
 
 def _fast_path(

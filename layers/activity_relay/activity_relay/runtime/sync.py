@@ -7,6 +7,7 @@ the runtime's BatchSync with the key read afresh.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -67,6 +68,12 @@ class SyncSettings:
             raise ConfigurationError(
                 f"LEADLEX_API_BASE_URL must be an http(s) URL, got {api_base_url!r}"
             )
+        if parsed.scheme == "http" and not _loopback(parsed.hostname or ""):
+            # The key travels in every request's header: in clear text over http.
+            raise ConfigurationError(
+                "LEADLEX_API_BASE_URL must be https (http only to 127.0.0.1 or localhost, a "
+                f"local LeadLex sandbox), got {api_base_url!r}"
+            )
         if api_base_url.endswith("/v1"):
             raise ConfigurationError("LEADLEX_API_BASE_URL must not include the /v1 path")
 
@@ -92,6 +99,16 @@ class SyncSettings:
             contact_queue_url=env.required("CONTACT_QUEUE_URL"),
             initial_sync=initial_sync,
         )
+
+
+def _loopback(host: str) -> bool:
+    """A host that never leaves this machine: where a local stack's LeadLex sandbox listens."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def build_batch_sync(
@@ -179,8 +196,11 @@ class SyncRuntime:
         if self._batch_sync is None:
             from activity_relay.runtime.aws import AwsClients
 
+            # Few, short tries: an unreachable Secrets Manager must cost well under the
+            # shortest function timeout (10 s) before the batch returns (SecretUnavailable).
+            secrets = AwsClients(max_attempts=1, connect_timeout=1, read_timeout=3)
             api_key = self.settings.api_key.read(
-                refresh=self._refresh_key, connect=AwsClients().secretsmanager
+                refresh=self._refresh_key, connect=secrets.secretsmanager
             )
             self._batch_sync = build_batch_sync(self.settings, api_key, self._clock)
             self._refresh_key = False

@@ -48,13 +48,3 @@ def check_endpoint_id(endpoint_id: str) -> str:
 
 def new_endpoint_id(token_hex: Callable[[int], str] = _secrets.token_hex) -> str:
     return "ep_" + token_hex(16)
-
-
-def check_url(url: str, *, allow_http: bool = False) -> str:
-    """An https URL with a host (http too on a local stack that allows it)."""
-    match = re.fullmatch(r"(https?)://([^/?#@\s]+)([/?#]\S*)?", url)
-    if match is None:
-        raise WebhookConfigError(f"not a URL with a host: {url!r}")
-    if match.group(1) != "https" and not allow_http:
-        raise WebhookConfigError(f"webhook URLs must be https: {url!r}")
-    return url
