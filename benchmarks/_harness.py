@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -127,6 +128,32 @@ def _cell(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.2f}" if abs(value) < 10 else f"{value:.1f}"
     return str(value)
+
+
+class BenchmarkParser(argparse.ArgumentParser):
+    """A benchmark's command line: its docstring's first line, --json, and --seed (with its
+    default) for one whose figures draw on random numbers."""
+
+    def __init__(self, doc: str, *, seed: int | None = None) -> None:
+        super().__init__(description=doc.splitlines()[0])
+        if seed is not None:
+            self.add_argument("--seed", type=int, default=seed)
+        json_flag(self)
+
+    def parse_quietly(self, argv: Sequence[str] | None) -> argparse.Namespace:
+        """The arguments, with only errors logged: the relay's warnings (deferrals, a range
+        published again, a one-off INITIAL_SYNC) are rows of the benchmarks' reports."""
+        args = self.parse_args(argv)
+        logging.basicConfig(level=logging.ERROR)
+        return args
+
+
+def conclude(
+    figures: dict[str, Any], report: Callable[[dict[str, Any]], str], as_json: bool
+) -> int:
+    """The report emitted; the exit status: 0 when every check passed."""
+    emit(report(figures), figures, as_json)
+    return 0 if figures["ok"] else 1
 
 
 def json_flag(parser: argparse.ArgumentParser) -> None:

@@ -31,13 +31,10 @@ lost by the end of the catch-up.
 
 from __future__ import annotations
 
-import argparse
-import logging
 import random
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -45,18 +42,16 @@ from activity_relay.core.contracts.contact_queue import MAX_DELAY_SECONDS
 from activity_relay.core.model import Activity
 from activity_relay.core.quota.pacing import PacePolicy
 from activity_relay.core.webhooks_in.fast_path import FastPath, FastPathOutcome
-from benchmarks._harness import build_rig, emit, json_flag, table
+from benchmarks._harness import BenchmarkParser, conclude, table
 from benchmarks.pro_day import (
     DAY,
     PRESETS,
+    Baseline,
     Simulation,
-    build_sandbox,
     check,
     make_stream,
     percentile,
-    sync_baseline,
 )
-from relay_local.fakes.state_table import MemoryStateTable
 
 DEFAULT_WINDOWS = (60, 360, 1440)
 
@@ -160,11 +155,7 @@ def run(
     plan, contacts_n, activities_n = PRESETS[preset]
     started = time.perf_counter()
     stream = make_stream(contacts_n, max(1, round(activities_n * load)), seed)
-    sandbox, digest = build_sandbox(stream, seed)
-    try:
-        baseline_store, baseline_ids = sync_baseline(sandbox, stream)
-    finally:
-        sandbox.stop()
+    baseline = Baseline.sync(stream, seed)
     rng = random.Random(seed + 1)
     lost = {i for i in range(len(stream.webhooks)) if rng.random() < lost_share}
     runs: dict[str, dict[str, object]] = {}
@@ -173,26 +164,12 @@ def run(
     modes += [(f"fast path, window {w} min", w) for w in windows]
     for name, window in modes:
         run_started = time.perf_counter()
-        sandbox, rebuilt = build_sandbox(stream, seed)
-        try:
-            if rebuilt != digest:
-                raise RuntimeError("the sandbox did not rebuild identically")
-            sandbox.plan = plan
-            sandbox.clock.set(DAY, frozen=True)
-            sandbox.reset_quota()
-            sandbox.reset_stats()
-            store = MemoryStateTable(
-                states={
-                    c: replace(s, seen=s.seen.copy()) for c, s in baseline_store.states.items()
-                },
-                clock=sandbox.clock.now,
-            )
-            pacing = PacePolicy(reserve=0, default_limit=100)
-            rig = build_rig(sandbox, store=store, backoff_factor=0, backoff_jitter=0, pacing=pacing)
+        pacing = PacePolicy(reserve=0, default_limit=100)
+        with baseline.day(plan, pacing) as rig:
             common: dict[str, Any] = {
                 "window": 0.0,
                 "coalescing": True,
-                "baseline": baseline_ids,
+                "baseline": baseline.ids,
                 "delay": delay,
                 "requests_per_minute": plan.per_minute,
                 "pacing": pacing,
@@ -212,8 +189,6 @@ def run(
             if isinstance(simulation, FastPathSimulation):
                 figures["fast_path"] = simulation.fast_path_figures()
                 failures += traced_losses(name, figures)
-        finally:
-            sandbox.stop()
         active = figures["contacts_with_activity"]
         assert isinstance(active, int)
         units = figures["quota_units_used"]
@@ -326,7 +301,7 @@ def report(figures: dict[str, object]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = BenchmarkParser(__doc__, seed=2026)
     parser.add_argument("--preset", choices=sorted(PRESETS), default="pro")
     parser.add_argument("--load", type=float, default=1.0)
     parser.add_argument(
@@ -336,16 +311,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--delay", type=int, default=300, help="the queue's DelaySeconds")
     parser.add_argument("--lost", type=float, default=0.02, help="share of deliveries lost")
-    parser.add_argument("--seed", type=int, default=2026)
-    json_flag(parser)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.ERROR)
+    args = parser.parse_quietly(argv)
     if not 0 <= args.delay <= MAX_DELAY_SECONDS:
         parser.error(f"--delay: between 0 and {MAX_DELAY_SECONDS}")
     windows = [int(w) for w in args.windows.split(",") if w.strip()]
     figures = run(args.preset, args.load, windows, args.delay, args.lost, args.seed)
-    emit(report(figures), figures, args.json)
-    return 0 if figures["ok"] else 1
+    return conclude(figures, report, args.json)
 
 
 if __name__ == "__main__":

@@ -15,8 +15,6 @@ row checks what was published, each once, oldest first. A failed check exits non
 
 from __future__ import annotations
 
-import argparse
-import logging
 import math
 import sys
 from collections.abc import Sequence
@@ -25,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 
 from activity_relay.core.model import parse_timestamp
 from activity_relay.core.sync.engine import SyncStatus
-from benchmarks._harness import Rig, build_rig, emit, json_flag, table
+from benchmarks._harness import BenchmarkParser, Rig, build_rig, conclude, table
 from leadlex_sandbox import SandboxServer
 
 START = datetime(2026, 3, 3, 12, 0, tzinfo=UTC)
@@ -162,20 +160,16 @@ def report(figures: dict[str, object]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = BenchmarkParser(__doc__, seed=7)
     parser.add_argument("--history", type=int, default=10_000, help="each contact's size")
     parser.add_argument(
         "--since",
         default=",".join(str(n) for n in SINCE),
         help="activities dated from INITIAL_SYNC's date on, one contact each",
     )
-    parser.add_argument("--seed", type=int, default=7)
-    json_flag(parser)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.ERROR)  # the one-off's warning is a row here
+    args = parser.parse_quietly(argv)
     figures = run(args.history, [int(n) for n in args.since.split(",")], args.seed)
-    emit(report(figures), figures, args.json)
-    return 0 if figures["ok"] else 1
+    return conclude(figures, report, args.json)
 
 
 if __name__ == "__main__":

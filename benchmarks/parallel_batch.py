@@ -22,8 +22,6 @@ and that every sync cost one request, counted by the sandbox.
 
 from __future__ import annotations
 
-import argparse
-import logging
 import statistics
 import sys
 import time
@@ -33,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 
 from activity_relay.core.sync.messages import ContactMessage, Disposition
-from benchmarks._harness import PLENTY_OF_TIME_MS, Rig, build_rig, emit, json_flag, table
+from benchmarks._harness import PLENTY_OF_TIME_MS, BenchmarkParser, Rig, build_rig, conclude, table
 from leadlex_sandbox import SandboxServer
 
 REQUIREMENT = 1.5
@@ -178,17 +176,12 @@ def report(figures: dict[str, object]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = BenchmarkParser(__doc__, seed=11)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--latency", type=float, default=0.1, help="seconds added per request")
     parser.add_argument("--batch", type=int, default=10, help="contacts in the large batch")
-    parser.add_argument("--seed", type=int, default=11)
-    json_flag(parser)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.ERROR)
-    figures = run(args.runs, args.latency, args.batch, args.seed)
-    emit(report(figures), figures, args.json)
-    return 0 if figures["ok"] else 1
+    args = parser.parse_quietly(argv)
+    return conclude(run(args.runs, args.latency, args.batch, args.seed), report, args.json)
 
 
 if __name__ == "__main__":

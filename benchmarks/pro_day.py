@@ -101,19 +101,18 @@ the API's count of pages disagreeing with the engine's.
 
 from __future__ import annotations
 
-import argparse
 import bisect
 import hashlib
 import heapq
 import itertools
-import logging
 import math
 import random
 import sys
 import time
 import uuid
 from collections import Counter, deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
@@ -126,7 +125,7 @@ from activity_relay.core.quota.pacing import PacePolicy
 from activity_relay.core.quota.sweep import SweepPolicy, sweep
 from activity_relay.core.sync.engine import SyncStatus
 from activity_relay.core.sync.messages import ContactMessage, Disposition, MessageResult
-from benchmarks._harness import PLENTY_OF_TIME_MS, Rig, build_rig, emit, json_flag, table
+from benchmarks._harness import PLENTY_OF_TIME_MS, BenchmarkParser, Rig, build_rig, conclude, table
 from leadlex_sandbox import Plan, SandboxServer
 from relay_local.fakes.state_table import MemoryStateTable
 
@@ -249,12 +248,47 @@ def build_sandbox(stream: Stream, seed: int) -> tuple[SandboxServer, str]:
     return sandbox, digest.hexdigest()
 
 
-def sync_baseline(sandbox: SandboxServer, stream: Stream) -> tuple[MemoryStateTable, set[str]]:
-    rig = build_rig(sandbox)
-    for contact in stream.contacts:
-        outcome = rig.engine.sync(contact, started_at=sandbox.clock.now())
-        assert outcome.status is SyncStatus.SYNCED, outcome
-    return rig.store, set(rig.publisher.ids)
+@dataclass(frozen=True)
+class Baseline:
+    """Every contact's history synced once, before the day: each run of the day starts from it."""
+
+    stream: Stream
+    seed: int
+    digest: str
+    store: MemoryStateTable
+    ids: set[str]  # the events the baseline published
+
+    @classmethod
+    def sync(cls, stream: Stream, seed: int) -> Baseline:
+        sandbox, digest = build_sandbox(stream, seed)
+        try:
+            rig = build_rig(sandbox)
+            for contact in stream.contacts:
+                outcome = rig.engine.sync(contact, started_at=sandbox.clock.now())
+                assert outcome.status is SyncStatus.SYNCED, outcome
+        finally:
+            sandbox.stop()
+        return cls(stream, seed, digest, rig.store, set(rig.publisher.ids))
+
+    @contextmanager
+    def day(self, plan: Plan, pacing: PacePolicy | None) -> Iterator[Rig]:
+        """A relay at the day's 00:00 with a copy of the baseline's state, on a sandbox rebuilt
+        as the baseline left it; the sandbox stops after."""
+        sandbox, rebuilt = build_sandbox(self.stream, self.seed)
+        try:
+            if rebuilt != self.digest:
+                raise RuntimeError("the sandbox did not rebuild identically")
+            sandbox.plan = plan
+            sandbox.clock.set(DAY, frozen=True)
+            sandbox.reset_quota()
+            sandbox.reset_stats()
+            store = MemoryStateTable(
+                states={c: replace(s, seen=s.seen.copy()) for c, s in self.store.states.items()},
+                clock=sandbox.clock.now,
+            )
+            yield build_rig(sandbox, store=store, backoff_factor=0, backoff_jitter=0, pacing=pacing)
+        finally:
+            sandbox.stop()
 
 
 CATCH_UP_UNTIL = 2 * DAY_SECONDS  # the simulation stops 48 h after the day's 00:00 at the latest
@@ -669,11 +703,7 @@ def run(
     per_minute = plan.per_minute if sweep_per_minute is None else sweep_per_minute
     started = time.perf_counter()
     stream = make_stream(contacts, activities, seed)
-    sandbox, digest = build_sandbox(stream, seed)
-    try:
-        baseline_store, baseline_ids = sync_baseline(sandbox, stream)
-    finally:
-        sandbox.stop()
+    baseline = Baseline.sync(stream, seed)
     baseline_seconds = time.perf_counter() - started
 
     modes = [(f"delay {d} s", d, True, False) for d in delays]
@@ -684,28 +714,14 @@ def run(
     failures: list[str] = []
     for name, delay, coalescing, paced in modes:
         run_started = time.perf_counter()
-        sandbox, rebuilt = build_sandbox(stream, seed)
-        try:
-            if rebuilt != digest:
-                raise RuntimeError("the sandbox did not rebuild identically")
-            sandbox.plan = plan
-            sandbox.clock.set(DAY, frozen=True)
-            sandbox.reset_quota()
-            sandbox.reset_stats()
-            store = MemoryStateTable(
-                states={
-                    c: replace(s, seen=s.seen.copy()) for c, s in baseline_store.states.items()
-                },
-                clock=sandbox.clock.now,
-            )
-            pacing = PacePolicy(reserve=0, default_limit=100) if paced else None
-            rig = build_rig(sandbox, store=store, backoff_factor=0, backoff_jitter=0, pacing=pacing)
+        pacing = PacePolicy(reserve=0, default_limit=100) if paced else None
+        with baseline.day(plan, pacing) as rig:
             simulation = Simulation(
                 rig,
                 stream,
                 window=window,
                 coalescing=coalescing,
-                baseline=baseline_ids,
+                baseline=baseline.ids,
                 delay=delay,
                 requests_per_minute=per_minute,
                 pacing=pacing,
@@ -713,8 +729,6 @@ def run(
             figures = simulation.run()
             if rig.rejections.rejected:
                 failures.append(f"{name}: messages rejected: {rig.rejections.rejected[:3]}")
-        finally:
-            sandbox.stop()
         figures["dead_letters"] = simulation.dead_letters
         figures["wall_seconds"] = round(time.perf_counter() - run_started, 1)
         failures += check(name, figures)
@@ -889,7 +903,7 @@ DEFAULT_PACED_DELAYS = (0, 300, 900)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = BenchmarkParser(__doc__, seed=2026)
     parser.add_argument(
         "--preset",
         choices=sorted(PRESETS),
@@ -928,11 +942,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help="the sweep's requests_per_minute (RequestsPerMinute); default: --per-minute",
     )
-    parser.add_argument("--seed", type=int, default=2026)
-    json_flag(parser)
-    args = parser.parse_args(argv)
     # Deferrals log a warning per contact: thousands over a simulated day.
-    logging.basicConfig(level=logging.ERROR)
+    args = parser.parse_quietly(argv)
     delays = [int(d) for d in args.delays.split(",") if d.strip()]
     paced_delays = [int(d) for d in args.paced_delays.split(",") if d.strip()]
     if any(not 0 <= d <= MAX_DELAY_SECONDS for d in [*delays, *paced_delays]):
@@ -956,8 +967,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sweep_per_minute=args.sweep_per_minute,
         paced_delays=paced_delays,
     )
-    emit(report(figures), figures, args.json)
-    return 0 if figures["ok"] else 1
+    return conclude(figures, report, args.json)
 
 
 if __name__ == "__main__":

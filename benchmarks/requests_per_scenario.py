@@ -16,8 +16,6 @@ the figures are the same on every run.
 
 from __future__ import annotations
 
-import argparse
-import logging
 import math
 import sys
 from collections.abc import Callable, Sequence
@@ -26,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 
 from activity_relay.core.model import ActivityEvent
 from activity_relay.core.sync.engine import SyncStatus
-from benchmarks._harness import Rig, build_rig, emit, json_flag, table
+from benchmarks._harness import BenchmarkParser, Rig, build_rig, conclude, table
 from leadlex_sandbox import SandboxServer
 
 START = datetime(2026, 3, 3, 12, 0, tzinfo=UTC)
@@ -298,17 +296,11 @@ def report(figures: dict[str, object]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = BenchmarkParser(__doc__, seed=7)
     parser.add_argument("--history", type=int, default=10_000, help="the large contact's size")
     parser.add_argument("--first", type=int, default=250, help="the small contact's size")
-    parser.add_argument("--seed", type=int, default=7)
-    json_flag(parser)
-    args = parser.parse_args(argv)
-    # The relay's warnings (e.g. a re-published date range) are rows of the table here.
-    logging.basicConfig(level=logging.ERROR)
-    figures = run(args.history, args.first, args.seed)
-    emit(report(figures), figures, args.json)
-    return 0 if figures["ok"] else 1
+    args = parser.parse_quietly(argv)
+    return conclude(run(args.history, args.first, args.seed), report, args.json)
 
 
 if __name__ == "__main__":

@@ -28,8 +28,6 @@ used (messages handed back), and state-store calls per sync.
 
 from __future__ import annotations
 
-import argparse
-import logging
 import sys
 import threading
 import time
@@ -42,7 +40,7 @@ from typing import Any
 from activity_relay.core.model import Activity, ContactState, WebhookClaim
 from activity_relay.core.sync.messages import ContactMessage, Disposition, MessageResult
 from activity_relay.core.sync.ports import Lease
-from benchmarks._harness import PLENTY_OF_TIME_MS, Rig, build_rig, emit, json_flag, table
+from benchmarks._harness import PLENTY_OF_TIME_MS, BenchmarkParser, Rig, build_rig, conclude, table
 from leadlex_sandbox import SandboxServer
 from relay_local.fakes.contact_queue import MemoryContactQueue
 from relay_local.fakes.state_table import MemoryStateTable
@@ -262,17 +260,12 @@ def report(figures: dict[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = BenchmarkParser(__doc__, seed=9)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--new", type=int, default=30, help="activities logged since the last sync")
     parser.add_argument("--latency", type=float, default=0.5, help="seconds per LeadLex answer")
-    parser.add_argument("--seed", type=int, default=9)
-    json_flag(parser)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.ERROR)
-    figures = run(args.runs, args.new, args.latency, args.seed)
-    emit(report(figures), figures, args.json)
-    return 0 if figures["ok"] else 1
+    args = parser.parse_quietly(argv)
+    return conclude(run(args.runs, args.new, args.latency, args.seed), report, args.json)
 
 
 if __name__ == "__main__":

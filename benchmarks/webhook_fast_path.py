@@ -20,8 +20,6 @@ channel and once at the endpoint, verified, `origin` "webhook"; no LeadLex reque
 
 from __future__ import annotations
 
-import argparse
-import logging
 import statistics
 import sys
 import threading
@@ -29,7 +27,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from benchmarks._harness import emit, json_flag, table
+from benchmarks._harness import BenchmarkParser, conclude, table
 from relay_local.embedded import EmbeddedRelay
 from relay_local.webhook_demo import register
 from relay_local.webhook_receiver import WebhookReceiver
@@ -162,16 +160,12 @@ def report(figures: dict[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = BenchmarkParser(__doc__)
     parser.add_argument("--webhooks", type=int, default=200)
     parser.add_argument("--contacts", type=int, default=20)
     parser.add_argument("--interval", type=float, default=0.05)
-    json_flag(parser)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.ERROR)
-    figures = run(args.webhooks, args.contacts, args.interval)
-    emit(report(figures), figures, args.json)
-    return 0 if figures["ok"] else 1
+    args = parser.parse_quietly(argv)
+    return conclude(run(args.webhooks, args.contacts, args.interval), report, args.json)
 
 
 if __name__ == "__main__":

@@ -103,7 +103,6 @@ def build_parser() -> argparse.ArgumentParser:
         "enqueue",
         help="send contact ids to the contact queue",
         description=enqueue.__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     enqueue_.add_argument(
         "ids", nargs="*", metavar="CONTACT_ID", help="contact UUIDs (else --file or stdin)"
@@ -123,7 +122,6 @@ def build_parser() -> argparse.ArgumentParser:
         "tail",
         help="print events as they arrive at a subscriber queue (left there unless --delete)",
         description=tail.__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     tail_parser.add_argument(
         "subscriber", nargs="?", help="topic, bus (local stack) or a queue URL; default: all known"

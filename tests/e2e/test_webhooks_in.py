@@ -39,6 +39,13 @@ def wait_for_all(relay: EmbeddedRelay, count: int, *, timeout: float = 60) -> li
     return received
 
 
+@pytest.fixture
+def relay(start_relay: StartRelay) -> EmbeddedRelay:
+    """The local stack with its webhook receiver, served and registered in LeadLex; the
+    `state_file` fixture (tests/e2e/conftest.py) points the relay CLI at it."""
+    return start_relay(webhooks=True)
+
+
 def test_with_the_fast_path_off_an_activity_logged_in_leadlex_reaches_the_subscribers_by_a_sync(
     start_relay: StartRelay,
 ) -> None:
@@ -170,13 +177,10 @@ def test_with_the_fast_path_off_a_burst_of_20_webhooks_for_one_contact_costs_at_
 
 
 def test_register_webhook_from_the_cli_stores_the_secret_the_receiver_uses(
-    start_relay: StartRelay, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    relay: EmbeddedRelay, state_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given the local stack with its receiver served but not yet registered
-    relay = start_relay(webhooks=True)
     relay.sandbox.unregister_webhooks()
-    state_file = tmp_path / "relay-local.json"
-    relay.write_state_file(state_file)
     monkeypatch.setenv("LEADLEX_API_KEY", relay.sandbox.create_key())
     # When the CLI registers it (URL, LeadLex base and secret all found from the stack)
     result = run_cli(state_file, "leadlex", "register-webhook")
@@ -200,11 +204,8 @@ def test_register_webhook_from_the_cli_stores_the_secret_the_receiver_uses(
 
 
 def test_register_webhook_prints_the_secret_when_asked(
-    start_relay: StartRelay, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    relay: EmbeddedRelay, state_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    relay = start_relay(webhooks=True)
-    state_file = tmp_path / "relay-local.json"
-    relay.write_state_file(state_file)
     monkeypatch.setenv("LEADLEX_API_KEY", relay.sandbox.create_key())
 
     result = run_cli(
@@ -222,11 +223,8 @@ def test_register_webhook_prints_the_secret_when_asked(
 
 
 def test_register_webhook_reads_the_key_from_its_secret(
-    start_relay: StartRelay, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    relay: EmbeddedRelay, state_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    relay = start_relay(webhooks=True)
-    state_file = tmp_path / "relay-local.json"
-    relay.write_state_file(state_file)
     monkeypatch.delenv("LEADLEX_API_KEY", raising=False)
     secrets = boto3.session.Session(
         aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
@@ -250,11 +248,8 @@ def test_register_webhook_reads_the_key_from_its_secret(
 
 
 def test_register_webhook_says_when_leadlex_refuses_the_key(
-    start_relay: StartRelay, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    relay: EmbeddedRelay, state_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    relay = start_relay(webhooks=True)
-    state_file = tmp_path / "relay-local.json"
-    relay.write_state_file(state_file)
     monkeypatch.setenv("LEADLEX_API_KEY", "wbk_live_revoked")
 
     result = run_cli(state_file, "leadlex", "register-webhook", "--url", "https://example.com/x")

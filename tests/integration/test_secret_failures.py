@@ -101,6 +101,14 @@ def problems(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     ]
 
 
+def the_problem(caplog: pytest.LogCaptureFixture, level: int) -> str:
+    """The message of the one problem logged, at `level` and without a traceback."""
+    (line,) = problems(caplog)
+    assert line.levelno == level
+    assert line.exc_info is None
+    return line.getMessage()
+
+
 # --- the sync function: the LeadLex key ------------------------------------------------------
 
 
@@ -134,14 +142,12 @@ def test_a_missing_key_secret_is_one_line_naming_the_setting(
     returned = invoke(event)
 
     assert returned == [r["messageId"] for r in event["Records"]]
-    (line,) = problems(caplog)
-    assert line.levelno == logging.ERROR
-    assert line.exc_info is None
-    assert line.getMessage().startswith(
+    message = the_problem(caplog, logging.ERROR)
+    assert message.startswith(
         "configuration error: LEADLEX_API_KEY_SECRET_ID: secret leadlex/test/no-such-key "
         "cannot be read"
     )
-    assert "ResourceNotFoundException" in line.getMessage()
+    assert "ResourceNotFoundException" in message
 
 
 @pytest.mark.parametrize("answer", PERMANENT.values(), ids=PERMANENT.keys())
@@ -157,11 +163,9 @@ def test_a_key_secret_refused_for_good_is_one_line_naming_the_setting(
     returned = invoke(event)
 
     assert returned == [r["messageId"] for r in event["Records"]]
-    (line,) = problems(caplog)
-    assert line.levelno == logging.ERROR
-    assert line.exc_info is None
-    assert line.getMessage().startswith("configuration error: LEADLEX_API_KEY_SECRET_ID: ")
-    assert answer[1] in line.getMessage()
+    message = the_problem(caplog, logging.ERROR)
+    assert message.startswith("configuration error: LEADLEX_API_KEY_SECRET_ID: ")
+    assert answer[1] in message
     assert outage.calls == 1  # refused: not retried
 
 
@@ -181,11 +185,9 @@ def test_an_unreadable_key_secret_returns_the_batch_with_one_warning(
     # Every message returns to the queue; nothing was asked of LeadLex
     assert returned == [r["messageId"] for r in event["Records"]]
     assert sum(sync_function.listing_requests(c) for c in contacts) == 0
-    (line,) = problems(caplog)
-    assert line.levelno == logging.WARNING
-    assert line.exc_info is None
-    assert line.getMessage().startswith("LEADLEX_API_KEY_SECRET_ID: secret leadlex/test/api-key")
-    assert line.getMessage().endswith("the batch's 3 message(s) return to the queue")
+    message = the_problem(caplog, logging.WARNING)
+    assert message.startswith("LEADLEX_API_KEY_SECRET_ID: secret leadlex/test/api-key")
+    assert message.endswith("the batch's 3 message(s) return to the queue")
     assert outage.calls == 2  # botocore's one retry, then the batch returns at once
 
     # And once Secrets Manager answers again, the next batch syncs
@@ -275,11 +277,9 @@ def test_a_missing_signing_secret_is_one_line_naming_the_setting_and_a_500(
 
     assert post(body, signature)["statusCode"] == 500
     assert queued(receiver) == []
-    (line,) = problems(caplog)
-    assert line.levelno == logging.ERROR
-    assert line.exc_info is None
-    assert line.getMessage().startswith("configuration error: LEADLEX_WEBHOOK_SECRET_ID: secret ")
-    assert "ResourceNotFoundException" in line.getMessage()
+    message = the_problem(caplog, logging.ERROR)
+    assert message.startswith("configuration error: LEADLEX_WEBHOOK_SECRET_ID: secret ")
+    assert "ResourceNotFoundException" in message
 
 
 @pytest.mark.parametrize("answer", PERMANENT.values(), ids=PERMANENT.keys())
@@ -293,9 +293,8 @@ def test_a_signing_secret_refused_for_good_is_a_500_naming_the_setting(
     body, signature = delivery()
 
     assert post(body, signature)["statusCode"] == 500
-    (line,) = problems(caplog)
-    assert line.getMessage().startswith("configuration error: LEADLEX_WEBHOOK_SECRET_ID: ")
-    assert line.exc_info is None
+    message = the_problem(caplog, logging.ERROR)
+    assert message.startswith("configuration error: LEADLEX_WEBHOOK_SECRET_ID: ")
 
 
 @pytest.mark.parametrize("answer", TRANSIENT.values(), ids=TRANSIENT.keys())
@@ -310,10 +309,7 @@ def test_an_unreadable_signing_secret_is_a_503_that_leadlex_retries(
 
     assert post(body, signature)["statusCode"] == 503
     assert queued(receiver) == []
-    (line,) = problems(caplog)
-    assert line.levelno == logging.WARNING
-    assert line.exc_info is None
-    assert "LEADLEX_WEBHOOK_SECRET_ID" in line.getMessage()
+    assert "LEADLEX_WEBHOOK_SECRET_ID" in the_problem(caplog, logging.WARNING)
     # Once Secrets Manager answers again, so does the receiver
     outage.on = False
     registry.reset()

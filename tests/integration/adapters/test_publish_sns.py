@@ -16,6 +16,21 @@ from tests.support.events import CONTACT_ID, MakeEvent
 pytestmark = pytest.mark.integration
 
 
+@pytest.fixture
+def topic_arn(sns: Any) -> str:
+    return sns.create_topic(Name="activities")["TopicArn"]
+
+
+def attributes_of(activity_type: str) -> dict[str, str]:
+    """The four attributes of an event of the maker's contact."""
+    return {
+        "event_type": "activity.created",
+        "activity_type": activity_type,
+        "entity_type": "contact",
+        "contact_id": CONTACT_ID,
+    }
+
+
 def string_attributes(message: dict[str, Any]) -> dict[str, str]:
     return {
         name: value["StringValue"]
@@ -25,10 +40,9 @@ def string_attributes(message: dict[str, Any]) -> dict[str, str]:
 
 
 def test_raw_delivery_carries_the_document_and_its_attributes(
-    sns: Any, sqs: Any, make_event: MakeEvent
+    sns: Any, sqs: Any, topic_arn: str, make_event: MakeEvent
 ) -> None:
     # Given a queue subscribed with raw message delivery
-    topic_arn = sns.create_topic(Name="activities")["TopicArn"]
     queue_url = subscribe_queue(sns, sqs, topic_arn, "raw", RawMessageDelivery="true")
     events = [make_event(activity_type="email"), make_event(activity_type="call")]
 
@@ -42,18 +56,12 @@ def test_raw_delivery_carries_the_document_and_its_attributes(
         message = received[event.event_id]
         assert json.loads(message["Body"]) == event_document(event)
         assert message["Body"] == serialize(event_document(event))
-        assert string_attributes(message) == {
-            "event_type": "activity.created",
-            "activity_type": event.activity.activity_type,
-            "entity_type": "contact",
-            "contact_id": CONTACT_ID,
-        }
+        assert string_attributes(message) == attributes_of(event.activity.activity_type)
 
 
 def test_envelope_delivery_carries_the_document_as_message(
-    sns: Any, sqs: Any, make_event: MakeEvent
+    sns: Any, sqs: Any, topic_arn: str, make_event: MakeEvent
 ) -> None:
-    topic_arn = sns.create_topic(Name="activities")["TopicArn"]
     queue_url = subscribe_queue(sns, sqs, topic_arn, "enveloped", RawMessageDelivery="false")
     event = make_event()
 
@@ -63,19 +71,14 @@ def test_envelope_delivery_carries_the_document_as_message(
     envelope = json.loads(message["Body"])
     assert envelope["Type"] == "Notification"
     assert json.loads(envelope["Message"]) == event_document(event)
-    assert {name: value["Value"] for name, value in envelope["MessageAttributes"].items()} == {
-        "event_type": "activity.created",
-        "activity_type": "email",
-        "entity_type": "contact",
-        "contact_id": CONTACT_ID,
-    }
+    attributes = {name: value["Value"] for name, value in envelope["MessageAttributes"].items()}
+    assert attributes == attributes_of("email")
 
 
 def test_missing_or_empty_attribute_values_are_left_out(
-    sns: Any, sqs: Any, make_event: MakeEvent
+    sns: Any, sqs: Any, topic_arn: str, make_event: MakeEvent
 ) -> None:
     # SNS rejects an empty String attribute: such values must not cost the event.
-    topic_arn = sns.create_topic(Name="activities")["TopicArn"]
     queue_url = subscribe_queue(sns, sqs, topic_arn, "raw", RawMessageDelivery="true")
     event = make_event(activity_type="", entity_type=None)
 
@@ -89,10 +92,9 @@ def test_missing_or_empty_attribute_values_are_left_out(
 
 
 def test_a_filter_policy_on_activity_type_selects_those_activities(
-    sns: Any, sqs: Any, make_event: MakeEvent
+    sns: Any, sqs: Any, topic_arn: str, make_event: MakeEvent
 ) -> None:
     # Given a subscriber that wants meetings only
-    topic_arn = sns.create_topic(Name="activities")["TopicArn"]
     queue_url = subscribe_queue(
         sns,
         sqs,
@@ -135,10 +137,9 @@ def test_a_fifo_topic_groups_by_contact_and_deduplicates_by_event_id(
 
 
 def test_a_standard_topic_gets_no_fifo_parameters(
-    sns: Any, sqs: Any, make_event: MakeEvent
+    sns: Any, sqs: Any, topic_arn: str, make_event: MakeEvent
 ) -> None:
     # moto, like SNS, rejects a MessageDeduplicationId on a standard topic
-    topic_arn = sns.create_topic(Name="activities")["TopicArn"]
     queue_url = subscribe_queue(sns, sqs, topic_arn, "raw", RawMessageDelivery="true")
 
     SnsPublisher(sns, topic_arn).publish([make_event()])

@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from activity_relay.core.contracts.contact_queue import Purpose, QueuedContact, release_body
-from activity_relay.core.quota.pacing import PacePolicy
 from activity_relay.core.quota.ports import QuotaSnapshot
-from activity_relay.core.quota.sweep import SweepPolicy, sweep
+from activity_relay.core.quota.sweep import sweep
 from relay_local.fakes.state_table import MemoryStateTable
+from tests.support.sweep import policy
 
 DAY_START = datetime(2026, 3, 3, tzinfo=UTC)
 RESET = DAY_START + timedelta(days=1)
@@ -35,16 +35,6 @@ class Queue:
         self.sent.extend(m.contact_id for m in messages)
         self.purposes.update(m.purpose for m in messages)
         return []
-
-
-def policy(per_minute: int = 50, *, paced: bool = True) -> SweepPolicy:
-    return SweepPolicy(
-        quota_reserve=0,
-        default_daily_quota=100,
-        requests_per_minute=per_minute,
-        stale_after=None,
-        pace=PacePolicy() if paced else None,
-    )
 
 
 def store_with_waiting(remaining: int, count: int) -> MemoryStateTable:

@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 from activity_relay.core.contracts.contact_queue import Purpose, QueuedContact
 from activity_relay.core.model import WebhookClaim
-from activity_relay.core.quota.pacing import PacePolicy
 from activity_relay.core.quota.ports import QuotaSnapshot
-from activity_relay.core.quota.sweep import SweepPolicy, sweep
+from activity_relay.core.quota.sweep import sweep
 from relay_local.fakes.state_table import MemoryStateTable
+from tests.support.sweep import policy
 
 DAY = datetime(2026, 3, 3, tzinfo=UTC)
 RESET = DAY + timedelta(days=1)
@@ -33,16 +33,6 @@ class Queue:
 
     def contacts(self) -> list[str]:
         return [m.contact_id for m in self.sent]
-
-
-def policy(*, paced: bool = True, per_minute: int = 50) -> SweepPolicy:
-    return SweepPolicy(
-        quota_reserve=0,
-        default_daily_quota=100,
-        requests_per_minute=per_minute,
-        stale_after=None,
-        pace=PacePolicy() if paced else None,
-    )
 
 
 def table_with(remaining: int) -> MemoryStateTable:

@@ -14,24 +14,16 @@ from activity_relay.core.quota.ports import QuotaSnapshot
 from activity_relay.core.sync.batch import BatchSync
 from activity_relay.core.sync.engine import SyncEngine
 from activity_relay.core.sync.messages import ContactMessage, Disposition, MessageResult
-from relay_local.fakes.contact_queue import MemoryContactQueue
 from relay_local.fakes.state_table import MemoryStateTable
 from relay_local.fakes.sync import EPOCH, FakeLeadLex, RecordingPublisher
 from tests.support.clock import Clock
+from tests.support.sync import batch_relay
 
 CONTACTS = [f"{n}23e4567-e89b-12d3-a456-426614174000" for n in range(1, 6)]
 DAY_START = EPOCH
 RESET = EPOCH + timedelta(days=1)
 NOON = DAY_START + timedelta(hours=12)
 PRO_PACE = PacePolicy()
-
-
-@dataclass
-class Rejections:
-    rejected: list[str] = field(default_factory=list)
-
-    def reject(self, *, message_id: str, body: str, reason: str) -> None:
-        self.rejected.append(message_id)
 
 
 @dataclass
@@ -69,20 +61,8 @@ def relay(
         publisher=RecordingPublisher(),
         initial_sync=InitialSync.parse("all"),
     )
-    return (
-        BatchSync(
-            engine=engine,
-            rejected=Rejections(),
-            deferrals=store,
-            queue=MemoryContactQueue(),
-            clock=quota.clock,
-            quota=quota,
-            pacing=pacing,
-        ),
-        api,
-        store,
-        quota,
-    )
+    relay = batch_relay(engine, store, quota.clock, quota=quota, pacing=pacing)
+    return relay, api, store, quota
 
 
 def run(relay: BatchSync, *messages: ContactMessage) -> dict[str, MessageResult]:

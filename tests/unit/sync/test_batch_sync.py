@@ -27,6 +27,7 @@ from relay_local.fakes.contact_queue import MemoryContactQueue
 from relay_local.fakes.state_table import MemoryStateTable
 from relay_local.fakes.sync import EPOCH, FakeLeadLex, RecordingPublisher, RejectionLog
 from tests.support.clock import Clock
+from tests.support.sync import batch_relay
 
 CONTACTS = [f"{n}23e4567-e89b-12d3-a456-426614174000" for n in range(1, 10)]
 RESET = EPOCH + timedelta(days=1)
@@ -67,12 +68,12 @@ def harness(api: FakeLeadLex | None = None, concurrency: int = 4) -> Harness:
     engine = SyncEngine(
         source=api, store=store, publisher=publisher, initial_sync=InitialSync.parse("all")
     )
-    relay = BatchSync(
-        engine=engine,
+    relay = batch_relay(
+        engine,
+        store,
+        clock,
         rejected=rejections,
-        deferrals=store,
         queue=queue,
-        clock=clock,
         concurrency=concurrency,
         quota=lambda: QuotaSnapshot(1000, 990, RESET, clock()),
     )
@@ -398,15 +399,7 @@ def test_the_syncs_of_one_batch_share_their_publish_calls() -> None:
     engine = SyncEngine(
         source=api, store=store, publisher=packing, initial_sync=InitialSync.parse("all")
     )
-    relay = BatchSync(
-        engine=engine,
-        rejected=RejectionLog(),
-        deferrals=store,
-        queue=MemoryContactQueue(),
-        clock=Clock(START),
-        concurrency=len(CONTACTS),
-        packing=packing,
-    )
+    relay = batch_relay(engine, store, Clock(START), concurrency=len(CONTACTS), packing=packing)
     for contact in CONTACTS:
         api.contacts[contact] = []
         api.add(contact, 0)

@@ -28,6 +28,7 @@ from relay_local.fakes.contact_queue import MemoryContactQueue
 from relay_local.fakes.state_table import MemoryStateTable
 from relay_local.fakes.sync import EPOCH, FakeLeadLex, RecordingPublisher
 from tests.support.clock import Clock
+from tests.support.sync import batch_relay
 
 CONTACT = "123e4567-e89b-12d3-a456-426614174000"
 T0 = EPOCH + timedelta(hours=1)
@@ -250,13 +251,7 @@ def test_a_404_counts_its_request(rig: Rig) -> None:
 
 
 def relay_for(rig: Rig, queue: MemoryContactQueue, clock: Clock[datetime]) -> BatchSync:
-    return BatchSync(
-        engine=rig.engine,
-        rejected=None,  # type: ignore[arg-type]  # every body here is valid
-        deferrals=rig.store,
-        queue=queue,
-        clock=clock,
-    )
+    return batch_relay(rig.engine, rig.store, clock, queue=queue)
 
 
 def second_batch(rig: Rig, relay: BatchSync, sent_at: datetime) -> list[list[MessageResult]]:

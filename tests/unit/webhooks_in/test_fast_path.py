@@ -81,6 +81,14 @@ class Rig:
             self.table, self.receiver_publisher, clock=self.clock, reconcile_window=WINDOW
         )
 
+    @classmethod
+    def synced_once(cls) -> Rig:
+        """The contact with one activity, synced once."""
+        rig = cls()
+        rig.log(0)
+        rig.poll()
+        return rig
+
     def _advance(self, seconds: float) -> None:
         self.clock.now += timedelta(seconds=seconds)
 
@@ -109,10 +117,7 @@ class Rig:
 
 
 def test_a_webhook_publishes_its_activity_once_and_schedules_the_reconciliation() -> None:
-    # Given a contact synced once
-    rig = Rig()
-    rig.log(0)
-    rig.poll()
+    rig = Rig.synced_once()
     # When an activity is logged and its webhook received
     activity = rig.log(100)
     assert rig.webhook(activity) is FastPathOutcome.PUBLISHED
@@ -154,9 +159,7 @@ def test_a_poll_that_got_there_first_leaves_the_webhook_nothing_to_publish() -> 
 def test_a_webhook_during_a_sync_of_its_contact_is_published_once(when: str) -> None:
     # Given a synced contact, then a burst (read from the end up) whose newest activity's
     # webhook arrives while a sync of the contact holds its lease
-    rig = Rig()
-    rig.log(0)
-    rig.poll()
+    rig = Rig.synced_once()
     latest = [rig.log(100 + n) for n in range(150)][-1]
     outcomes: list[FastPathOutcome] = []
 
@@ -187,9 +190,7 @@ def test_a_webhook_during_a_sync_of_its_contact_is_published_once(when: str) -> 
 
 def test_a_receiver_that_dies_after_its_claim_loses_nothing() -> None:
     # Given a webhook whose receiver claimed its activity, then died before publishing it
-    rig = Rig()
-    rig.log(0)
-    rig.poll()
+    rig = Rig.synced_once()
     activity = rig.log(100)
     rig.published.fail_after = 0
     with pytest.raises(ReceiverUnavailable):
@@ -254,9 +255,7 @@ def test_a_contact_never_synced_gets_its_webhook_at_once_and_its_first_sync_the_
 
 
 def test_a_failed_sync_publish_then_its_retry_loses_nothing() -> None:
-    rig = Rig()
-    rig.log(0)
-    rig.poll()
+    rig = Rig.synced_once()
     carried = rig.log(100)
     assert rig.webhook(carried) is FastPathOutcome.PUBLISHED
     missed = rig.log(101)  # its webhook was lost

@@ -75,27 +75,17 @@ def _ids(activities: Iterable[Activity]) -> Iterator[tuple[str, int]]:
     return ((a.id, a.created_micros) for a in activities)
 
 
+@dataclass(eq=False, kw_only=True, slots=True)
 class BackfillReader:
     """One invocation's reading of one contact's list from the end up."""
 
-    def __init__(
-        self,
-        *,
-        listing: Listing,
-        store: StateStore,
-        publisher: Publisher,
-        initial_sync: InitialSync,
-        started_at: datetime,
-        progress: Progress,
-        gate: PublishGate,
-    ) -> None:
-        self._gate = gate
-        self._listing = listing
-        self._store = store
-        self._publisher = publisher
-        self._initial_sync = initial_sync
-        self._started_at = started_at
-        self.progress = progress
+    listing: Listing
+    store: StateStore
+    publisher: Publisher
+    initial_sync: InitialSync
+    started_at: datetime
+    progress: Progress
+    gate: PublishGate
 
     def scan_for_date(
         self, base: ContactState, backfill: Backfill
@@ -109,7 +99,7 @@ class BackfillReader:
         page boundary, so those are counted with the unread part. Stopped before it finds the
         page, the scan checkpoints how far down it got; the pages above are read again later.
         """
-        listing, publishes = self._listing, self._initial_sync.publishes
+        listing, publishes = self.listing, self.initial_sync.publishes
         scanned_to, total = backfill.scanned_to, backfill.total
         while True:
             if scanned_to is None:
@@ -149,16 +139,16 @@ class BackfillReader:
         logger.warning(
             "contact %s: %d activities were logged into the %d that INITIAL_SYNC left unread; "
             "LeadLex ids cannot tell them apart, so all %d are read and published once",
-            self._listing.contact_id,
+            self.listing.contact_id,
             grew.count - unread,
             unread,
             grew.count,
         )
         backfill = Backfill(
             0,
-            self._listing.total,
+            self.listing.total,
             first_sync=False,
-            checkpointed_at=self._started_at,
+            checkpointed_at=self.started_at,
             unread_until=grew.count,
             unread_seen=Fingerprint(),
         )
@@ -190,7 +180,7 @@ class BackfillReader:
             base = self._saved(replace(base, backfill=advanced))
         seen = base.seen.copy()
         seen.absorb_unread(read)
-        rest = Backfill(seen.total, total, first_sync=False, checkpointed_at=self._started_at)
+        rest = Backfill(seen.total, total, first_sync=False, checkpointed_at=self.started_at)
         return self._saved(replace(base, seen=seen, backfill=rest))
 
     def read_backwards(self, base: ContactState, backfill: Backfill) -> ContactState:
@@ -202,19 +192,19 @@ class BackfillReader:
         because the pages moved. One logged meanwhile inside the part already read is left to
         the total accounting that follows.
         """
-        publishes = self._initial_sync.publishes if backfill.first_sync else _everything
+        publishes = self.initial_sync.publishes if backfill.first_sync else _everything
         for piece in self._slices(backfill.read_from_end, backfill.total):
             seen = base.seen.copy()
             fresh = [a for a in piece.page.activities if not _accounted(seen, a)]
             excluded = [a for a in fresh if not publishes(a)]
-            publishable = self._gate.to_publish(
+            publishable = self.gate.to_publish(
                 sorted((a for a in fresh if publishes(a)), key=lambda a: a.order_key)
             )
             try:
                 self._send(publishable)
             except PublishFailed as failure:
                 seen.add_all(_ids([*excluded, *publishable[: failure.delivered]]))
-                self._store.save(replace(base, seen=seen))
+                self.store.save(replace(base, seen=seen))
                 raise
             seen.add_all(_ids(fresh))
             base = replace(base, seen=seen, backfill=self._advance(backfill, piece))
@@ -231,20 +221,20 @@ class BackfillReader:
     ) -> Iterator[_Slice]:
         """The pages above position `start` (from the end), oldest first, each once, up to
         `until` or the top; a page is forgotten once its slice is checkpointed."""
-        size = self._listing.page_size
+        size = self.listing.page_size
         while until is None or start < until:
-            page = self._listing.page_above(start, total)
+            page = self.listing.page_above(start, total)
             if page is None:
                 return
             top = page.total - (page.number - 1) * size
             end = top if until is None else min(top, until)
             yield _Slice(page, start, top, end)
             start, total = end, page.total
-            self._listing.forget(page.number)
+            self.listing.forget(page.number)
 
     def _saved(self, state: ContactState) -> ContactState:
         """Checkpoint `state` (the contact's lease stays held)."""
-        saved = self._store.save(state)
+        saved = self.store.save(state)
         self.progress.unsaved, self.progress.saved = None, saved
         return saved
 
@@ -255,15 +245,15 @@ class BackfillReader:
             backfill,
             read_from_end=piece.end,
             total=piece.page.total,
-            checkpointed_at=self._started_at,
+            checkpointed_at=self.started_at,
             parked=False,
         )
 
     def _publish(self, activities: Iterable[Activity]) -> None:
         """One slice's activities, oldest first, but those a webhook published already."""
-        self._send(self._gate.to_publish(sorted(activities, key=lambda a: a.order_key)))
+        self._send(self.gate.to_publish(sorted(activities, key=lambda a: a.order_key)))
 
     def _send(self, activities: list[Activity]) -> None:
-        events = [ActivityEvent(self._listing.contact_id, activity) for activity in activities]
-        self._publisher.publish(events)
+        events = [ActivityEvent(self.listing.contact_id, activity) for activity in activities]
+        self.publisher.publish(events)
         self.progress.published += len(events)

@@ -105,35 +105,23 @@ class _Batch:
             return True
 
 
+@dataclass(eq=False, kw_only=True, slots=True)
 class BatchSync:
-    def __init__(
-        self,
-        *,
-        engine: SyncEngine,
-        rejected: RejectedMessages,
-        deferrals: Deferrals,
-        queue: ContactQueue,
-        clock: Callable[[], datetime],
-        concurrency: int = 10,
-        quota: Callable[[], QuotaSnapshot | None] = lambda: None,
-        pacing: PacePolicy | None = None,
-        packing: PackingPublisher | None = None,
-    ) -> None:
-        self._engine = engine
-        self._packing = packing
-        self._rejected = rejected
-        self._deferrals = deferrals
-        self._queue = queue
-        self._clock = clock
-        self._concurrency = concurrency
-        self._quota = quota
-        self._pacing = pacing
+    engine: SyncEngine
+    rejected: RejectedMessages
+    deferrals: Deferrals
+    queue: ContactQueue
+    clock: Callable[[], datetime]
+    concurrency: int = 10
+    quota: Callable[[], QuotaSnapshot | None] = lambda: None
+    pacing: PacePolicy | None = None
+    packing: PackingPublisher | None = None
 
     def process(
         self, messages: Sequence[ContactMessage], remaining_ms: Callable[[], int]
     ) -> tuple[list[MessageResult], bool]:
         """Results for every message, and whether LeadLex refused the key."""
-        batch = _Batch(remaining_ms, self._clock())
+        batch = _Batch(remaining_ms, self.clock())
         results: list[MessageResult] = []
         by_contact: dict[str, list[ContactMessage]] = {}
         continuing: set[str] = set()
@@ -158,7 +146,7 @@ class BatchSync:
             del by_contact[contact_id]
             results.extend(self._wait(contact_id, group))
 
-        with ThreadPoolExecutor(max_workers=self._concurrency) as pool:
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
             syncs = [
                 (
                     contact_id,
@@ -198,23 +186,23 @@ class BatchSync:
         carries on a sync already under way: neither waits. No DynamoDB call is made for the
         decision (the allowance comes from the quota LeadLex reported last, which every
         container and the sweep share)."""
-        if self._pacing is None:
+        if self.pacing is None:
             return []
         going_on = [c for c in by_contact if c in exempt]
         arrivals = sorted(
             (c for c in by_contact if c not in exempt),
-            key=lambda c: _asked_at(by_contact[c]) or self._clock(),
+            key=lambda c: _asked_at(by_contact[c]) or self.clock(),
         )
         allowed = admit(
-            self._quota(), self._clock(), self._pacing, contacts=len(going_on) + len(arrivals)
+            self.quota(), self.clock(), self.pacing, contacts=len(going_on) + len(arrivals)
         )
         admitted = max(0, allowed - len(going_on))
         return [(c, by_contact[c]) for c in arrivals[admitted:]]
 
     def _wait(self, contact_id: str, group: list[ContactMessage]) -> list[MessageResult]:
-        since = _asked_at(group) or self._clock()
+        since = _asked_at(group) or self.clock()
         try:
-            self._deferrals.wait(contact_id, since)
+            self.deferrals.wait(contact_id, since)
         except Exception as failure:
             logger.exception("contact %s could not be recorded as waiting", contact_id)
             return [
@@ -230,7 +218,7 @@ class BatchSync:
 
     def _reject(self, message: ContactMessage, reason: str) -> MessageResult:
         try:
-            self._rejected.reject(message_id=message.message_id, body=message.body, reason=reason)
+            self.rejected.reject(message_id=message.message_id, body=message.body, reason=reason)
         except Exception:
             logger.exception("message %s could not be moved aside", message.message_id)
             return MessageResult(message.message_id, Disposition.RETRY, reason=reason)
@@ -251,10 +239,10 @@ class BatchSync:
                 raise batch.halt
             if batch.out_of_time():
                 raise _Halt("not started: the invocation is running out of time", Disposition.RETRY)
-            with self._packing.running() if self._packing else nullcontext():
-                outcome = self._engine.sync(
+            with self.packing.running() if self.packing else nullcontext():
+                outcome = self.engine.sync(
                     contact_id,
-                    started_at=self._clock(),
+                    started_at=self.clock(),
                     requested_at=max(sent) if len(sent) == len(group) else None,
                     continuation=resumes[0],
                     retried=resumes[1],
@@ -325,7 +313,7 @@ class BatchSync:
         if halt.disposition is Disposition.DEFERRED:
             assert batch.quota_resets_at is not None
             try:
-                self._deferrals.defer(contact_id, batch.quota_resets_at)
+                self.deferrals.defer(contact_id, batch.quota_resets_at)
             except Exception as failure:
                 logger.exception("contact %s could not be deferred", contact_id)
                 return _Settled(Disposition.RETRY, requests=requests, reason=str(failure))
@@ -338,7 +326,7 @@ class BatchSync:
         """Another invocation is syncing the contact, and began before this message was sent:
         sync again once it is done, without spending a receive count. A continuation goes back
         as a continuation, so that it still carries its sync on."""
-        seconds = (held.lease.expires_at - self._clock()).total_seconds()
+        seconds = (held.lease.expires_at - self.clock()).total_seconds()
         delay = min(MAX_DELAY_SECONDS, max(1, math.ceil(seconds)))
         message = (
             QueuedContact.continuation(contact_id, delay_seconds=delay)
@@ -357,7 +345,7 @@ class BatchSync:
     def _requeued(self, message: QueuedContact) -> bool:
         """Whether the contact queue took `message`."""
         try:
-            return not self._queue.send([message])
+            return not self.queue.send([message])
         except Exception:
             logger.warning("contact %s could not be enqueued", message.contact_id, exc_info=True)
             return False
@@ -390,11 +378,11 @@ class BatchSync:
         return _Settled(disposition, published=outcome.published, requests=outcome.requests)
 
     def _share_quota(self) -> None:
-        snapshot = self._quota()
+        snapshot = self.quota()
         if snapshot is None:
             return
         try:
-            self._deferrals.record_quota(snapshot)
+            self.deferrals.record_quota(snapshot)
         except Exception:
             # Only an optimisation for other containers and the sweep: never fail messages.
             logger.warning("could not record the quota observation", exc_info=True)

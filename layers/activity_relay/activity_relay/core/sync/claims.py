@@ -17,6 +17,7 @@ allows after a failure.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime, timedelta
 
 from activity_relay.core.model import Activity, WebhookClaim, id_hash
@@ -29,37 +30,30 @@ PENDING_WAIT = 3.0
 PENDING_POLL = 0.2
 
 
+@dataclass(eq=False, slots=True)
 class PublishGate:
     """One sync's view of the webhook claims of its contact, slice by slice."""
 
-    def __init__(
-        self,
-        store: StateStore,
-        contact_id: str,
-        lease: Lease,
-        *,
-        clock: Callable[[], datetime],
-        pause: Callable[[float], None],
-    ) -> None:
-        self._store = store
-        self._contact_id = contact_id
-        self._lease = lease
-        self._clock = clock
-        self._pause = pause
-        self.matched: set[int] = set()
-        """Claims of activities this sync accounted for: its final save settles them."""
+    store: StateStore
+    contact_id: str
+    lease: Lease
+    _: KW_ONLY
+    clock: Callable[[], datetime]
+    pause: Callable[[float], None]
+    matched: set[int] = field(default_factory=set, init=False)
+    """Claims of activities this sync accounted for: its final save settles them."""
 
     def to_publish(self, activities: Iterable[Activity]) -> list[Activity]:
         """`activities` (about to be published, oldest first) without those a webhook published."""
         candidates = list(activities)
         if not candidates:
             return []
-        claims = self._store.announce(self._contact_id, self._lease, candidates)
+        claims = self.store.announce(self.contact_id, self.lease, candidates)
         waited = 0.0
         while waited < PENDING_WAIT and self._in_flight(claims, candidates):
-            self._pause(PENDING_POLL)
+            self.pause(PENDING_POLL)
             waited += PENDING_POLL
-            claims = self._store.webhook_claims(self._contact_id)
+            claims = self.store.webhook_claims(self.contact_id)
         published_by_webhook = set()
         for activity in candidates:
             claim = claims.get(id_hash(activity.id))
@@ -71,7 +65,7 @@ class PublishGate:
         return [a for a in candidates if a.id not in published_by_webhook]
 
     def _in_flight(self, claims: dict[int, WebhookClaim], activities: list[Activity]) -> bool:
-        now = self._clock()
+        now = self.clock()
         return any(
             (claim := claims.get(id_hash(activity.id))) is not None
             and not claim.published

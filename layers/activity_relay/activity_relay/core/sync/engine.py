@@ -89,23 +89,14 @@ class SyncOutcome:
     continue_after: int = 0  # seconds before the continuation is delivered (CONTINUED)
 
 
+@dataclass(eq=False, kw_only=True, slots=True)
 class SyncEngine:
-    def __init__(
-        self,
-        *,
-        source: ActivitySource,
-        store: StateStore,
-        publisher: Publisher,
-        initial_sync: InitialSync,
-        clock: Callable[[], datetime] = _utc_now,
-        pause: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self._source = source
-        self._store = store
-        self._publisher = publisher
-        self._initial_sync = initial_sync
-        self._clock = clock
-        self._pause = pause
+    source: ActivitySource
+    store: StateStore
+    publisher: Publisher
+    initial_sync: InitialSync
+    clock: Callable[[], datetime] = _utc_now
+    pause: Callable[[float], None] = time.sleep
 
     def sync(
         self,
@@ -145,7 +136,7 @@ class SyncEngine:
             None if requested_at is None or continuation else requested_at + COALESCING_MARGIN
         )
         try:
-            state = self._store.begin(contact_id, lease, covered_after=covered_after)
+            state = self.store.begin(contact_id, lease, covered_after=covered_after)
         except Covered:
             return SyncOutcome(contact_id, SyncStatus.COALESCED)
         except LeaseHeld as held:
@@ -163,7 +154,7 @@ class SyncEngine:
             # Its sync was finished by another message, which started after it was queued.
             self._release(contact_id, lease)
             return SyncOutcome(contact_id, SyncStatus.COALESCED)
-        listing = Listing(self._source, contact_id, out_of_time, tally or Tally())
+        listing = Listing(self.source, contact_id, out_of_time, tally or Tally())
         try:
             return self._sync_held(contact_id, state, listing, lease, started_at)
         except BaseException:
@@ -173,7 +164,7 @@ class SyncEngine:
 
     def _release(self, contact_id: str, lease: Lease) -> None:
         try:
-            self._store.release(contact_id, lease)
+            self.store.release(contact_id, lease)
         except Exception:
             # It expires by the deadline anyway: the failure that brought us here matters more.
             logger.warning("contact %s: could not release its lease", contact_id, exc_info=True)
@@ -189,7 +180,7 @@ class SyncEngine:
         try:
             return self._sync(listing, state, lease, started_at)
         except ContactNotFound:
-            self._store.record_not_found(contact_id, started_at, lease)
+            self.store.record_not_found(contact_id, started_at, lease)
             return SyncOutcome(contact_id, SyncStatus.NOT_FOUND, requests=listing.requests)
 
     def _sync(
@@ -202,19 +193,19 @@ class SyncEngine:
             backfill = Backfill(0, None, first_sync=True, checkpointed_at=started_at)
         first_sync = backfill is not None and backfill.first_sync
         progress = Progress()
-        gate = PublishGate(self._store, contact_id, lease, clock=self._clock, pause=self._pause)
+        gate = PublishGate(self.store, contact_id, lease, clock=self.clock, pause=self.pause)
         reader = BackfillReader(
             listing=listing,
-            store=self._store,
-            publisher=self._publisher,
-            initial_sync=self._initial_sync,
+            store=self.store,
+            publisher=self.publisher,
+            initial_sync=self.initial_sync,
             started_at=started_at,
             progress=progress,
             gate=gate,
         )
         try:
             scanning = state is None or (backfill is not None and backfill.scanned_to is not None)
-            if scanning and self._initial_sync.mode != "all":
+            if scanning and self.initial_sync.mode != "all":
                 assert backfill is not None
                 base, backfill = reader.scan_for_date(base, backfill)
             while True:
@@ -247,7 +238,7 @@ class SyncEngine:
                 raise  # nothing gained yet: the message itself comes back
             # The slices saved so far kept the lease; this invocation's last write gives it up.
             if progress.unsaved is not None:
-                self._store.save(progress.unsaved, lease)
+                self.store.save(progress.unsaved, lease)
             else:
                 self._release(contact_id, lease)
             logger.info(
@@ -269,11 +260,11 @@ class SyncEngine:
         new = sorted(discovery.new.values(), key=lambda a: a.order_key)
         events = [ActivityEvent(contact_id, activity) for activity in gate.to_publish(new)]
         try:
-            self._publisher.publish(events)
+            self.publisher.publish(events)
         except PublishFailed as failure:
             self._checkpoint_delivered(base, discovery, events[: failure.delivered], lease)
             raise
-        self._store.save(
+        self.store.save(
             replace(
                 base,
                 seen=discovery.working,
@@ -298,7 +289,7 @@ class SyncEngine:
         latest = progress.unsaved or progress.saved or state
         if latest is None or latest.backfill is None:
             return  # nothing under way: the deferred contact's next sync starts afresh
-        self._store.save(replace(latest, backfill=replace(latest.backfill, parked=True)), lease)
+        self.store.save(replace(latest, backfill=replace(latest.backfill, parked=True)), lease)
 
     def _checkpoint_delivered(
         self,
@@ -312,4 +303,4 @@ class SyncEngine:
             return
         seen = base.seen.copy()
         seen.add_all((event.activity.id, event.activity.created_micros) for event in delivered)
-        self._store.save(replace(base, seen=seen), lease)
+        self.store.save(replace(base, seen=seen), lease)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -62,24 +62,18 @@ class FastPathResult:
     reason: str | None = None  # why a poll was left to find it
 
 
+@dataclass(eq=False, slots=True)
 class FastPath:
-    def __init__(
-        self,
-        ledger: WebhookLedger,
-        publisher: Publisher,
-        *,
-        clock: Callable[[], datetime],
-        reconcile_window: timedelta,
-    ) -> None:
-        self._ledger = ledger
-        self._publisher = publisher
-        self._clock = clock
-        self._reconcile_window = reconcile_window
+    ledger: WebhookLedger
+    publisher: Publisher
+    _: KW_ONLY
+    clock: Callable[[], datetime]
+    reconcile_window: timedelta
 
     def publish(self, contact_id: str, activity: Activity) -> FastPathResult:
         hashed = id_hash(activity.id)
         for _ in range(CLAIM_ATTEMPTS):
-            entry = self._ledger.look(contact_id)
+            entry = self.ledger.look(contact_id)
             known = _known(entry.seen, activity)
             if known is None:
                 return FastPathResult(
@@ -88,16 +82,16 @@ class FastPath:
             existing = entry.claims.get(hashed)
             if known or hashed in entry.publishing or (existing and existing.published):
                 return FastPathResult(FastPathOutcome.ALREADY_PUBLISHED)
-            now = self._clock()
+            now = self.clock()
             if existing is not None and now - existing.claimed_at < PENDING_FRESH:
                 return FastPathResult(FastPathOutcome.IN_FLIGHT)
             claim = WebhookClaim(hashed, activity.created_micros, claimed_at=now)
-            if self._ledger.claim(
+            if self.ledger.claim(
                 contact_id,
                 claim,
                 version=entry.version,
                 replacing=existing,
-                reconcile_at=now + self._reconcile_window,
+                reconcile_at=now + self.reconcile_window,
             ):
                 break
         else:
@@ -107,12 +101,12 @@ class FastPath:
 
     def _publish(self, contact_id: str, activity: Activity, claim: WebhookClaim) -> None:
         try:
-            self._publisher.publish([ActivityEvent(contact_id, activity, origin=WEBHOOK)])
+            self.publisher.publish([ActivityEvent(contact_id, activity, origin=WEBHOOK)])
         except PublishFailed as failure:
             self._withdraw(contact_id, claim)
             raise ReceiverUnavailable(f"the event could not be published: {failure}") from None
         try:
-            self._ledger.confirm(contact_id, claim)
+            self.ledger.confirm(contact_id, claim)
         except ReceiverUnavailable:
             # Published all the same: the claim stays pending, and once it is stale the next
             # sync publishes the activity again (allowed after a failure), or LeadLex's retry.
@@ -120,7 +114,7 @@ class FastPath:
 
     def _withdraw(self, contact_id: str, claim: WebhookClaim) -> None:
         try:
-            self._ledger.withdraw(contact_id, claim)
+            self.ledger.withdraw(contact_id, claim)
         except ReceiverUnavailable:
             # A pending claim outlives its receiver: a retry or a sync takes it over when stale.
             logger.warning("contact %s: could not withdraw an unpublished claim", contact_id)
