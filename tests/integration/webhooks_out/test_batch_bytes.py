@@ -15,7 +15,7 @@ from activity_relay.adapters.sqs.batch import (
     SqsEntry,
 )
 from relay_local.template import LocalStack
-from tests.support.aws_calls import drain, record_calls, string_attributes
+from tests.support.aws import drain, record_calls, string_attributes
 
 ENDPOINT = "webhook_endpoint_id"
 
