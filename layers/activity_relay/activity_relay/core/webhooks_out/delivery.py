@@ -308,9 +308,10 @@ class WebhookDeliverer:
     def _settle_health(
         self, results: list[DeliveryResult], known: dict[str, Endpoint | Exception | None]
     ) -> list[DeliveryResult]:
-        """One health write per endpoint: a success clears its failure streak, else its
-        failures are counted; an outcome that disables it (410, 5 days failing) disables it.
-        The results come back with the endpoint's failure streak as it now is."""
+        """At most one health write per endpoint: a success clears its failure streak (no write
+        when it had none), else its failures are counted; an outcome that disables it (410, 5
+        days failing) disables it. The results come back with the endpoint's failure streak as
+        it now is."""
         by_endpoint: dict[str, list[int]] = defaultdict(list)
         for index, result in enumerate(results):
             if result.outcome is not None:
@@ -320,14 +321,15 @@ class WebhookDeliverer:
         for endpoint_id, indices in by_endpoint.items():
             attempted = [results[i] for i in indices]
             streak = 0
+            endpoint = known.get(endpoint_id)
             try:
                 if any(r.outcome is not None and r.outcome.delivered for r in attempted):
-                    self._endpoints.record_success(endpoint_id, now)
+                    if not _healthy(endpoint):
+                        self._endpoints.record_success(endpoint_id, now)
                 else:
                     updated = self._endpoints.record_failure(endpoint_id, now, len(attempted))
                     streak = updated.failure_streak if updated is not None else 0
                 disable = next((r.disabled_reason for r in attempted if r.disabled_reason), None)
-                endpoint = known.get(endpoint_id)
                 if disable is not None and isinstance(endpoint, Endpoint) and endpoint.enabled:
                     self._endpoints.disable(endpoint_id, disable, now)
                     logger.warning("endpoint %s disabled: %s", endpoint_id, disable)
@@ -336,3 +338,12 @@ class WebhookDeliverer:
             for i in indices:
                 settled[i] = replace(results[i], failure_streak=streak)
         return settled
+
+
+def _healthy(endpoint: Endpoint | Exception | None) -> bool:
+    """Known to have no failure streak to clear (as read at the start of the batch)."""
+    return (
+        isinstance(endpoint, Endpoint)
+        and endpoint.failure_streak == 0
+        and endpoint.first_failure_at is None
+    )
