@@ -11,6 +11,9 @@ endpoint answering in 50 ms, where its time goes, and publish → first POST on 
   here: every DynamoDB, SQS and KMS call is answered by the in-memory fakes after the latency
   of benchmarks/_aws_model.py (DynamoDB read 4 ms, write 6 ms, SQS 8 ms, KMS 8 ms, 10 ms
   between two batches). The function logs at WARNING, as LogLevel=WARNING deploys it.
+- CPU: the benchmark process's CPU time over the run, per delivery (the receiver runs in a
+  process of its own), and the rate that CPU allows at Lambda's memory sizes (CPU in
+  proportion to memory; 1,769 MB is one vCPU).
 - Where the time goes: per batch, the endpoint's read, the slowest delivery's three steps (its
   POST counted, the POST, its attempt recorded: the batch's deliveries run at once), the health
   write, and what is left (the handler: Powertools, parsing, the thread pool, signing).
@@ -53,6 +56,7 @@ from benchmarks._aws_model import (
     TimedSender,
 )
 from benchmarks._harness import emit, json_flag, table
+from benchmarks._receiver_process import ReceiverProcess
 from relay_local.embedded import EmbeddedRelay, function_handler
 from relay_local.fakes.webhook_records import FakeSealer, MemoryDeliveryLedger
 from relay_local.fakes.webhooks_out import MemoryEndpointStore
@@ -139,9 +143,8 @@ def throughput(
     log = CallLog()
     sealer = FakeSealer()
     failures: list[str] = []
-    with WebhookReceiver(delay_seconds=answer_ms / 1000) as receiver:
-        endpoint_id, secret = new_endpoint_id(), generate_secret()
-        receiver.secret = secret
+    endpoint_id, secret = new_endpoint_id(), generate_secret()
+    with ReceiverProcess(answer_ms / 1000, secret) as receiver:
         store = MemoryEndpointStore()
         store.add(
             Endpoint(
@@ -184,7 +187,7 @@ def throughput(
         ids = [f"act_bench_{n:05d}" for n in range(deliveries)]
         batches: list[tuple[float, float]] = []
         with _runtime(runtime):
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             for start in range(0, deliveries, 10):
                 time.sleep(model.invoke_ms / 1000)
                 event = {"Records": [_record(endpoint_id, i) for i in ids[start : start + 10]]}
@@ -194,13 +197,15 @@ def throughput(
                 if answer.get("batchItemFailures"):
                     failures.append(f"batch at {start}: {answer['batchItemFailures']}")
             elapsed = time.perf_counter() - started
-        got = sorted(d.webhook_id for d in receiver.deliveries)
-        if got != ids:
-            failures.append(f"{len(got)} deliveries for {deliveries} events")
-        if not all(d.verified for d in receiver.deliveries):
-            failures.append("a delivery failed verification")
-        if dead_letters.kept.letters:
-            failures.append(f"{len(dead_letters.kept.letters)} dead letters")
+            cpu = time.process_time() - cpu_started
+    got = sorted(webhook_id for webhook_id, _ in receiver.received)
+    if got != ids:
+        failures.append(f"{len(got)} deliveries for {deliveries} events")
+    if not all(verified for _, verified in receiver.received):
+        failures.append("a delivery failed verification")
+    if dead_letters.kept.letters:
+        failures.append(f"{len(dead_letters.kept.letters)} dead letters")
+    cpu_ms = 1000 * cpu / deliveries
     return {
         "deliveries": deliveries,
         "answer_ms": answer_ms,
@@ -209,6 +214,11 @@ def throughput(
         "elapsed_s": round(elapsed, 2),
         "deliveries_per_second": round(deliveries / elapsed, 1),
         "where_ms": _where(log, batches, model),
+        "cpu_ms_per_delivery": round(cpu_ms, 2),
+        # Lambda gives a function CPU in proportion to its memory: 1,769 MB is one vCPU.
+        "cpu_bound_per_second": {
+            f"{mb} MB": round(mb / 1769 / (cpu_ms / 1000)) for mb in (256, 512, 1024, 1769)
+        },
         "calls": log.counts(),
         "failures": failures,
     }
@@ -311,6 +321,12 @@ def report(figures: dict[str, Any]) -> str:
             f"{where['slowest_delivery']} ms (POST {where['post_mean']} ms) + health "
             f"{where['health_write']} ms + handler {where['handler_rest']} ms",
             f"{where['batch_wall']} ms (+{where['between_batches']:g} ms between batches)",
+        ],
+        [
+            "CPU of the function",
+            f"{figures['cpu_ms_per_delivery']} ms a delivery: CPU-bound at "
+            + ", ".join(f"{k} {v}/s" for k, v in figures["cpu_bound_per_second"].items()),
+            "1,769 MB = 1 vCPU",
         ],
         [
             "publish → first POST (embedded stack)",

@@ -235,6 +235,7 @@ def test_webhook_delivery_delivers_every_event_once_verified() -> None:
     assert 1 <= calls["kms.Decrypt"] <= 10
     where = figures["where_ms"]
     assert where["slowest_delivery"] >= where["post_mean"]
+    assert figures["cpu_ms_per_delivery"] > 0
 
 
 def test_webhook_guarantees_a_large_event_and_what_a_disabled_endpoint_missed() -> None:
