@@ -67,33 +67,37 @@ def add_parsers(actions: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run_enable(args: argparse.Namespace, target: Target, out: IO[str], err: IO[str]) -> int:
+    """Enable, then claim what was parked a chunk at a time and queue each chunk at once (an
+    interrupted enable leaves the rest parked for the next one)."""
     endpoint_id = endpoint_id_of(args)
     stack = WebhookStack(target)
     existing(stack, endpoint_id)
     if not stack.endpoints.enable(endpoint_id):
         raise UsageError(f"no endpoint {endpoint_id}")
-    claimed = []
-    for parked in stack.ledger.parked(endpoint_id):
-        taken = stack.ledger.claim_parked(endpoint_id, parked.event_id)
-        if taken is not None:  # else the deliverer took it back itself
-            claimed.append(taken)
-    if args.skip_missed:
-        print(f"{endpoint_id} enabled; {len(claimed)} missed delivery(ies) dropped", file=out)
-        return 0
-    unsent = 0
-    for start in range(0, len(claimed), CHUNK):
-        pairs = [(Delivery(endpoint_id, p.body), p) for p in claimed[start : start + CHUNK]]
+    queued = dropped = unsent = 0
+    for chunk in _chunks(iter(list(stack.ledger.parked(endpoint_id)))):
+        claimed = [
+            taken
+            for parked in chunk
+            # None: the deliverer took it back itself, having found the endpoint enabled
+            if (taken := stack.ledger.claim_parked(endpoint_id, parked.event_id)) is not None
+        ]
+        if args.skip_missed:
+            dropped += len(claimed)
+            continue
+        pairs = [(Delivery(endpoint_id, p.body), p) for p in claimed]
         parked_as = {id(delivery): parked for delivery, parked in pairs}
         failed = stack.queue.enqueue([delivery for delivery, _ in pairs])
         for delivery, _ in failed:
             # Parked again, for the next enable: nothing is lost to a queue that failed.
             parked = parked_as[id(delivery)]
             stack.ledger.park(delivery, parked.event_id, parked.parked_at)
+        queued += len(pairs) - len(failed)
         unsent += len(failed)
-    print(
-        f"{endpoint_id} enabled; {len(claimed) - unsent} delivery(ies) it missed queued",
-        file=out,
-    )
+    if args.skip_missed:
+        print(f"{endpoint_id} enabled; {dropped} missed delivery(ies) dropped", file=out)
+        return 0
+    print(f"{endpoint_id} enabled; {queued} delivery(ies) it missed queued", file=out)
     if unsent:
         print(f"{unsent} could not be queued; they stay parked (enable again)", file=err)
         return 1
@@ -190,10 +194,10 @@ def run_replay(args: argparse.Namespace, target: Target, out: IO[str], err: IO[s
     return 0
 
 
-def _chunks(deliveries: Iterator[Delivery]) -> Iterator[list[Delivery]]:
-    chunk: list[Delivery] = []
-    for delivery in deliveries:
-        chunk.append(delivery)
+def _chunks[T](items: Iterator[T]) -> Iterator[list[T]]:
+    chunk: list[T] = []
+    for item in items:
+        chunk.append(item)
         if len(chunk) == CHUNK:
             yield chunk
             chunk = []

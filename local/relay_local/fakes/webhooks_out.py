@@ -10,6 +10,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from activity_relay.adapters.sqs.batch import MAX_MESSAGE_BYTES, TOO_LARGE, SqsEntry
+from activity_relay.adapters.sqs.deliveries import ENDPOINT_ATTRIBUTE
 from activity_relay.core.webhooks_out.attempts import AttemptOutcome
 from activity_relay.core.webhooks_out.endpoints import Endpoint
 from activity_relay.core.webhooks_out.ports import Delivery
@@ -116,7 +118,7 @@ class MemoryDeliveryQueue:
         failed = []
         with self._lock:
             for delivery in deliveries:
-                why = self.refuse(delivery)
+                why = self.refuse(delivery) or _too_large(delivery)
                 if why is not None:
                     failed.append((delivery, why))
                     continue
@@ -166,6 +168,14 @@ class MemoryDeliveryQueue:
     def next_visible_at(self) -> datetime | None:
         with self._lock:
             return min((m.visible_at for m in self.messages.values()), default=None)
+
+
+def _too_large(delivery: Delivery) -> str | None:
+    """SQS's refusal of a message over the relay's limit, as SqsBatchSender reports it."""
+    size = SqsEntry(delivery.body, attributes={ENDPOINT_ATTRIBUTE: delivery.endpoint_id}).size
+    if size > MAX_MESSAGE_BYTES:
+        return f"{TOO_LARGE}: {size} bytes, over {MAX_MESSAGE_BYTES}"
+    return None
 
 
 @dataclass
