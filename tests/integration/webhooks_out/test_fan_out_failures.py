@@ -24,8 +24,8 @@ from activity_relay.runtime.fan_out import FanOutPorts, FanOutRuntime, FanOutSet
 from relay_cli import main as cli
 from relay_local.embedded import function_handler
 from relay_local.template import LocalStack
-from tests.support.aws_calls import drain, fail_calls, string_attributes
-from tests.support.webhooks import document, make_endpoint
+from tests.support.aws import drain, fail_calls, string_attributes
+from tests.support.webhooks_out import document, make_endpoint
 
 
 @pytest.fixture
