@@ -132,6 +132,10 @@ def test_manage_endpoints_with_the_cli(relay: EmbeddedRelay, state_file: Path) -
         (["add", "https://example.com/x", "--filter", '{"title": ["x"]}'], "not one of"),
         (["show", "../etc"], "not an endpoint id"),
         (["show", "ep_" + "0" * 32], "no endpoint"),
+        (["enable", "ep_" + "0" * 32], "no endpoint"),
+        (["redrive"], "name an endpoint, or pass --events"),
+        (["redrive", "ep_" + "0" * 32, "--events"], "name an endpoint, or pass --events"),
+        (["replay", "ep_" + "0" * 32, "--since", "1h"], "no endpoint"),
     ],
 )
 def test_bad_input_gets_a_clear_error(state_file: Path, argv: list[str], complaint: str) -> None:
@@ -315,3 +319,28 @@ def test_a_dead_lettered_delivery_is_redriven_to_its_endpoint(
 
         assert [d.webhook_id for d in receiver.deliveries] == [event_id, event_id]
         assert [d.answered for d in receiver.deliveries] == [410, 200]
+
+
+@pytest.mark.parametrize(
+    ("options", "complaint"),
+    [
+        (["--since", "yesterday"], "--since: not an ISO 8601 time or 90m / 6h / 3d"),
+        (["--since", "1h", "--until", "2h"], "--since must be before --until"),
+        (["--since", "1h", "--filter", "{"], "--filter is not JSON"),
+        (["--since", "1h", "--filter", '{"amount": [{"numeric": [">", 1]}]}'], "not one of"),
+    ],
+)
+def test_a_bad_replay_is_refused_and_queues_nothing(
+    relay: EmbeddedRelay, state_file: Path, options: list[str], complaint: str
+) -> None:
+    with WebhookReceiver() as receiver:
+        endpoint_id = add(state_file, receiver)
+        publish(relay, 1)
+        pump(relay, lambda: len(receiver.deliveries) == 1)
+
+        result = run_cli(state_file, "webhooks", "replay", endpoint_id, *options)
+        pump(relay, lambda: relay.drain_webhooks() == 0)
+
+        assert result.status == 2
+        assert complaint in result.err
+        assert len(receiver.deliveries) == 1
