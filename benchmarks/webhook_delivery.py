@@ -27,7 +27,6 @@ Checks: every delivery arrived once and verified; nothing was dead-lettered.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 import json
@@ -55,7 +54,7 @@ from benchmarks._aws_model import (
     ModeledSealer,
     TimedSender,
 )
-from benchmarks._harness import emit, json_flag, table
+from benchmarks._harness import BenchmarkParser, conclude, table
 from benchmarks._receiver_process import ReceiverProcess
 from relay_local.embedded import EmbeddedRelay, function_handler
 from relay_local.fakes.webhook_records import FakeSealer, MemoryDeliveryLedger
@@ -349,16 +348,12 @@ def report(figures: dict[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = BenchmarkParser(__doc__)
     parser.add_argument("--deliveries", type=int, default=1000)
     parser.add_argument("--answer-ms", type=int, default=50)
     parser.add_argument("--latency-events", type=int, default=40)
-    json_flag(parser)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.ERROR)
-    figures = run(args.deliveries, args.answer_ms, args.latency_events)
-    emit(report(figures), figures, args.json)
-    return 0 if figures["ok"] else 1
+    args = parser.parse_quietly(argv)
+    return conclude(run(args.deliveries, args.answer_ms, args.latency_events), report, args.json)
 
 
 if __name__ == "__main__":

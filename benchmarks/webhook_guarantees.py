@@ -15,10 +15,8 @@ webhook functions' handlers, receivers on 127.0.0.1 verifying every delivery):
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
-import logging
 import sys
 import time
 from collections.abc import Sequence
@@ -26,7 +24,7 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
 
-from benchmarks._harness import emit, json_flag, table
+from benchmarks._harness import BenchmarkParser, conclude, table
 from benchmarks.webhook_delivery import CONTACT, quiet
 from relay_cli import main as cli
 from relay_local.embedded import EmbeddedRelay
@@ -207,16 +205,12 @@ def report(figures: dict[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = BenchmarkParser(__doc__)
     parser.add_argument("--endpoints", type=int, default=10)
     parser.add_argument("--size", type=int, default=250_000)
     parser.add_argument("--disabled-events", type=int, default=1000)
-    json_flag(parser)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.ERROR)
-    figures = run(args.endpoints, args.size, args.disabled_events)
-    emit(report(figures), figures, args.json)
-    return 0 if figures["ok"] else 1
+    args = parser.parse_quietly(argv)
+    return conclude(run(args.endpoints, args.size, args.disabled_events), report, args.json)
 
 
 if __name__ == "__main__":
