@@ -82,6 +82,7 @@ _TEMPLATE_NAMES = {
     "sync_activities": "SyncActivitiesFunction",
     "sweep_deferred": "SweepFunction",
     "receive_webhooks": "ReceiveWebhooksFunction",
+    "fan_out_webhooks": "FanOutWebhooksFunction",
     "deliver_webhooks": "DeliverWebhooksFunction",
 }
 TRACING_OFF = {"POWERTOOLS_TRACE_DISABLED": "true"}
@@ -139,8 +140,9 @@ CASES: tuple[Case, ...] = (
     _handler("sync handler (tracing off)", "sync_activities", TRACING_OFF),
     _handler("sweep handler", "sweep_deferred", TRACING_OFF),
     _handler("receive handler", "receive_webhooks", TRACING_OFF),
-    _handler("deliver handler (tracing on)", "deliver_webhooks", TRACING_ON),
-    _handler("deliver handler (tracing off)", "deliver_webhooks", TRACING_OFF),
+    _handler("fan-out handler (tracing on)", "fan_out_webhooks", TRACING_ON),
+    _handler("fan-out handler (tracing off)", "fan_out_webhooks", TRACING_OFF),
+    _handler("deliver handler", "deliver_webhooks", TRACING_OFF),
     Case(
         "naive handler (3 clients)",
         "import naive_handler",
@@ -189,8 +191,9 @@ def invocations() -> tuple[Invocation, ...]:
         Invocation("sync handler (tracing off)", "sync_activities", sqs_event),
         Invocation("sweep handler", "sweep_deferred", _scheduled_event()),
         Invocation("receive handler", "receive_webhooks", _webhook_event()),
-        Invocation("deliver handler (tracing on)", "deliver_webhooks", _topic_event(), TRACING_ON),
-        Invocation("deliver handler (tracing off)", "deliver_webhooks", _topic_event()),
+        Invocation("fan-out handler (tracing on)", "fan_out_webhooks", _topic_event(), TRACING_ON),
+        Invocation("fan-out handler (tracing off)", "fan_out_webhooks", _topic_event()),
+        Invocation("deliver handler", "deliver_webhooks", _delivery_event()),
     )
 
 
@@ -316,6 +319,22 @@ def _topic_event() -> dict[str, Any]:
             }
         ]
     }
+
+
+_DELIVERY_QUEUE = "relay-local-WebhookDeliveryQueue"
+
+
+def _delivery_event() -> dict[str, Any]:
+    """One delivery for an endpoint the table does not hold (the stub finds no item): read,
+    dead-lettered with its reason, acknowledged. No POST: the runtime is built, the clients
+    made, the HTTP library loaded, as for any first delivery."""
+    event = _topic_event()
+    (record,) = event["Records"]
+    record["messageAttributes"] = {
+        "webhook_endpoint_id": {"stringValue": "ep_" + "0" * 32, "dataType": "String"}
+    }
+    record["eventSourceARN"] = f"arn:aws:sqs:us-east-1:123456789012:{_DELIVERY_QUEUE}"
+    return event
 
 
 # --- Running and reporting ----------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""Lambda entry point: events from the activity topic → one delivery per matching endpoint;
-deliveries → signed POSTs, retried by the delivery queue's visibility, dead-lettered at last."""
+"""Lambda entry point: deliveries from the delivery queue → signed POSTs, each counted before
+it is sent, retried by the queue's visibility, dead-lettered at last (the fan-out is
+functions/fan_out_webhooks)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from activity_relay.core.webhooks_out.delivery import DeliveryResult, Fate
-from activity_relay.core.webhooks_out.fanout import IncomingEvent
 from activity_relay.core.webhooks_out.ports import Delivery
 from activity_relay.lambda_events import SqsRecord, batch_item_failures, sqs_records
 from activity_relay.observability import logger, metrics, tracer
 from activity_relay.runtime import deliver
 from activity_relay.runtime.environment import ConfigurationError
+
+ENDPOINT_ATTRIBUTE = "webhook_endpoint_id"
+"""adapters/sqs/deliveries.py's, written here so that the import loads no botocore."""
 
 
 @logger.inject_lambda_context
@@ -27,36 +30,18 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     except ConfigurationError as error:
         logger.error(f"configuration error: {error}")
         return batch_item_failures(r.message_id for r in records)
-    work = deliver.WebhookWork(
-        events=[_event(r) for r in records if not runtime.is_delivery(r.event_source_arn)],
-        deliveries=[_delivery(r) for r in records if runtime.is_delivery(r.event_source_arn)],
-    )
-    outcome = runtime.process(work, context)
-    returned: list[str] = []
-    if outcome.fanned_out is not None:
-        metrics.add_metric(
-            name="WebhookDeliveriesQueued", unit=MetricUnit.Count, value=outcome.fanned_out.queued
-        )
-        returned += outcome.fanned_out.failed_message_ids
-    _count(outcome.delivered)
-    returned += [r.delivery.message_id for r in outcome.delivered if not r.acknowledged]
-    return batch_item_failures(returned)
-
-
-def _event(record: SqsRecord) -> IncomingEvent:
-    return IncomingEvent(record.message_id, record.body, record.string_attributes)
+    results = runtime.process([_delivery(r) for r in records], context)
+    _count(results)
+    return batch_item_failures(r.delivery.message_id for r in results if not r.acknowledged)
 
 
 def _delivery(record: SqsRecord) -> Delivery:
-    # Loaded by the runtime already; not at import, where it would bring botocore (cold start).
-    from activity_relay.adapters.sqs.deliveries import ENDPOINT_ATTRIBUTE
-
     return Delivery(
         endpoint_id=record.string_attributes.get(ENDPOINT_ATTRIBUTE, ""),
         body=record.body,
         message_id=record.message_id,
         receipt=record.receipt_handle,
-        attempt=record.receive_count,
+        receives=record.receive_count,
     )
 
 
@@ -66,7 +51,12 @@ def _count(results: list[DeliveryResult]) -> None:
         "WebhookDelivered": sum(r.fate is Fate.DELIVERED for r in results),
         "WebhookRetried": sum(r.fate is Fate.RETRY for r in results),
         "WebhookDeadLettered": sum(r.fate is Fate.DEAD_LETTERED for r in results),
-        "WebhookEndpointDisabled": sum(r.disabled_reason is not None for r in results),
+        "WebhookDeliveriesParked": sum(r.fate is Fate.PARKED for r in results),
+        "WebhookDeliveriesReturned": sum(r.fate is Fate.RETURNED for r in results),
+        "DeliveriesDropped": sum(r.fate is Fate.DROPPED for r in results),
+        "WebhookEndpointDisabled": len(
+            {r.delivery.endpoint_id for r in results if r.disabled_reason is not None}
+        ),
     }
     for name, value in counts.items():
         if value:

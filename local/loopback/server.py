@@ -149,6 +149,9 @@ class _Server(ThreadingHTTPServer):
     """A ThreadingHTTPServer that knows its open connections, to shut them on stop."""
 
     daemon_threads = True  # a handler thread never keeps the process alive
+    # socketserver's default backlog is 5: a sender opening ten connections at once (a batch of
+    # webhook deliveries) overflows it, and the dropped SYNs come back a second later.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
         self._open: set[socket.socket] = set()

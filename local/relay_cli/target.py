@@ -43,6 +43,10 @@ _NAMED_OUTPUTS: Final = {
     "WebhookEndpointTableName": ("webhook_table", "RELAY_WEBHOOK_TABLE_NAME"),
     "WebhookDeliveryQueueUrl": ("webhook_queue_url", "RELAY_WEBHOOK_DELIVERY_QUEUE_URL"),
     "WebhookDeadLetterQueueUrl": ("webhook_dlq_url", "RELAY_WEBHOOK_DEAD_LETTER_QUEUE_URL"),
+    "WebhookAttemptTableName": ("webhook_attempt_table", "RELAY_WEBHOOK_ATTEMPT_TABLE_NAME"),
+    "WebhookEventTableName": ("webhook_event_table", "RELAY_WEBHOOK_EVENT_TABLE_NAME"),
+    "WebhookEventQueueUrl": ("webhook_event_queue_url", "RELAY_WEBHOOK_EVENT_QUEUE_URL"),
+    "WebhookSecretKeyArn": ("webhook_key", "RELAY_WEBHOOK_KEY"),
 }
 
 

@@ -43,8 +43,11 @@ if TYPE_CHECKING:
 
 REPO_ROOT: Final = Path(__file__).resolve().parents[2]
 FUNCTION_DIR: Final = REPO_ROOT / "functions" / "sync_activities"
-WEBHOOK_FUNCTION_ID: Final = "DeliverWebhooksFunction"
-WEBHOOK_FUNCTION_FILE: Final = REPO_ROOT / "functions" / "deliver_webhooks" / "app.py"
+WEBHOOK_FUNCTIONS: Final = (
+    ("FanOutWebhooksFunction", "ActivityEvents", "fan_out_webhooks"),
+    ("DeliverWebhooksFunction", "Deliveries", "deliver_webhooks"),
+)
+"""Webhooks out: each function's logical id, its SQS event, and its folder under functions/."""
 LOCAL_RETRY_SCHEDULE: Final = "1s,2s,4s"
 """The webhook retry schedule of a laptop stack: a retry is seen in seconds, not minutes."""
 
@@ -90,9 +93,11 @@ class EmbeddedRelay(StartStop):
         activity added there then reaches the contact queue by itself (webhooks_in.py)."""
         self._aws = MotoServer(port=aws_port)
         self._stack_name = stack_name
-        # On a laptop, events should show at once: no debounce delay unless asked for.
+        # On a laptop, events should show at once: no debounce delay unless asked for, and an
+        # endpoint just added gets the next event (no cached endpoint list).
         self._overrides = {
             "DeliveryDelaySeconds": 0,
+            "WebhookEndpointCacheSeconds": 0,
             "WebhookRetrySchedule": LOCAL_RETRY_SCHEDULE,
             **(parameter_overrides or {}),
         }
@@ -113,7 +118,7 @@ class EmbeddedRelay(StartStop):
         self._invocations = threading.Lock()
         self.subscribers: list[Subscriber] = []
         self.webhook_triggers: list[SqsTrigger] = []
-        """DeliverWebhooksFunction's two event sources: the topic's events, then deliveries."""
+        """The two webhook functions' event sources: the fan-out's events, then deliveries."""
 
     # --- what a running relay offers -------------------------------------------------------
 
@@ -280,20 +285,21 @@ class EmbeddedRelay(StartStop):
 
     def _start_webhooks(self, clients: StackClients, stack: LocalStack) -> None:
         # This stack says so explicitly: its endpoints are receivers on 127.0.0.1 over http.
-        self._set_env(
-            {
-                **stack.function_environment(WEBHOOK_FUNCTION_ID),
-                ALLOW_LOCAL_TARGETS_VARIABLE: "true",
-            }
-        )
-        handler = _webhook_handler()
+        environment: dict[str, str] = {ALLOW_LOCAL_TARGETS_VARIABLE: "true"}
+        for function_id, _, _ in WEBHOOK_FUNCTIONS:
+            for name, value in stack.function_environment(function_id).items():
+                # One process, one environment: two functions must not read one name apart.
+                if environment.get(name, value) != value:
+                    raise RuntimeError(f"{name} differs between the webhook functions")
+                environment[name] = value
+        self._set_env(environment)
         self.webhook_triggers = [
             SqsTrigger(
                 clients.sqs,
-                EventSourceMapping.from_stack(stack, WEBHOOK_FUNCTION_ID, name),
-                handler,
+                EventSourceMapping.from_stack(stack, function_id, event_name),
+                function_handler(folder),
             )
-            for name in ("ActivityEvents", "Deliveries")
+            for function_id, event_name, folder in WEBHOOK_FUNCTIONS
         ]
 
     def drain_webhooks(self) -> int:
@@ -328,10 +334,12 @@ def _fresh_handler() -> Handler:
     return app.lambda_handler
 
 
-def _webhook_handler() -> Handler:
-    """DeliverWebhooksFunction's handler, loaded under a name of its own (every function's
+def function_handler(folder: str) -> Handler:
+    """functions/<folder>/app.py's handler, loaded under a name of its own (every function's
     module is called app)."""
-    spec = importlib.util.spec_from_file_location("deliver_webhooks_app", WEBHOOK_FUNCTION_FILE)
+    spec = importlib.util.spec_from_file_location(
+        f"{folder}_app", REPO_ROOT / "functions" / folder / "app.py"
+    )
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)

@@ -67,8 +67,9 @@ class EventSourceMapping:
     def from_stack(
         cls, stack: LocalStack, function_id: str = FUNCTION_ID, event_name: str | None = None
     ) -> EventSourceMapping:
-        """The function's one SQS event, or the one named `event_name` (a function with
-        several, such as DeliverWebhooksFunction's ActivityEvents and Deliveries)."""
+        """The function's one SQS event, or the one named `event_name` (which must then be
+        the function's: FanOutWebhooksFunction's ActivityEvents, DeliverWebhooksFunction's
+        Deliveries)."""
         resources: Mapping[str, Any] = stack.template["Resources"]
         properties = resources[function_id].get("Properties") or {}
         globals_ = (stack.template.get("Globals") or {}).get("Function") or {}

@@ -1,5 +1,6 @@
 """EndpointStore: MemoryEndpointStore agrees with DynamoDbEndpointStore (the reference) on what
-delivery relies on: enabled endpoints, health (first failure, streak), disabling, attempts."""
+fan-out and delivery rely on: the endpoint list (disabled ones in it, removed ones not), health
+(first failure, streak), disabling, removal."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import boto3
 import pytest
 
 from activity_relay.adapters.dynamodb.endpoints import DynamoDbEndpointStore
-from activity_relay.core.webhooks_out.attempts import AttemptRecord
 from activity_relay.core.webhooks_out.endpoints import Endpoint, new_endpoint_id
 from activity_relay.core.webhooks_out.signing import SigningSecret, generate_secret
 from relay_local.fakes.webhooks_out import MemoryEndpointStore
@@ -49,7 +49,7 @@ def test_an_added_endpoint_reads_back_whole_and_is_enabled(store: Store) -> None
     store.add(added)
 
     assert store.get(added.endpoint_id) == added
-    assert store.enabled_endpoints() == [added]
+    assert store.endpoints() == [added]
     assert store.get(new_endpoint_id()) is None
 
 
@@ -70,7 +70,7 @@ def test_failures_count_up_from_the_first_until_a_success(store: Store) -> None:
     assert (healed.first_failure_at, healed.failure_streak) == (None, 0)
 
 
-def test_a_disabled_endpoint_keeps_its_reason_and_leaves_the_enabled_list(store: Store) -> None:
+def test_a_disabled_endpoint_keeps_its_reason_and_stays_in_the_list(store: Store) -> None:
     kept, gone = endpoint(), endpoint()
     store.add(kept)
     store.add(gone)
@@ -80,7 +80,34 @@ def test_a_disabled_endpoint_keeps_its_reason_and_leaves_the_enabled_list(store:
     disabled = store.get(gone.endpoint_id)
     assert disabled is not None
     assert (disabled.enabled, disabled.disabled_reason) == (False, "the endpoint answered 410 Gone")
-    assert store.enabled_endpoints() == [kept]
+    assert disabled.disabled_at == T0
+    # Its events are still fanned out to it: the deliverer parks them until it is enabled
+    assert sorted(e.endpoint_id for e in store.endpoints()) == sorted(
+        [kept.endpoint_id, gone.endpoint_id]
+    )
+
+
+def test_failures_are_counted_in_one_write_per_batch(store: Store) -> None:
+    added = endpoint()
+    store.add(added)
+
+    counted = store.record_failure(added.endpoint_id, T0, 3)
+
+    assert counted is not None
+    assert (counted.first_failure_at, counted.failure_streak) == (T0, 3)
+
+
+def test_a_removed_endpoint_leaves_the_list_and_reads_as_removed(store: Store) -> None:
+    added = endpoint()
+    store.add(added)
+
+    assert store.remove(added.endpoint_id, T0)
+
+    removed = store.get(added.endpoint_id)
+    assert removed is not None
+    assert removed.removed
+    assert store.endpoints() == []
+    assert store.record_failure(added.endpoint_id, T0) is None
 
 
 def test_health_updates_of_an_unknown_endpoint_change_nothing(store: Store) -> None:
@@ -91,13 +118,4 @@ def test_health_updates_of_an_unknown_endpoint_change_nothing(store: Store) -> N
     store.disable(unknown, "410", T0)
 
     assert store.get(unknown) is None
-    assert store.enabled_endpoints() == []
-
-
-def test_recorded_attempts_do_not_count_as_endpoints(store: Store) -> None:
-    added = endpoint()
-    store.add(added)
-
-    store.record_attempt(AttemptRecord(added.endpoint_id, "act_1", 1, T0, 500, None, 12, "retry"))
-
-    assert store.enabled_endpoints() == [added]
+    assert store.endpoints() == []

@@ -35,10 +35,10 @@ from leadlex_sandbox import SandboxServer
 from relay_local.template import LocalStack
 from relay_local.template.expanded import expanded_template
 from relay_local.webhook_receiver import WebhookReceiver
-from tests.integration.test_deliver_webhooks_handler import Webhooks
 from tests.integration.test_receive_handler import CONTACT, delivery, post
 from tests.integration.test_receive_handler import deploy as deploy_receiver
 from tests.integration.test_sweep_handler import SCHEDULED_EVENT, contact, quota, sweep_app
+from tests.integration.webhooks_out.test_webhook_handlers import Webhooks
 from tests.support.lambdas import LambdaContext, deploy_sync_function, invoke, sqs_event
 from tests.support.state_table import DynamoDbStateTable
 
@@ -167,7 +167,23 @@ def granted(function_id: str) -> set[str]:
     for statement in statements(function_id):
         assert statement["Effect"] == "Allow"
         every |= actions(statement)
-    return every
+    return every | key_policy_grants(function_id)
+
+
+def key_policy_grants(function_id: str) -> set[str]:
+    """What the template's KMS keys allow the function's role by name, in their key policies
+    (the webhook secrets' key lets the delivery function's role alone decrypt, a grant the role
+    cannot hold itself without a circular reference between the two)."""
+    role = expanded()["Resources"][function_id]["Properties"]["Role"]["Fn::GetAtt"][0]
+    principal = {"AWS": {"Fn::GetAtt": [role, "Arn"]}}
+    found: set[str] = set()
+    for resource in expanded()["Resources"].values():
+        if resource["Type"] != "AWS::KMS::Key":
+            continue
+        for statement in resource["Properties"]["KeyPolicy"]["Statement"]:
+            if statement["Effect"] == "Allow" and statement["Principal"] == principal:
+                found |= set(as_list(statement["Action"]))
+    return found
 
 
 def has_sqs_events(function_id: str) -> bool:
@@ -317,24 +333,79 @@ def sweep_deferred(
     sweep(SCHEDULED_EVENT, context)
 
 
-def deliver_webhooks(
-    aws_stack: LocalStack, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch, calls: Calls
-) -> None:
-    for name, value in aws_stack.function_environment("DeliverWebhooksFunction").items():
-        monkeypatch.setenv(name, value)
+def _webhook_functions(aws_stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Webhooks:
+    for function_id in ("FanOutWebhooksFunction", "DeliverWebhooksFunction"):
+        for name, value in aws_stack.function_environment(function_id).items():
+            monkeypatch.setenv(name, value)
     monkeypatch.setenv("WEBHOOK_ALLOW_LOCAL_TARGETS", "true")
     monkeypatch.setenv("WEBHOOK_RETRY_SCHEDULE", "1s")
     registry.reset()
-    webhooks = Webhooks(aws_stack)
-    for trigger in (webhooks.events, webhooks.deliveries):
-        trigger._handler = calls.wrap(trigger._handler)
-    with WebhookReceiver(answers=[500, 200]) as flaky, WebhookReceiver(answers=[410]) as gone:
+    return Webhooks(aws_stack)
+
+
+def fan_out_webhooks(
+    aws_stack: LocalStack, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch, calls: Calls
+) -> None:
+    webhooks = _webhook_functions(aws_stack, monkeypatch)
+    webhooks.fan_out._handler = calls.wrap(webhooks.fan_out._handler)
+    with WebhookReceiver() as receiver:
+        webhooks.register(receiver)
+        # an event kept and fanned out; a message that is no event dead-lettered
+        webhooks.publish("act_1", "call")
+        boto3.client("sqs").send_message(
+            QueueUrl=aws_stack.outputs["WebhookEventQueueUrl"], MessageBody="not an event"
+        )
+        webhooks.fan_out.drain()
+
+
+def deliver_webhooks(
+    aws_stack: LocalStack, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch, calls: Calls
+) -> None:
+    webhooks = _webhook_functions(aws_stack, monkeypatch)
+    webhooks.deliveries._handler = calls.wrap(webhooks.deliveries._handler)
+    with (
+        WebhookReceiver(answers=[500, 200]) as flaky,
+        WebhookReceiver(answers=[410]) as gone,
+        WebhookReceiver() as paused,
+    ):
         webhooks.register(flaky)
         webhooks.register(gone)
-        # fanned out to both; one retried then delivered, one disabled and dead-lettered
+        held = webhooks.register(paused)
+        webhooks.store.disable(held.endpoint_id, "by hand", datetime.now(UTC))
+        # one retried then delivered (its secret unsealed), one disabled and dead-lettered,
+        # one parked for a disabled endpoint
         webhooks.publish("act_1", "call")
         webhooks.until(lambda: len(flaky.deliveries) == 2 and len(gone.deliveries) == 1)
         webhooks.until(lambda: bool(webhooks.dead_letters()))
+        webhooks.until(lambda: any(True for _ in webhooks.ledger.parked(held.endpoint_id)))
+        # enabled while its delivery is being parked: the deliverer claims it back (DeleteItem)
+        with enabled_after_park(webhooks, held.endpoint_id):
+            webhooks.publish("act_2", "call")
+            webhooks.until(lambda: [d.webhook_id for d in paused.deliveries] == ["act_2"])
+
+
+@contextmanager
+def enabled_after_park(webhooks: Webhooks, endpoint_id: str) -> Iterator[None]:
+    """The endpoint enabled right after the deliverer parks a delivery for it (the race the
+    deliverer's re-read and claim are for)."""
+    original = botocore.client.BaseClient._make_api_call
+
+    def make_api_call(self: Any, operation_name: str, api_params: Any) -> Any:
+        answer = original(self, operation_name, api_params)
+        item = (
+            api_params.get("Item", {}).get("item", {}).get("S", "")
+            if operation_name == "PutItem"
+            else ""
+        )
+        if item.startswith("parked#"):
+            webhooks.store.enable(endpoint_id)
+        return answer
+
+    botocore.client.BaseClient._make_api_call = make_api_call  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        botocore.client.BaseClient._make_api_call = original  # type: ignore[method-assign]
 
 
 Scenario = Callable[[LocalStack, SandboxServer, pytest.MonkeyPatch, Calls], None]
@@ -342,6 +413,7 @@ SCENARIOS: dict[str, Scenario] = {
     "SyncActivitiesFunction": sync_activities,
     "ReceiveWebhooksFunction": receive_webhooks,
     "SweepFunction": sweep_deferred,
+    "FanOutWebhooksFunction": fan_out_webhooks,
     "DeliverWebhooksFunction": deliver_webhooks,
 }
 

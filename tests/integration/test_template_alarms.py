@@ -108,6 +108,50 @@ SIMPLE_ALARMS = {
         RELAY[1],
         "WebhookAlarmThreshold",
     ),
+    # Issue 20: the two webhook functions, their queues, dropped deliveries
+    "FanOutWebhooksErrorsAlarm": (
+        "AWS/Lambda",
+        "Errors",
+        function_dimension("FanOutWebhooksFunction"),
+        "FunctionErrorsAlarmThreshold",
+    ),
+    "FanOutWebhooksThrottlesAlarm": (
+        "AWS/Lambda",
+        "Throttles",
+        function_dimension("FanOutWebhooksFunction"),
+        "FunctionThrottlesAlarmThreshold",
+    ),
+    "DeliverWebhooksErrorsAlarm": (
+        "AWS/Lambda",
+        "Errors",
+        function_dimension("DeliverWebhooksFunction"),
+        "FunctionErrorsAlarmThreshold",
+    ),
+    "DeliverWebhooksThrottlesAlarm": (
+        "AWS/Lambda",
+        "Throttles",
+        function_dimension("DeliverWebhooksFunction"),
+        "FunctionThrottlesAlarmThreshold",
+    ),
+    "WebhookDeadLetterQueueAlarm": (
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["WebhookDeadLetterQueue", "QueueName"]}}],
+        "WebhookDeadLetterAlarmThreshold",
+    ),
+    "WebhookEventQueueAgeAlarm": (
+        "AWS/SQS",
+        "ApproximateAgeOfOldestMessage",
+        [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["WebhookEventQueue", "QueueName"]}}],
+        "WebhookQueueAgeAlarmSeconds",
+    ),
+    "WebhookDeliveryQueueAgeAlarm": (
+        "AWS/SQS",
+        "ApproximateAgeOfOldestMessage",
+        [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["WebhookDeliveryQueue", "QueueName"]}}],
+        "WebhookQueueAgeAlarmSeconds",
+    ),
+    "DeliveriesDroppedAlarm": (RELAY[0], "DeliveriesDropped", RELAY[1], "WebhookAlarmThreshold"),
     # The public URL: refused signatures, and the receiver's reserved concurrency reached.
     "WebhooksUnauthorizedAlarm": (
         RELAY[0],
@@ -129,6 +173,8 @@ def test_every_alarm_is_known_and_notifies_the_alarm_topic(translated: dict[str,
     assert set(found) == set(SIMPLE_ALARMS) | {
         "SyncActivitiesDurationAlarm",
         "SweepDurationAlarm",
+        "FanOutWebhooksDurationAlarm",
+        "DeliverWebhooksDurationAlarm",
         "DeferredWaitingAlarm",
     }
     for logical_id, alarm in found.items():
@@ -167,6 +213,8 @@ def test_dead_letters_alarm_from_the_first_one_by_default(translated: dict[str, 
             {"Fn::Sub": "100 * duration / ${FunctionTimeout}000"},
         ),
         ("SweepDurationAlarm", "SweepFunction", "100 * duration / 300000"),
+        ("FanOutWebhooksDurationAlarm", "FanOutWebhooksFunction", "100 * duration / 30000"),
+        ("DeliverWebhooksDurationAlarm", "DeliverWebhooksFunction", "100 * duration / 60000"),
     ],
 )
 def test_duration_alarms_compare_the_longest_run_with_the_timeout(
@@ -245,6 +293,11 @@ def test_the_dashboard_shows_the_relays_metrics_and_every_alarm(
         "WebhookDelivered",
         "WebhookDeadLettered",
         "WebhookEndpointDisabled",
+        "WebhookDeliveriesQueued",
+        "WebhookRetried",
+        "WebhookDeliveriesParked",
+        "WebhookDeliveriesReturned",
+        "DeliveriesDropped",
     }
     for widget in widgets:
         for metric in widget["properties"].get("metrics", []):
@@ -256,9 +309,39 @@ def test_the_metrics_alarmed_on_are_the_ones_the_handlers_emit() -> None:
     # A renamed metric would leave its alarm silent: the names are string literals in the code
     root = Path(__file__).resolve().parents[2]
     sources = "".join(p.read_text() for p in (root / "functions").glob("*/app.py"))
-    metrics = ("MessagesDeferred", "DeferredContactsEnqueued", "ActivitiesPublished")
-    for metric in (*metrics, "WebhooksUnauthorized"):
+    for metric in (
+        "MessagesDeferred",
+        "DeferredContactsEnqueued",
+        "ActivitiesPublished",
+        "WebhookDeadLettered",
+        "WebhookEndpointDisabled",
+        "DeliveriesDropped",
+        "WebhooksUnauthorized",
+    ):
         assert f'"{metric}"' in sources
+
+
+def test_the_dashboard_shows_both_webhook_functions_and_their_queues(
+    translated: dict[str, Any],
+) -> None:
+    body = translated["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    dashboard = json.loads(re.sub(r"\$\{([^}]+)\}", r"<\1>", body))
+    shown = {
+        (metric[0], metric[1], metric[3])
+        for widget in dashboard["widgets"]
+        if widget["type"] == "metric"
+        for metric in widget["properties"]["metrics"]
+    }
+    for function in ("FanOutWebhooksFunction", "DeliverWebhooksFunction"):
+        for name in ("Errors", "Throttles", "Duration"):
+            assert ("AWS/Lambda", name, f"<{function}>") in shown
+    for queue in ("WebhookEventQueue", "WebhookDeliveryQueue"):
+        assert ("AWS/SQS", "ApproximateAgeOfOldestMessage", f"<{queue}.QueueName>") in shown
+    assert (
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        "<WebhookDeadLetterQueue.QueueName>",
+    ) in shown
 
 
 def test_the_public_receiver_is_capped_by_default(translated: dict[str, Any]) -> None:

@@ -17,8 +17,10 @@ from activity_relay.adapters.http_delivery import HardenedSender
 from activity_relay.core.webhooks_out.attempts import RetrySchedule
 from activity_relay.core.webhooks_out.delivery import Fate, WebhookDeliverer
 from activity_relay.core.webhooks_out.ports import Delivery
+from activity_relay.core.webhooks_out.sealing import SecretKeeper
 from activity_relay.core.webhooks_out.signing import SigningSecret, generate_secret
 from loopback import LoopbackServer
+from relay_local.fakes.webhook_records import FakeSealer, MemoryDeliveryLedger
 from relay_local.webhook_receiver import WebhookReceiver
 from tests.support.webhooks_out import (
     MemoryEndpointStore,
@@ -207,6 +209,8 @@ def test_an_endpoint_hanging_until_the_timeout_does_not_delay_another() -> None:
         body = '{"event_id": "act_1"}'
         deliverer = WebhookDeliverer(
             endpoints=store,
+            ledger=MemoryDeliveryLedger(),
+            secrets=SecretKeeper(FakeSealer()),
             sender=HardenedSender(allow_local=True, timeout_seconds=1.5),
             queue=_NoQueue(),
             dead_letters=RecordedWebhookDeadLetters(),

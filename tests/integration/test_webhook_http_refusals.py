@@ -17,6 +17,8 @@ from activity_relay.adapters.http_delivery import HardenedSender
 from activity_relay.core.webhooks_out.attempts import RetrySchedule
 from activity_relay.core.webhooks_out.delivery import Fate, WebhookDeliverer
 from activity_relay.core.webhooks_out.ports import Delivery
+from activity_relay.core.webhooks_out.sealing import SecretKeeper
+from relay_local.fakes.webhook_records import FakeSealer, MemoryDeliveryLedger
 from relay_local.fakes.webhooks_out import MemoryEndpointStore, RecordedWebhookDeadLetters
 from relay_local.webhook_receiver import WebhookReceiver
 from tests.support.webhooks_out import make_endpoint
@@ -105,6 +107,8 @@ def test_an_unencodable_host_is_dead_lettered_at_once_not_retried() -> None:
     dead_letters = RecordedWebhookDeadLetters()
     deliverer = WebhookDeliverer(
         endpoints=store,
+        ledger=MemoryDeliveryLedger(),
+        secrets=SecretKeeper(FakeSealer()),
         sender=HardenedSender(),
         queue=_NoQueue(),
         dead_letters=dead_letters,

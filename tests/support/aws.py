@@ -3,7 +3,7 @@ what was published, and the calls a boto3 client makes."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from relay_local.template import LocalStack
@@ -75,3 +75,36 @@ def sns_entry_size(entry: dict[str, Any]) -> int:
         len(name.encode()) + len(value["DataType"].encode()) + len(value["StringValue"].encode())
         for name, value in entry.get("MessageAttributes", {}).items()
     )
+
+
+def fail_calls(
+    client: Any,
+    operation: str,
+    refused: Callable[[dict[str, Any]], bool] = lambda _: True,
+    code: str = "InternalError",
+) -> None:
+    """Answer every `operation` call whose parameters `refused` picks with a 500 and `code`, as a
+    service that is down would; the others reach moto."""
+
+    class Down:
+        status_code = 500
+
+    def judge(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context["refused"] = refused(params)
+
+    def answer(context: dict[str, Any], **_: Any) -> tuple[Any, dict[str, Any]] | None:
+        if context.get("refused"):
+            return Down(), {"Error": {"Code": code, "Message": "injected outage"}}
+        return None
+
+    service = client.meta.service_model.service_id.hyphenize()
+    client.meta.events.register(f"before-parameter-build.{service}.{operation}", judge)
+    client.meta.events.register(f"before-call.{service}.{operation}", answer)
+
+
+def string_attributes(message: dict[str, Any]) -> dict[str, str]:
+    return {
+        name: value["StringValue"]
+        for name, value in (message.get("MessageAttributes") or {}).items()
+        if "StringValue" in value
+    }

@@ -3,10 +3,13 @@
 add URL [--filter JSON] [--description TEXT] [--any-port]
                                                register; prints the id and the secret once
 list | show ID                                 endpoints; one with its recent attempts
-disable ID | enable ID | remove ID
+disable ID | remove ID
+enable ID [--skip-missed]                      deliver again, with what it missed meanwhile
 rotate-secret ID [--grace-hours N]             a new secret; the old one signs too until then
 test ID                                        a signed webhook.test event, now
-redrive ID                                     its dead-lettered deliveries, sent again
+redrive ID | redrive --events                  dead-lettered deliveries (or events) again
+replay ID --since T [--until T] [--filter J]   a time range of events delivered again
+migrate                                        seal secrets stored in the clear; drop old rows
 """
 
 from __future__ import annotations
@@ -15,28 +18,20 @@ import argparse
 import json
 import secrets
 from datetime import UTC, datetime, timedelta
-from typing import IO, TYPE_CHECKING
+from typing import IO
 
-from activity_relay.adapters.dynamodb.endpoints import DynamoDbEndpointStore
-from activity_relay.adapters.sqs.deliveries import ENDPOINT_ATTRIBUTE, SqsDeliveryQueue
 from activity_relay.core.webhooks_out.endpoints import (
     Endpoint,
-    check_endpoint_id,
     new_endpoint_id,
 )
 from activity_relay.core.webhooks_out.filters import check_filter
 from activity_relay.core.webhooks_out.ports import Delivery, WebhookConfigError
-from activity_relay.core.webhooks_out.signing import SigningSecret, generate_secret
+from activity_relay.core.webhooks_out.sealing import is_sealed, seal
+from activity_relay.core.webhooks_out.signing import SealedSecret, generate_secret
 from activity_relay.core.webhooks_out.targets import check_target
-from relay_cli.sqs import delete, peek, show_again
+from relay_cli.commands import webhook_deliveries
+from relay_cli.commands.webhook_stack import WebhookStack, endpoint_id_of, existing, now
 from relay_cli.target import Target, UsageError
-
-if TYPE_CHECKING:
-    from mypy_boto3_sqs.type_defs import MessageTypeDef
-
-TABLE = "WebhookEndpointTableName"
-DELIVERY_QUEUE = "WebhookDeliveryQueueUrl"
-DEAD_LETTERS = "WebhookDeadLetterQueueUrl"
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -47,8 +42,12 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--webhook-table", help="the endpoint table")
+    parser.add_argument("--webhook-attempt-table", help="the attempt table")
+    parser.add_argument("--webhook-event-table", help="the event table (replays)")
     parser.add_argument("--webhook-queue-url", help="the webhook delivery queue")
+    parser.add_argument("--webhook-event-queue-url", help="the queue of events to fan out")
     parser.add_argument("--webhook-dlq-url", help="the webhook dead-letter queue")
+    parser.add_argument("--webhook-key", help="the KMS key that seals signing secrets")
     actions = parser.add_subparsers(dest="webhooks_command", required=True, metavar="ACTION")
 
     add = actions.add_parser("add", help="register an endpoint (prints its secret once)")
@@ -76,18 +75,12 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     show.set_defaults(run=run_show)
 
     for name, run, text in (
-        ("disable", run_disable, "stop delivering to an endpoint"),
-        ("enable", run_enable, "deliver again (failure streak cleared)"),
-        ("remove", run_remove, "forget an endpoint and its attempts"),
+        ("disable", run_disable, "stop delivering; what it misses is kept until enable"),
+        ("remove", run_remove, "forget an endpoint, its attempts and what it missed"),
         ("test", run_test, "send it a signed webhook.test event now"),
-        ("redrive", run_redrive, "send its dead-lettered deliveries again"),
     ):
         action = actions.add_parser(name, help=text)
         action.add_argument("endpoint_id", help="the id add printed")
-        if name == "redrive":
-            action.add_argument(
-                "--max", type=int, default=1000, help="at most this many (default 1000)"
-            )
         action.set_defaults(run=run)
 
     rotate = actions.add_parser("rotate-secret", help="new secret; the old one signs until grace")
@@ -101,28 +94,13 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     rotate.add_argument("--json", action="store_true", help="print JSON")
     rotate.set_defaults(run=run_rotate)
 
+    migrate = actions.add_parser(
+        "migrate", help="seal secrets stored in the clear; delete attempt rows of the old layout"
+    )
+    migrate.add_argument("--dry-run", action="store_true", help="count, change nothing")
+    migrate.set_defaults(run=run_migrate)
 
-def _store(target: Target) -> DynamoDbEndpointStore:
-    client = target.session().client("dynamodb", endpoint_url=target.endpoint_url)
-    return DynamoDbEndpointStore(client, target.output(TABLE))
-
-
-def _endpoint_id(args: argparse.Namespace) -> str:
-    try:
-        return check_endpoint_id(args.endpoint_id.strip())
-    except WebhookConfigError as error:
-        raise UsageError(str(error)) from None
-
-
-def _existing(store: DynamoDbEndpointStore, endpoint_id: str) -> Endpoint:
-    endpoint = store.get(endpoint_id)
-    if endpoint is None:
-        raise UsageError(f"no endpoint {endpoint_id}")
-    return endpoint
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
+    webhook_deliveries.add_parsers(actions)
 
 
 def run_add(args: argparse.Namespace, target: Target, out: IO[str], err: IO[str]) -> int:
@@ -135,20 +113,22 @@ def run_add(args: argparse.Namespace, target: Target, out: IO[str], err: IO[str]
         raise UsageError(f"--filter is not JSON: {error}") from None
     except WebhookConfigError as error:
         raise UsageError(str(error)) from None
+    stack = WebhookStack(target)
+    endpoint_id = new_endpoint_id()
+    secret = generate_secret()
     endpoint = Endpoint(
-        endpoint_id=new_endpoint_id(),
+        endpoint_id=endpoint_id,
         url=url,
-        secrets=(SigningSecret(generate_secret()),),
+        secrets=(SealedSecret(stack.sealer.seal(endpoint_id, secret)),),
         filter_policy=policy,
         description=args.description,
-        created_at=_now(),
+        created_at=now(),
     )
-    _store(target).add(endpoint)
-    secret = endpoint.secrets[0].value
+    stack.endpoints.add(endpoint)
     if args.json:
-        print(json.dumps({"endpoint_id": endpoint.endpoint_id, "secret": secret}), file=out)
+        print(json.dumps({"endpoint_id": endpoint_id, "secret": secret}), file=out)
         return 0
-    print(f"endpoint  {endpoint.endpoint_id}", file=out)
+    print(f"endpoint  {endpoint_id}", file=out)
     print(f"url       {url}", file=out)
     print(f"filter    {json.dumps(policy) if policy else '(every event)'}", file=out)
     print(f"secret    {secret}", file=out)
@@ -170,16 +150,20 @@ def _summary(endpoint: Endpoint) -> dict[str, object]:
         "description": endpoint.description,
         "enabled": endpoint.enabled,
         "disabled_reason": endpoint.disabled_reason,
+        "disabled_at": endpoint.disabled_at.isoformat() if endpoint.disabled_at else None,
         "failure_streak": endpoint.failure_streak,
         "failing_since": endpoint.first_failure_at.isoformat()
         if endpoint.first_failure_at
         else None,
         "secrets": len(endpoint.secrets),
+        "secrets_sealed": is_sealed(endpoint),
     }
 
 
 def run_list(args: argparse.Namespace, target: Target, out: IO[str], err: IO[str]) -> int:
-    endpoints = sorted(_store(target).all_endpoints(), key=lambda e: e.created_at or _now())
+    endpoints = sorted(
+        WebhookStack(target).endpoints.endpoints(), key=lambda e: e.created_at or now()
+    )
     for endpoint in endpoints:
         if args.json:
             print(json.dumps(_summary(endpoint)), file=out)
@@ -196,11 +180,13 @@ def run_list(args: argparse.Namespace, target: Target, out: IO[str], err: IO[str
 
 
 def run_show(args: argparse.Namespace, target: Target, out: IO[str], err: IO[str]) -> int:
-    store = _store(target)
-    endpoint = _existing(store, _endpoint_id(args))
-    attempts = store.attempts(endpoint.endpoint_id, limit=args.attempts)
+    stack = WebhookStack(target)
+    endpoint = existing(stack, endpoint_id_of(args))
+    attempts = stack.ledger.attempts(endpoint.endpoint_id, limit=args.attempts)
+    parked = sum(1 for _ in stack.ledger.parked(endpoint.endpoint_id))
     if args.json:
         summary = _summary(endpoint) | {
+            "parked": parked,
             "attempts": [
                 {
                     "at": a.at.isoformat(),
@@ -212,11 +198,11 @@ def run_show(args: argparse.Namespace, target: Target, out: IO[str], err: IO[str
                     "action": a.action,
                 }
                 for a in attempts
-            ]
+            ],
         }
         print(json.dumps(summary), file=out)
         return 0
-    for name, value in _summary(endpoint).items():
+    for name, value in (_summary(endpoint) | {"parked": parked}).items():
         print(f"{name:<16}{json.dumps(value) if isinstance(value, dict) else value}", file=out)
     print(f"\nrecent attempts (newest first, {len(attempts)}):", file=out)
     for a in attempts:
@@ -230,39 +216,44 @@ def run_show(args: argparse.Namespace, target: Target, out: IO[str], err: IO[str
 
 
 def run_disable(args: argparse.Namespace, target: Target, out: IO[str], err: IO[str]) -> int:
-    endpoint_id = _endpoint_id(args)
-    if not _store(target).disable_by_hand(endpoint_id, _now()):
-        raise UsageError(f"no endpoint {endpoint_id}")
-    print(f"{endpoint_id} disabled: its deliveries are dead-lettered until enabled", file=out)
-    return 0
-
-
-def run_enable(args: argparse.Namespace, target: Target, out: IO[str], err: IO[str]) -> int:
-    endpoint_id = _endpoint_id(args)
-    if not _store(target).enable(endpoint_id):
-        raise UsageError(f"no endpoint {endpoint_id}")
-    print(f"{endpoint_id} enabled (relay webhooks redrive {endpoint_id}: what it missed)", file=out)
+    endpoint_id = endpoint_id_of(args)
+    stack = WebhookStack(target)
+    existing(stack, endpoint_id)
+    stack.endpoints.disable(endpoint_id, "by hand", now())
+    print(
+        f"{endpoint_id} disabled: its deliveries are kept until `relay webhooks enable "
+        f"{endpoint_id}` sends them (or `--skip-missed` drops them)",
+        file=out,
+    )
     return 0
 
 
 def run_remove(args: argparse.Namespace, target: Target, out: IO[str], err: IO[str]) -> int:
-    endpoint_id = _endpoint_id(args)
-    if not _store(target).remove(endpoint_id):
+    endpoint_id = endpoint_id_of(args)
+    stack = WebhookStack(target)
+    if not stack.endpoints.remove(endpoint_id, now()):
         raise UsageError(f"no endpoint {endpoint_id}")
-    print(f"{endpoint_id} removed", file=out)
+    stack.ledger.forget(endpoint_id)
+    print(f"{endpoint_id} removed (deliveries still queued for it are dropped)", file=out)
     return 0
 
 
 def run_rotate(args: argparse.Namespace, target: Target, out: IO[str], err: IO[str]) -> int:
     if args.grace_hours < 0:
         raise UsageError("--grace-hours must not be negative")
-    store = _store(target)
-    endpoint = _existing(store, _endpoint_id(args))
-    now = datetime.now(UTC)
-    rotated = endpoint.rotated(generate_secret(), now, timedelta(hours=args.grace_hours))
-    store.replace_secrets(endpoint.endpoint_id, rotated.secrets)
-    secret = rotated.secrets[0].value
-    until = rotated.secrets[1].expires_at if len(rotated.secrets) > 1 else None
+    stack = WebhookStack(target)
+    endpoint = existing(stack, endpoint_id_of(args))
+    at = datetime.now(UTC)
+    secret = generate_secret()
+    rotated = endpoint.rotated(
+        SealedSecret(stack.sealer.seal(endpoint.endpoint_id, secret)),
+        at,
+        timedelta(hours=args.grace_hours),
+    )
+    # A secret still in the clear (not yet migrated) is sealed as it is kept.
+    sealed = tuple(seal(stack.sealer, endpoint.endpoint_id, s) for s in rotated.secrets)
+    stack.endpoints.replace_secrets(endpoint.endpoint_id, sealed)
+    until = sealed[1].expires_at if len(sealed) > 1 else None
     if args.json:
         expiry = until.isoformat() if until else None
         print(json.dumps({"secret": secret, "previous_signs_until": expiry}), file=out)
@@ -274,8 +265,8 @@ def run_rotate(args: argparse.Namespace, target: Target, out: IO[str], err: IO[s
 
 
 def run_test(args: argparse.Namespace, target: Target, out: IO[str], err: IO[str]) -> int:
-    store = _store(target)
-    endpoint = _existing(store, _endpoint_id(args))
+    stack = WebhookStack(target)
+    endpoint = existing(stack, endpoint_id_of(args))
     event_id = f"evt_test_{secrets.token_hex(8)}"
     body = json.dumps(
         {
@@ -283,41 +274,32 @@ def run_test(args: argparse.Namespace, target: Target, out: IO[str], err: IO[str
             "event_id": event_id,
             "event_type": "webhook.test",
             "endpoint_id": endpoint.endpoint_id,
-            "occurred_at": _now().isoformat().replace("+00:00", "Z"),
+            "occurred_at": now().isoformat().replace("+00:00", "Z"),
         }
     )
-    queue = SqsDeliveryQueue(target.sqs(), target.output(DELIVERY_QUEUE))
-    if queue.enqueue([Delivery(endpoint.endpoint_id, body)]):
+    if stack.queue.enqueue([Delivery(endpoint.endpoint_id, body)]):
         print("could not queue the test delivery", file=err)
         return 1
     print(f"sent webhook.test {event_id} to {endpoint.url} (see: relay webhooks show)", file=out)
     return 0
 
 
-def _endpoint_of(message: MessageTypeDef) -> str | None:
-    attribute = (message.get("MessageAttributes") or {}).get(ENDPOINT_ATTRIBUTE)
-    return attribute.get("StringValue") if attribute else None
-
-
-def run_redrive(args: argparse.Namespace, target: Target, out: IO[str], err: IO[str]) -> int:
-    endpoint_id = _endpoint_id(args)
-    sqs = target.sqs()
-    dlq_url = target.output(DEAD_LETTERS)
-    queue = SqsDeliveryQueue(sqs, target.output(DELIVERY_QUEUE))
-    messages = peek(sqs, dlq_url, args.max)
-    kept = [m for m in messages if _endpoint_of(m) != endpoint_id]
-    try:
-        movable = [m for m in messages if _endpoint_of(m) == endpoint_id]
-        deliveries = [Delivery(endpoint_id, m.get("Body", "")) for m in movable]
-        failed = {id(d) for d in queue.enqueue(deliveries)}
-        sent = [m for m, d in zip(movable, deliveries, strict=True) if id(d) not in failed]
-        kept += [m for m, d in zip(movable, deliveries, strict=True) if id(d) in failed]
-        for start in range(0, len(sent), 10):
-            delete(sqs, dlq_url, sent[start : start + 10])
-    finally:
-        show_again(sqs, dlq_url, kept)
-    print(f"redrove {len(sent)} delivery(ies) to {endpoint_id}", file=out)
-    if len(sent) < len(movable):
-        print(f"{len(movable) - len(sent)} could not be sent; they stay dead-lettered", file=err)
-        return 1
+def run_migrate(args: argparse.Namespace, target: Target, out: IO[str], err: IO[str]) -> int:
+    """Idempotent: secrets in the clear are sealed (only if still in the clear: a rotation
+    meanwhile wins); attempt rows the endpoint table held before the attempt table are deleted
+    (they would expire within 14 days anyway, but the fan-out's Scan reads them until then)."""
+    stack = WebhookStack(target)
+    unsealed = [e for e in stack.endpoints.endpoints() if not is_sealed(e)]
+    legacy = list(stack.endpoints.legacy_items())
+    if args.dry_run:
+        print(f"{len(unsealed)} endpoint(s) to seal, {len(legacy)} old row(s) to delete", file=out)
+        return 0
+    sealed = 0
+    for endpoint in unsealed:
+        kept = tuple(seal(stack.sealer, endpoint.endpoint_id, s) for s in endpoint.secrets)
+        if stack.endpoints.replace_secrets(endpoint.endpoint_id, kept, only_unsealed=True):
+            sealed += 1
+    for key in legacy:
+        stack.endpoints.delete_item(key)
+    print(f"sealed the secrets of {sealed} endpoint(s); deleted {len(legacy)} old row(s)", file=out)
     return 0

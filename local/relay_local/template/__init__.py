@@ -17,9 +17,10 @@ invoke config and the schema registry and schema), and ``CreateStack`` fails on 
 ``Fn::GetAtt`` of one. So the template is interpreted here and only what can run locally is
 created: ``AWS::SQS::Queue``, ``AWS::SQS::QueuePolicy``, ``AWS::DynamoDB::Table``,
 ``AWS::SNS::Topic``, ``AWS::SNS::Subscription``, ``AWS::Events::EventBus``,
-``AWS::Events::Archive`` and ``AWS::SecretsManager::Secret`` (a generated value: a random
-placeholder). The functions, their layer and log groups are not; a function's environment is
-resolved against what was created.
+``AWS::Events::Archive``, ``AWS::SecretsManager::Secret`` (a generated value: a random
+placeholder) and ``AWS::KMS::Key`` (its key policy left out: it names a function's role, and
+moto does not enforce it). The functions, their layer and log groups are not; a function's
+environment is resolved against what was created.
 
 - ``interpreter``: the template read as CloudFormation reads it (tags, parameters, conditions,
   intrinsic functions, creation order); creates nothing.

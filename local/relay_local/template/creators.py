@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_sqs import SQSClient
 
-__all__ = ["PROVISIONED_TYPES", "ResourceCreator", "StackClients"]
+__all__ = ["LOCALLY_IGNORED", "PROVISIONED_TYPES", "ResourceCreator", "StackClients"]
 
 # What a creator gives back: the resource's Ref, and its Fn::GetAtt attributes by name.
 _Created = tuple[str, Mapping[str, str]]
@@ -38,6 +38,7 @@ class StackClients:
     sns: SNSClient
     events: EventBridgeClient
     secretsmanager: SecretsManagerClient | None = None
+    kms: Any = None  # KMS (no stubs in the dev set): the webhook secrets' key
 
     @classmethod
     def create(
@@ -57,6 +58,7 @@ class StackClients:
             secretsmanager=session.client(
                 "secretsmanager", region_name=region_name, endpoint_url=endpoint_url
             ),
+            kms=session.client("kms", region_name=region_name, endpoint_url=endpoint_url),
         )
 
 
@@ -223,6 +225,20 @@ class ResourceCreator:
         # Ref of a secret is its ARN, as in CloudFormation.
         return arn, {"Id": arn}
 
+    def _key(self, logical_id: str, properties: dict[str, Any]) -> _Created:
+        """A symmetric KMS key. Its KeyPolicy is not sent (see LOCALLY_IGNORED): it names the
+        delivery function's role, which is not created locally, and moto does not enforce key
+        policies anyway."""
+        if self._clients.kms is None:
+            raise TemplateError(f"{logical_id}: no KMS client to create it with")
+        request: dict[str, Any] = {}
+        if "Description" in properties:
+            request["Description"] = str(properties["Description"])
+        metadata = self._clients.kms.create_key(**request)["KeyMetadata"]
+        if scalar_str(properties.get("EnableKeyRotation", False)) == "true":
+            self._clients.kms.enable_key_rotation(KeyId=metadata["KeyId"])
+        return str(metadata["KeyId"]), {"Arn": str(metadata["Arn"]), "KeyId": metadata["KeyId"]}
+
     # Webhooks out: the topic → queue subscription (raw delivery) and its queue policy.
 
     def _subscription(self, logical_id: str, properties: dict[str, Any]) -> _Created:
@@ -262,8 +278,15 @@ class ResourceCreator:
         "AWS::SNS::Subscription": _subscription,
         "AWS::SQS::QueuePolicy": _queue_policy,
         "AWS::SecretsManager::Secret": _secret,
+        "AWS::KMS::Key": _key,
     }
 
+
+LOCALLY_IGNORED: Final[Mapping[str, frozenset[str]]] = {
+    "AWS::KMS::Key": frozenset({"KeyPolicy"}),
+}
+"""Properties left unresolved and unsent locally, by type: they name resources that are not
+created locally (a function's role) and change nothing moto enforces."""
 
 PROVISIONED_TYPES: Final = frozenset(ResourceCreator._BY_TYPE)
 """The resource types created locally; the template's others (functions, alarms, ...) are not."""

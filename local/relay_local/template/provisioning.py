@@ -17,7 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from relay_local.template.creators import PROVISIONED_TYPES, ResourceCreator, StackClients
+from relay_local.template.creators import (
+    LOCALLY_IGNORED,
+    PROVISIONED_TYPES,
+    ResourceCreator,
+    StackClients,
+)
 from relay_local.template.interpreter import (
     TEMPLATE_PATH,
     ProvisionedResource,
@@ -159,7 +164,13 @@ def provision_stack(
 
     for logical_id in creation_order(template, resolver, PROVISIONED_TYPES):
         declaration = template["Resources"][logical_id]
-        properties = resolver.resolve(declaration.get("Properties") or {})
+        ignored = LOCALLY_IGNORED.get(declaration["Type"], frozenset())
+        declared = {
+            name: value
+            for name, value in (declaration.get("Properties") or {}).items()
+            if name not in ignored
+        }
+        properties = resolver.resolve(declared)
         resources[logical_id] = creator.create(logical_id, declaration["Type"], properties)
 
     outputs = resolver.outputs()

@@ -68,9 +68,18 @@ def test_the_endpoint_tables_skip_does_not_claim_protection_it_lacks() -> None:
     assert "signing secrets" in reason
 
 
-def test_the_delivery_functions_concurrency_is_bounded_as_its_skip_says() -> None:
-    function = TEMPLATE["Resources"]["DeliverWebhooksFunction"]
-    assert "MaximumConcurrency" in skips(function)["CKV_AWS_115"]
+@pytest.mark.parametrize(
+    ("function_id", "parameter"),
+    [
+        ("FanOutWebhooksFunction", "WebhookFanOutMaximumConcurrency"),
+        ("DeliverWebhooksFunction", "WebhookDeliveryMaximumConcurrency"),
+    ],
+)
+def test_the_webhook_functions_concurrency_is_bounded_as_their_skips_say(
+    function_id: str, parameter: str
+) -> None:
+    function = TEMPLATE["Resources"][function_id]
+    assert parameter in skips(function)["CKV_AWS_115"]
     for name, event in function["Properties"]["Events"].items():
         scaling = event["Properties"].get("ScalingConfig") or {}
-        assert scaling.get("MaximumConcurrency") == {"Ref": "WebhookMaximumConcurrency"}, name
+        assert scaling.get("MaximumConcurrency") == {"Ref": parameter}, name

@@ -15,7 +15,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
-FUNCTIONS = ("sync_activities", "sweep_deferred", "receive_webhooks", "deliver_webhooks")
+FUNCTIONS = (
+    "sync_activities",
+    "sweep_deferred",
+    "receive_webhooks",
+    "fan_out_webhooks",
+    "deliver_webhooks",
+)
 HEAVY = (
     "boto3",
     "botocore.client",
@@ -108,3 +114,20 @@ def test_the_receiver_reads_no_parameters_when_its_secret_is_in_the_environment(
     assert "aws_lambda_powertools.utilities.parameters" not in modules
     assert "activity_relay.adapters.secrets" not in modules
     assert "requests" not in modules
+
+
+def test_the_fan_out_runtime_loads_no_http_library_and_no_kms() -> None:
+    # The fan-out never POSTs and never reads a secret: requests and the sealer stay out
+    modules = loaded(
+        "fan_out_webhooks",
+        "from activity_relay.runtime import fan_out; fan_out.runtime()",
+        _function_env("FanOutWebhooksFunction"),
+    )
+
+    assert {
+        "activity_relay.adapters.dynamodb.events",
+        "activity_relay.adapters.sqs.deliveries",
+    } <= set(modules)
+    assert not [m for m in modules if m.startswith("requests")]
+    assert "activity_relay.adapters.kms_secrets" not in modules
+    assert "activity_relay.adapters.http_delivery" not in modules

@@ -9,13 +9,16 @@ from standardwebhooks import Webhook
 
 from activity_relay.core.webhooks_out.attempts import AttemptOutcome, RetrySchedule
 from activity_relay.core.webhooks_out.delivery import Fate
-from activity_relay.core.webhooks_out.fanout import IncomingEvent, WebhookFanOut
+from activity_relay.core.webhooks_out.fanout import WebhookFanOut
 from tests.support.clock import Clock
 from tests.support.webhooks_out import (
     START,
     MemoryDeliveryQueue,
     MemoryEndpointStore,
+    MemoryEventStore,
+    RecordedWebhookDeadLetters,
     Simulation,
+    event,
     make_endpoint,
     status,
 )
@@ -23,23 +26,8 @@ from tests.support.webhooks_out import (
 DEFAULT = RetrySchedule.parse("5s,5m,30m,2h,5h,10h,10h")
 
 
-def event(event_id: str = "act_1", activity_type: str = "call") -> IncomingEvent:
-    body = json.dumps(
-        {
-            "schema_version": "1.0",
-            "event_id": event_id,
-            "event_type": "activity.created",
-            "contact_id": "123e4567-e89b-12d3-a456-426614174000",
-            "activity_type": activity_type,
-            "activity": {"id": event_id, "entity_type": "contact"},
-        }
-    )
-    return IncomingEvent(f"msg-{event_id}", body, {"activity_type": activity_type})
-
-
-def queue_event(simulation: Simulation, *events: IncomingEvent) -> None:
-    result = WebhookFanOut(simulation.store, simulation.queue).fan_out(list(events))
-    assert result.failed_message_ids == []
+def queue_event(simulation: Simulation, *events: object) -> None:
+    simulation.publish(*events)  # type: ignore[arg-type]
 
 
 def test_three_failures_then_200_deliver_exactly_once_after_three_retries() -> None:
@@ -121,12 +109,13 @@ def test_an_endpoint_failing_for_five_days_is_disabled_and_then_receives_nothing
     disabled_at = START + timedelta(days=5)
     last_post = max(p.at for p in sim.sender.to(endpoint.url))
     assert disabled_at <= last_post < disabled_at + timedelta(hours=11)
-    # What was queued before it was disabled is kept for a redrive; later events are not queued
-    queued_before = [f"act_{n}" for n in range(14) if timedelta(hours=12 * n) <= timedelta(days=5)]
-    assert sorted(letter["event_id"] for letter in sim.dead_letters.letters) == sorted(
-        queued_before
-    )
-    assert {p.headers["webhook-id"] for p in sim.sender.to(endpoint.url)} == set(queued_before)
+    # Nothing is posted once it is disabled: what came later is parked until it is enabled,
+    # and every event is either dead-lettered (out of attempts, or the disabling one) or parked
+    dead = {letter["event_id"] for letter in sim.dead_letters.letters}
+    parked = {event_id for (_, event_id) in sim.ledger.parked_by_key}
+    assert dead.isdisjoint(parked)
+    assert dead | parked == {f"act_{n}" for n in range(14)}
+    assert {f"act_{n}" for n in range(11, 14)} <= parked
 
 
 def test_410_disables_the_endpoint_at_once() -> None:
@@ -189,12 +178,13 @@ def test_fan_out_applies_each_endpoints_filter() -> None:
     store = MemoryEndpointStore()
     everything = store.add(make_endpoint())
     calls = store.add(make_endpoint(filter_policy={"activity_type": ["call", "meeting"]}))
-    store.add(make_endpoint(enabled=False, disabled_reason="by hand"))
+    removed = store.add(make_endpoint())
+    store.remove(removed.endpoint_id, START)
     queue = MemoryDeliveryQueue(Clock(START))
 
-    result = WebhookFanOut(store, queue).fan_out(
-        [event("a", "call"), event("b", "note"), event("c", "meeting")]
-    )
+    result = WebhookFanOut(
+        store.endpoints, MemoryEventStore(), queue, RecordedWebhookDeadLetters()
+    ).fan_out([event("a", "call"), event("b", "note"), event("c", "meeting")])
 
     assert result.queued == 5
     routed = sorted(
@@ -207,18 +197,7 @@ def test_fan_out_applies_each_endpoints_filter() -> None:
     )
 
 
-def test_fan_out_returns_the_events_whose_deliveries_could_not_be_queued() -> None:
-    store = MemoryEndpointStore()
-    store.add(make_endpoint())
-    queue = MemoryDeliveryQueue(Clock(START), refuse=lambda d: "act_2" in d.body)
-
-    result = WebhookFanOut(store, queue).fan_out([event("act_1"), event("act_2")])
-
-    assert result.failed_message_ids == ["msg-act_2"]
-    assert result.queued == 1
-
-
-def test_deliveries_to_a_disabled_endpoint_are_dead_lettered_unsent() -> None:
+def test_deliveries_to_a_disabled_endpoint_are_parked_unsent() -> None:
     sim = Simulation(DEFAULT)
     endpoint = sim.store.add(make_endpoint())
     queue_event(sim, event())
@@ -227,15 +206,16 @@ def test_deliveries_to_a_disabled_endpoint_are_dead_lettered_unsent() -> None:
     sim.run()
 
     assert sim.sender.posts == []
-    (letter,) = sim.dead_letters.letters
-    assert letter["reason"] == "endpoint disabled: by hand"
+    assert sim.dead_letters.letters == []
+    assert [r.fate for r in sim.results] == [Fate.PARKED]
+    assert list(sim.ledger.parked_by_key) == [(endpoint.endpoint_id, "act_1")]
 
 
 def test_deliveries_to_a_removed_endpoint_are_dropped() -> None:
     sim = Simulation(DEFAULT)
     endpoint = sim.store.add(make_endpoint())
     queue_event(sim, event())
-    del sim.store.endpoints[endpoint.endpoint_id]
+    sim.store.remove(endpoint.endpoint_id, START)
 
     sim.run()
 
@@ -253,7 +233,7 @@ def test_every_attempt_is_recorded_with_its_status() -> None:
     queue_event(sim, event())
     sim.run()
 
-    assert [(a.attempt, a.status, a.error, a.action) for a in sim.store.attempts] == [
+    assert [(a.attempt, a.status, a.error, a.action) for a in sim.ledger.records] == [
         (1, None, "timeout after 15 s", "retry"),
         (2, 200, None, "delivered"),
     ]

@@ -69,7 +69,7 @@ def test_during_a_rotation_both_secrets_sign_and_either_verifies() -> None:
     old = generate_secret()
     endpoint = make_endpoint(secrets=(SigningSecret(old),))
     new = generate_secret()
-    rotated = endpoint.rotated(new, now(), timedelta(days=1))
+    rotated = endpoint.rotated(SigningSecret(new), now(), timedelta(days=1))
 
     headers = delivery_headers(rotated.secrets, "act_1", now(), BODY)
 
@@ -82,7 +82,9 @@ def test_during_a_rotation_both_secrets_sign_and_either_verifies() -> None:
 def test_after_the_grace_period_only_the_new_secret_signs() -> None:
     old, new = generate_secret(), generate_secret()
     start = now() - timedelta(days=2)
-    rotated = make_endpoint(secrets=(SigningSecret(old),)).rotated(new, start, timedelta(days=1))
+    rotated = make_endpoint(secrets=(SigningSecret(old),)).rotated(
+        SigningSecret(new), start, timedelta(days=1)
+    )
 
     headers = delivery_headers(rotated.secrets, "act_1", now(), BODY)
 
@@ -94,8 +96,8 @@ def test_after_the_grace_period_only_the_new_secret_signs() -> None:
 
 def test_rotating_twice_keeps_at_most_two_secrets() -> None:
     endpoint = make_endpoint()
-    first = endpoint.rotated(generate_secret(), now(), timedelta(hours=1))
-    second = first.rotated(generate_secret(), now(), timedelta(hours=1))
+    first = endpoint.rotated(SigningSecret(generate_secret()), now(), timedelta(hours=1))
+    second = first.rotated(SigningSecret(generate_secret()), now(), timedelta(hours=1))
 
     assert len(second.secrets) == 2
     assert second.secrets[1].value == first.secrets[0].value

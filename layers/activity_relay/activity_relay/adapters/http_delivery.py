@@ -12,7 +12,9 @@ The address it resolved is checked once more by `address_refusal` (_CheckedAdapt
 refuses what requests-hardened lets through because Python calls it global: IPv4-compatible
 IPv6 (::127.0.0.1) and site-local fec0::/10. What the library lacks is wrapped here too: no
 proxies from the environment (a proxy would make the checked address meaningless), no cookies
-carried between endpoints, and a response body read only up to MAX_RESPONSE_BYTES.
+carried between endpoints, a response body read only up to MAX_RESPONSE_BYTES, and one deadline
+for the whole attempt (http_deadline.py): resolving, connecting, TLS, sending and reading the
+answer together within the timeout.
 
 A local stack may allow loopback targets over http (`allow_local`); the template never does.
 """
@@ -22,21 +24,27 @@ from __future__ import annotations
 import http.cookiejar
 import ipaddress
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 from requests_hardened import Config, HTTPSession
 from requests_hardened.ip_filter import InvalidIPAddress
-from requests_hardened.ip_filter_adapter import IPFilterAdapter
 
+from activity_relay.adapters.http_deadline import (
+    DeadlineAdapter,
+    DeadlineExceeded,
+    run_with_deadline,
+)
 from activity_relay.core.webhooks_out.attempts import AttemptOutcome
 from activity_relay.core.webhooks_out.ports import WebhookConfigError
 from activity_relay.core.webhooks_out.targets import address_refusal, check_target
 
 
-class _CheckedAdapter(IPFilterAdapter):  # type: ignore[misc]  # requests-hardened is untyped
-    """requests-hardened's adapter, with the address it resolved judged by our rules too."""
+class _CheckedAdapter(DeadlineAdapter):
+    """requests-hardened's adapter, with the address it resolved judged by our rules too, and
+    its connections registered with the attempt's deadline (DeadlineAdapter)."""
 
     def build_connection_pool_key_attributes(self, *args: Any, **kwargs: Any) -> Any:
         host_params, pool_kwargs = super().build_connection_pool_key_attributes(*args, **kwargs)
@@ -50,6 +58,7 @@ class _CheckedAdapter(IPFilterAdapter):  # type: ignore[misc]  # requests-harden
 
 
 TIMEOUT_SECONDS = 15.0
+"""One attempt as a whole (CONTRACT.md): DNS, connect, TLS, headers and body."""
 MAX_RESPONSE_BYTES = 4096
 USER_AGENT = "leadlex-relay-webhooks/1.0 (Standard Webhooks)"
 
@@ -74,6 +83,7 @@ class HardenedSender:
                 user_agent_override=USER_AGENT,
             )
         )
+        # Its adapters' pools also register each socket with the attempt, for the deadline.
         for prefix in ("https://", "http://"):
             session.mount(
                 prefix,
@@ -95,26 +105,11 @@ class HardenedSender:
             return int((time.monotonic() - started) * 1000)
 
         try:
-            with self._session.post(
-                url,
-                data=body,
-                headers=headers,
-                stream=True,
-                allow_redirects=False,
-                timeout=(self._timeout, self._timeout),
-            ) as response:
-                # Bounded: an endpoint answering gigabytes gets MAX_RESPONSE_BYTES read.
-                response.raw.read(self._max_response_bytes, decode_content=False)
-                status = response.status_code
-                error = None
-                if 300 <= status < 400:
-                    error = f"redirect to {response.headers.get('Location', '?')} not followed"
-                return AttemptOutcome(
-                    status,
-                    error=error,
-                    retry_after=response.headers.get("Retry-After"),
-                    duration_ms=elapsed(),
-                )
+            return run_with_deadline(lambda: self._post(url, body, headers, elapsed), self._timeout)
+        except DeadlineExceeded:
+            return AttemptOutcome(
+                None, error=f"timeout after {self._timeout:g} s", duration_ms=elapsed()
+            )
         except InvalidIPAddress as refused:
             host = urlsplit(url).hostname
             return AttemptOutcome(
@@ -138,3 +133,27 @@ class HardenedSender:
             )
         except requests.RequestException as failed:
             return AttemptOutcome(None, error=f"request failed: {failed}", duration_ms=elapsed())
+
+    def _post(
+        self, url: str, body: bytes, headers: dict[str, str], elapsed: Callable[[], int]
+    ) -> AttemptOutcome:
+        with self._session.post(
+            url,
+            data=body,
+            headers=headers,
+            stream=True,
+            allow_redirects=False,
+            timeout=(self._timeout, self._timeout),
+        ) as response:
+            # Bounded: an endpoint answering gigabytes gets MAX_RESPONSE_BYTES read.
+            response.raw.read(self._max_response_bytes, decode_content=False)
+            status = response.status_code
+            error = None
+            if 300 <= status < 400:
+                error = f"redirect to {response.headers.get('Location', '?')} not followed"
+            return AttemptOutcome(
+                status,
+                error=error,
+                retry_after=response.headers.get("Retry-After"),
+                duration_ms=elapsed(),
+            )

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_sqs import SQSClient
 
+    from activity_relay.adapters.kms_secrets import KmsClient
+
 
 @built_once
 def _session() -> Session:
@@ -63,6 +65,9 @@ class AwsClients:
 
     def secretsmanager(self) -> SecretsManagerClient:
         return cast("SecretsManagerClient", self._client("secretsmanager"))
+
+    def kms(self) -> KmsClient:
+        return cast("KmsClient", self._client("kms"))
 
     def _client(self, service: Any) -> Any:
         # Typed by the callers above: boto3-stubs types client() per literal service name.

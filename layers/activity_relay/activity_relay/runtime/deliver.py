@@ -1,8 +1,9 @@
 """The webhook delivery function (functions/deliver_webhooks): its settings and its runtime.
 
-Events from the activity topic's queue → one delivery per matching endpoint on the delivery
-queue; deliveries → signed POSTs, retried by the delivery queue's visibility, dead-lettered at
-last (core/webhooks_out/).
+Deliveries from the delivery queue → signed POSTs (core/webhooks_out/delivery.py), each counted
+in the attempt table before it is sent, retried by the queue's visibility, dead-lettered at
+last; deliveries of a disabled endpoint parked until it is enabled. Signing secrets are
+unsealed with the stack's KMS key (the only function allowed to).
 """
 
 from __future__ import annotations
@@ -11,33 +12,52 @@ import os
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from activity_relay.core.webhooks_out.attempts import DEFAULT_SCHEDULE, RetrySchedule
 from activity_relay.core.webhooks_out.ports import WebhookConfigError
 from activity_relay.runtime.environment import ConfigurationError, Environment
 from activity_relay.runtime.registry import built_once
-from activity_relay.runtime.sync import utc_now
 
 if TYPE_CHECKING:
-    from activity_relay.core.webhooks_out.delivery import DeliveryResult
-    from activity_relay.core.webhooks_out.fanout import FanOutResult, IncomingEvent
-    from activity_relay.core.webhooks_out.ports import Delivery
+    from activity_relay.core.webhooks_out.delivery import DeliveryResult, WebhookDeliverer
+    from activity_relay.core.webhooks_out.ports import (
+        Delivery,
+        DeliveryLedger,
+        DeliveryQueue,
+        EndpointStore,
+        SecretSealer,
+        WebhookDeadLetters,
+        WebhookSender,
+    )
     from activity_relay.lambda_events import Invocation
 
 ALLOW_LOCAL_TARGETS_VARIABLE = "WEBHOOK_ALLOW_LOCAL_TARGETS"
 """Set to `true` by a local stack only (never by template.yaml): http and loopback targets."""
 
+DEFAULT_MAX_RECEIVES = 100
+DEFAULT_RETENTION_DAYS = 14
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
 
 @dataclass(frozen=True, slots=True)
 class DeliverSettings:
     endpoint_table_name: str
+    attempt_table_name: str
     delivery_queue_url: str
     dead_letter_queue_url: str
     schedule: RetrySchedule
     concurrency: int = 10
     allow_local_targets: bool = False
+    max_receives: int = DEFAULT_MAX_RECEIVES
+    """The delivery queue's maxReceiveCount (template parameter WebhookDeliveryMaxReceiveCount)."""
+    secret_key_arn: str | None = None
+    retention_days: int = DEFAULT_RETENTION_DAYS
+    """How long a parked delivery is kept for its endpoint's `enable`."""
 
     @classmethod
     def from_env(cls, variables: Mapping[str, str]) -> DeliverSettings:
@@ -48,79 +68,105 @@ class DeliverSettings:
             )
         except WebhookConfigError as error:
             raise ConfigurationError(f"WEBHOOK_RETRY_SCHEDULE: {error}") from None
+        max_receives = env.integer(
+            "WEBHOOK_MAX_RECEIVES", default=DEFAULT_MAX_RECEIVES, low=1, high=1000
+        )
+        if schedule.attempts > max_receives:
+            raise ConfigurationError(
+                f"WEBHOOK_RETRY_SCHEDULE: {schedule.attempts} attempts do not fit the delivery "
+                f"queue's maxReceiveCount, WEBHOOK_MAX_RECEIVES = {max_receives}"
+            )
         allow = env.choice(ALLOW_LOCAL_TARGETS_VARIABLE, default="false", choices=("true", "false"))
         return cls(
             endpoint_table_name=env.required("WEBHOOK_ENDPOINT_TABLE_NAME"),
+            attempt_table_name=env.required("WEBHOOK_ATTEMPT_TABLE_NAME"),
             delivery_queue_url=env.required("WEBHOOK_DELIVERY_QUEUE_URL"),
             dead_letter_queue_url=env.required("WEBHOOK_DEAD_LETTER_QUEUE_URL"),
             schedule=schedule,
             concurrency=env.integer("WEBHOOK_CONCURRENCY", default=10, low=1, high=50),
             allow_local_targets=allow == "true",
+            max_receives=max_receives,
+            secret_key_arn=env.optional("WEBHOOK_SECRET_KEY_ARN"),
+            retention_days=env.integer(
+                "WEBHOOK_EVENT_RETENTION_DAYS", default=DEFAULT_RETENTION_DAYS, low=1, high=365
+            ),
         )
 
-    @property
-    def delivery_queue_name(self) -> str:
-        """The last part of the URL, which is also the last part of the queue's ARN."""
-        return self.delivery_queue_url.rstrip("/").rsplit("/", 1)[-1]
-
 
 @dataclass(frozen=True, slots=True)
-class WebhookWork:
-    """One batch as the handler splits it: events to fan out, deliveries to attempt."""
+class DeliverPorts:
+    """What the deliverer talks to; `DeliverRuntime.from_settings` makes the real ones, a
+    benchmark or a test may give others."""
 
-    events: list[IncomingEvent]
-    deliveries: list[Delivery]
-
-
-@dataclass(frozen=True, slots=True)
-class WebhookOutcome:
-    fanned_out: FanOutResult | None
-    delivered: list[DeliveryResult]
+    endpoints: EndpointStore
+    ledger: DeliveryLedger
+    sealer: SecretSealer
+    sender: WebhookSender
+    queue: DeliveryQueue
+    dead_letters: WebhookDeadLetters
 
 
 class DeliverRuntime:
-    """The deliver_webhooks function's runtime: events → deliveries, deliveries → POSTs."""
+    """The deliver_webhooks function's runtime: deliveries → POSTs."""
 
-    def __init__(self, settings: DeliverSettings, clock: Callable[[], datetime] = utc_now) -> None:
-        from activity_relay.adapters.dynamodb.endpoints import DynamoDbEndpointStore
-        from activity_relay.adapters.http_delivery import HardenedSender
-        from activity_relay.adapters.sqs.dead_letters import SqsWebhookDeadLetters
-        from activity_relay.adapters.sqs.deliveries import SqsDeliveryQueue
+    def __init__(
+        self,
+        settings: DeliverSettings,
+        ports: DeliverPorts,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
         from activity_relay.core.webhooks_out.delivery import WebhookDeliverer
-        from activity_relay.core.webhooks_out.fanout import WebhookFanOut
-        from activity_relay.runtime.aws import AwsClients
+        from activity_relay.core.webhooks_out.sealing import SecretKeeper
 
-        clients = AwsClients()
         self.settings = settings
-        store = DynamoDbEndpointStore(clients.dynamodb(), settings.endpoint_table_name)
-        queue = SqsDeliveryQueue(clients.sqs(), settings.delivery_queue_url)
-        self.fan_out = WebhookFanOut(store, queue)
-        self.deliverer = WebhookDeliverer(
-            endpoints=store,
-            sender=HardenedSender(allow_local=settings.allow_local_targets),
-            queue=queue,
-            dead_letters=SqsWebhookDeadLetters(clients.sqs(), settings.dead_letter_queue_url),
+        self.deliverer: WebhookDeliverer = WebhookDeliverer(
+            endpoints=ports.endpoints,
+            ledger=ports.ledger,
+            secrets=SecretKeeper(ports.sealer),
+            sender=ports.sender,
+            queue=ports.queue,
+            dead_letters=ports.dead_letters,
             schedule=settings.schedule,
             clock=clock,
             uniform=random.SystemRandom().uniform,
             concurrency=settings.concurrency,
+            max_receives=settings.max_receives,
         )
 
-    def is_delivery(self, event_source_arn: str) -> bool:
-        """Records from the delivery queue (else: events from the activity topic's queue)."""
-        return event_source_arn.rsplit(":", 1)[-1] == self.settings.delivery_queue_name
+    @classmethod
+    def from_settings(cls, settings: DeliverSettings) -> DeliverRuntime:
+        from activity_relay.adapters.dynamodb.attempts import DynamoDbDeliveryLedger
+        from activity_relay.adapters.dynamodb.endpoints import DynamoDbEndpointStore
+        from activity_relay.adapters.http_delivery import HardenedSender
+        from activity_relay.adapters.kms_secrets import KmsSecretSealer
+        from activity_relay.adapters.sqs.dead_letters import SqsWebhookDeadLetters
+        from activity_relay.adapters.sqs.deliveries import SqsDeliveryQueue
+        from activity_relay.runtime.aws import AwsClients
 
-    def process(self, work: WebhookWork, context: Invocation) -> WebhookOutcome:
-        fanned = self.fan_out.fan_out(work.events) if work.events else None
-        delivered = (
-            self.deliverer.deliver(work.deliveries, context.get_remaining_time_in_millis)
-            if work.deliveries
-            else []
+        # Short timeouts: the calls around a POST must leave its 15 s within the invocation.
+        clients = AwsClients(max_attempts=3, connect_timeout=2, read_timeout=5)
+        dynamodb = clients.dynamodb()
+        return cls(
+            settings,
+            DeliverPorts(
+                endpoints=DynamoDbEndpointStore(dynamodb, settings.endpoint_table_name),
+                ledger=DynamoDbDeliveryLedger(
+                    dynamodb,
+                    settings.attempt_table_name,
+                    park_retention=timedelta(days=settings.retention_days),
+                ),
+                sealer=KmsSecretSealer(clients.kms(), settings.secret_key_arn),
+                sender=HardenedSender(allow_local=settings.allow_local_targets),
+                queue=SqsDeliveryQueue(clients.sqs(), settings.delivery_queue_url),
+                dead_letters=SqsWebhookDeadLetters(clients.sqs(), settings.dead_letter_queue_url),
+            ),
         )
-        return WebhookOutcome(fanned, delivered)
+
+    def process(self, deliveries: list[Delivery], context: Invocation) -> list[DeliveryResult]:
+        return self.deliverer.deliver(deliveries, context.get_remaining_time_in_millis)
 
 
 @built_once
 def runtime() -> DeliverRuntime:
     """Raises ConfigurationError naming the variable; nothing is cached then."""
-    return DeliverRuntime(DeliverSettings.from_env(os.environ))
+    return DeliverRuntime.from_settings(DeliverSettings.from_env(os.environ))

@@ -1,10 +1,18 @@
-"""The webhook endpoint table (DynamoDB): one item per endpoint and one per recent attempt.
+"""The webhook endpoint table (DynamoDB): one item per endpoint, and nothing else.
 
-Key: `endpoint_id` (hash) and `item` (range): `endpoint` for the endpoint itself,
-`attempt#<ISO time>#<event id>#<attempt>` for each attempt, which expires after
-ATTEMPT_RETENTION (the table's TTL attribute `expires_at`). Signing secrets are stored here as
-they are, never logged: the table's encryption at rest keeps them from a lost disk, not from
-someone who may read the table.
+Key: `endpoint_id` (hash) and `item` (range) = `endpoint`. Attempts and parked deliveries live
+in the attempt table (attempts.py), so the fan-out's Scan reads endpoints only. Tables from
+before that split still hold `attempt#…` items here until `relay webhooks migrate` deletes them
+(or their TTL, 14 days, does); the Scan filters them out meanwhile.
+
+Signing secrets are stored sealed (`sealed_secrets`: each a KMS ciphertext bound to the
+endpoint id, adapters/kms_secrets.py), never in the clear. An endpoint registered before
+sealing still has `secrets` in the clear: it is read as such (and signs) until
+`relay webhooks migrate` seals it.
+
+A removed endpoint stays as a tombstone (`status` = `removed`) until its TTL (`expires_at`,
+REMOVED_RETENTION: longer than a delivery stays queued), so deliveries still queued for it are
+dropped and counted rather than dead-lettered as unknown.
 """
 
 from __future__ import annotations
@@ -16,18 +24,18 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from activity_relay.core.webhooks_out.attempts import AttemptRecord
 from activity_relay.core.webhooks_out.endpoints import Endpoint
-from activity_relay.core.webhooks_out.signing import SigningSecret
+from activity_relay.core.webhooks_out.signing import SealedSecret, SigningSecret, StoredSecret
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 ENDPOINT_ITEM = "endpoint"
-ATTEMPT_PREFIX = "attempt#"
-ATTEMPT_RETENTION = timedelta(days=14)
+REMOVED_RETENTION = timedelta(days=5)
+"""A removed endpoint's tombstone outlives the delivery queue's retention (4 days)."""
 
 _EXISTS = "attribute_exists(endpoint_id)"
+_LIVE = "attribute_exists(endpoint_id) AND #status <> :removed"
 
 
 class DynamoDbEndpointStore:
@@ -35,35 +43,16 @@ class DynamoDbEndpointStore:
         self._client = client
         self._table = table_name
 
-    # --- what delivery needs (core/webhooks_out/ports.py EndpointStore) ------------------------
+    # --- what fan-out and delivery need (core/webhooks_out/ports.py EndpointStore) -----------
 
-    def enabled_endpoints(self) -> list[Endpoint]:
-        return [e for e in self.all_endpoints() if e.enabled]
+    def endpoints(self) -> list[Endpoint]:
+        return [e for e in (_endpoint(item) for item in self._scan()) if not e.removed]
 
     def get(self, endpoint_id: str) -> Endpoint | None:
         item = self._client.get_item(
             TableName=self._table, Key=_key(endpoint_id), ConsistentRead=True
         ).get("Item")
         return _endpoint(item) if item else None
-
-    def record_attempt(self, record: AttemptRecord) -> None:
-        item: dict[str, Any] = {
-            **_key(
-                record.endpoint_id,
-                f"{ATTEMPT_PREFIX}{record.at.isoformat()}#{record.event_id}#{record.attempt}",
-            ),
-            "event_id": {"S": record.event_id},
-            "attempt": {"N": str(record.attempt)},
-            "at": {"S": record.at.isoformat()},
-            "duration_ms": {"N": str(record.duration_ms)},
-            "action": {"S": record.action},
-            "expires_at": {"N": str(int((record.at + ATTEMPT_RETENTION).timestamp()))},
-        }
-        if record.status is not None:
-            item["status_code"] = {"N": str(record.status)}
-        if record.error:
-            item["error"] = {"S": record.error[:500]}
-        self._client.put_item(TableName=self._table, Item=item)
 
     def record_success(self, endpoint_id: str, at: datetime) -> None:
         self._update(
@@ -72,12 +61,12 @@ class DynamoDbEndpointStore:
             {":zero": {"N": "0"}, ":at": {"S": at.isoformat()}},
         )
 
-    def record_failure(self, endpoint_id: str, at: datetime) -> Endpoint | None:
+    def record_failure(self, endpoint_id: str, at: datetime, count: int = 1) -> Endpoint | None:
         item = self._update(
             endpoint_id,
             "SET first_failure_at = if_not_exists(first_failure_at, :at), "
-            "failure_streak = if_not_exists(failure_streak, :zero) + :one, last_failure_at = :at",
-            {":at": {"S": at.isoformat()}, ":zero": {"N": "0"}, ":one": {"N": "1"}},
+            "failure_streak = if_not_exists(failure_streak, :zero) + :count, last_failure_at = :at",
+            {":at": {"S": at.isoformat()}, ":zero": {"N": "0"}, ":count": {"N": str(count)}},
         )
         return _endpoint(item) if item else None
 
@@ -102,18 +91,15 @@ class DynamoDbEndpointStore:
             "filter": {"S": json.dumps(endpoint.filter_policy, sort_keys=True)},
             "status": {"S": "enabled"},
             "failure_streak": {"N": "0"},
+            **_secrets_attribute(endpoint.secrets),
         }
         if endpoint.created_at is not None:
             item["created_at"] = {"S": endpoint.created_at.isoformat()}
-        item["secrets"] = _secrets_value(endpoint.secrets)
         self._client.put_item(
             TableName=self._table,
             Item=item,
             ConditionExpression="attribute_not_exists(endpoint_id)",
         )
-
-    def all_endpoints(self) -> list[Endpoint]:
-        return [_endpoint(item) for item in self._scan_endpoints()]
 
     def enable(self, endpoint_id: str) -> bool:
         """Enabled again with a clean slate: no failure streak, no reason."""
@@ -127,87 +113,93 @@ class DynamoDbEndpointStore:
             is not None
         )
 
-    def disable_by_hand(self, endpoint_id: str, at: datetime) -> bool:
+    def replace_secrets(
+        self, endpoint_id: str, secrets: tuple[StoredSecret, ...], *, only_unsealed: bool = False
+    ) -> bool:
+        """Store `secrets` (all sealed: as `sealed_secrets`, the clear ones removed); with
+        `only_unsealed`, only while the endpoint still holds secrets in the clear (migration
+        racing a rotation loses)."""
+        ((name, value),) = _secrets_attribute(secrets).items()
+        expression = f"SET {name} = :secrets"
+        if name == "sealed_secrets":
+            expression += " REMOVE secrets"
+        condition = "attribute_exists(secrets)" if only_unsealed else None
         return (
-            self._update(
-                endpoint_id,
-                "SET #status = :disabled, disabled_reason = :reason, disabled_at = :at",
-                {
-                    ":disabled": {"S": "disabled"},
-                    ":reason": {"S": "by hand"},
-                    ":at": {"S": at.isoformat()},
+            self._update(endpoint_id, expression, {":secrets": value}, condition=condition)
+            is not None
+        )
+
+    def remove(self, endpoint_id: str, at: datetime) -> bool:
+        """A tombstone in its place: no URL, no secrets, gone after REMOVED_RETENTION."""
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item={
+                    **_key(endpoint_id),
+                    "status": {"S": "removed"},
+                    "url": {"S": ""},
+                    "removed_at": {"S": at.isoformat()},
+                    "expires_at": {"N": str(int((at + REMOVED_RETENTION).timestamp()))},
                 },
+                ConditionExpression=_LIVE,
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":removed": {"S": "removed"}},
             )
-            is not None
-        )
+        except ClientError as error:
+            if _condition_failed(error):
+                return False
+            raise
+        return True
 
-    def replace_secrets(self, endpoint_id: str, secrets: tuple[SigningSecret, ...]) -> bool:
-        return (
-            self._update(
-                endpoint_id, "SET secrets = :secrets", {":secrets": _secrets_value(secrets)}
-            )
-            is not None
-        )
-
-    def attempts(self, endpoint_id: str, limit: int = 20) -> list[AttemptRecord]:
-        """The newest attempts first."""
-        response = self._client.query(
-            TableName=self._table,
-            KeyConditionExpression="endpoint_id = :id AND begins_with(#item, :prefix)",
-            ExpressionAttributeNames={"#item": "item"},
-            ExpressionAttributeValues={":id": {"S": endpoint_id}, ":prefix": {"S": ATTEMPT_PREFIX}},
-            ScanIndexForward=False,
-            Limit=limit,
-        )
-        return [_attempt(endpoint_id, item) for item in response.get("Items", [])]
-
-    def remove(self, endpoint_id: str) -> bool:
-        """The endpoint and its attempts; queued deliveries to it are then dropped."""
-        found = False
-        paginator = self._client.get_paginator("query")
+    def legacy_items(self) -> Iterator[dict[str, Any]]:
+        """Keys of the attempt records tables from before the attempt table still hold here."""
+        paginator = self._client.get_paginator("scan")
         for page in paginator.paginate(
             TableName=self._table,
-            KeyConditionExpression="endpoint_id = :id",
-            ExpressionAttributeValues={":id": {"S": endpoint_id}},
-            ProjectionExpression="endpoint_id, #item",
+            FilterExpression="#item <> :endpoint",
             ExpressionAttributeNames={"#item": "item"},
+            ExpressionAttributeValues={":endpoint": {"S": ENDPOINT_ITEM}},
+            ProjectionExpression="endpoint_id, #item",
         ):
-            for item in page.get("Items", []):
-                found = True
-                self._client.delete_item(
-                    TableName=self._table,
-                    Key={"endpoint_id": item["endpoint_id"], "item": item["item"]},
-                )
-        return found
+            yield from page.get("Items", [])
+
+    def delete_item(self, key: dict[str, Any]) -> None:
+        self._client.delete_item(TableName=self._table, Key=key)
 
     # --- helpers ---------------------------------------------------------------------------
 
     def _update(
-        self, endpoint_id: str, expression: str, values: dict[str, Any]
+        self,
+        endpoint_id: str,
+        expression: str,
+        values: dict[str, Any],
+        *,
+        condition: str | None = None,
     ) -> dict[str, Any] | None:
-        """The item after the update; None when the endpoint does not exist (any more)."""
+        """The item after the update; None when the endpoint does not exist (any more), is
+        removed, or `condition` does not hold."""
         request: dict[str, Any] = {
             "TableName": self._table,
             "Key": _key(endpoint_id),
             "UpdateExpression": expression,
-            "ConditionExpression": _EXISTS,
-            "ExpressionAttributeValues": values,
+            "ConditionExpression": _LIVE + (f" AND ({condition})" if condition else ""),
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {**values, ":removed": {"S": "removed"}},
             "ReturnValues": "ALL_NEW",
         }
-        if "#status" in expression:
-            request["ExpressionAttributeNames"] = {"#status": "status"}
         try:
             response = self._client.update_item(**request)
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if _condition_failed(error):
                 return None
             raise
         return dict(response.get("Attributes") or {}) or None
 
-    def _scan_endpoints(self) -> Iterator[dict[str, Any]]:
+    def _scan(self) -> Iterator[dict[str, Any]]:
         paginator = self._client.get_paginator("scan")
         for page in paginator.paginate(
             TableName=self._table,
+            ConsistentRead=True,
             FilterExpression="#item = :endpoint",
             ExpressionAttributeNames={"#item": "item"},
             ExpressionAttributeValues={":endpoint": {"S": ENDPOINT_ITEM}},
@@ -219,14 +211,26 @@ def _key(endpoint_id: str, item: str = ENDPOINT_ITEM) -> dict[str, Any]:
     return {"endpoint_id": {"S": endpoint_id}, "item": {"S": item}}
 
 
-def _secrets_value(secrets: tuple[SigningSecret, ...]) -> dict[str, Any]:
-    values: list[dict[str, Any]] = []
-    for secret in secrets:
-        entry: dict[str, Any] = {"value": {"S": secret.value}}
-        if secret.expires_at is not None:
-            entry["expires_at"] = {"S": secret.expires_at.isoformat()}
-        values.append({"M": entry})
-    return {"L": values}
+def _condition_failed(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+def _secrets_attribute(secrets: tuple[StoredSecret, ...]) -> dict[str, Any]:
+    """`sealed_secrets` when every secret is sealed, else (a test, a legacy copy) `secrets`."""
+    if all(isinstance(s, SealedSecret) for s in secrets):
+        return {"sealed_secrets": {"L": [_secret_value(s) for s in secrets]}}
+    return {"secrets": {"L": [_secret_value(s) for s in secrets]}}
+
+
+def _secret_value(secret: StoredSecret) -> dict[str, Any]:
+    entry: dict[str, Any] = (
+        {"ciphertext": {"B": secret.ciphertext}}
+        if isinstance(secret, SealedSecret)
+        else {"value": {"S": secret.value}}
+    )
+    if secret.expires_at is not None:
+        entry["expires_at"] = {"S": secret.expires_at.isoformat()}
+    return {"M": entry}
 
 
 def _text(item: dict[str, Any], name: str) -> str | None:
@@ -239,39 +243,28 @@ def _time(item: dict[str, Any], name: str) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
+def _stored_secret(entry: dict[str, Any]) -> StoredSecret:
+    fields = entry["M"]
+    expires = datetime.fromisoformat(fields["expires_at"]["S"]) if "expires_at" in fields else None
+    if "ciphertext" in fields:
+        return SealedSecret(bytes(fields["ciphertext"]["B"]), expires)
+    return SigningSecret(str(fields["value"]["S"]), expires)
+
+
 def _endpoint(item: dict[str, Any]) -> Endpoint:
-    secrets = tuple(
-        SigningSecret(
-            str(entry["M"]["value"]["S"]),
-            datetime.fromisoformat(entry["M"]["expires_at"]["S"])
-            if "expires_at" in entry["M"]
-            else None,
-        )
-        for entry in item.get("secrets", {}).get("L", [])
-    )
+    stored = item.get("sealed_secrets") or item.get("secrets") or {"L": []}
+    status = _text(item, "status")
     return Endpoint(
         endpoint_id=str(item["endpoint_id"]["S"]),
         url=_text(item, "url") or "",
-        secrets=secrets,
+        secrets=tuple(_stored_secret(entry) for entry in stored.get("L", [])),
         filter_policy=json.loads(_text(item, "filter") or "{}"),
         description=_text(item, "description") or "",
-        enabled=_text(item, "status") != "disabled",
+        enabled=status == "enabled" or status is None,
         disabled_reason=_text(item, "disabled_reason"),
+        disabled_at=_time(item, "disabled_at"),
         created_at=_time(item, "created_at"),
         first_failure_at=_time(item, "first_failure_at"),
         failure_streak=int(item.get("failure_streak", {}).get("N", "0")),
-    )
-
-
-def _attempt(endpoint_id: str, item: dict[str, Any]) -> AttemptRecord:
-    status = item.get("status_code", {}).get("N")
-    return AttemptRecord(
-        endpoint_id=endpoint_id,
-        event_id=_text(item, "event_id") or "",
-        attempt=int(item["attempt"]["N"]),
-        at=datetime.fromisoformat(str(item["at"]["S"])),
-        status=int(status) if status is not None else None,
-        error=_text(item, "error"),
-        duration_ms=int(item.get("duration_ms", {}).get("N", "0")),
-        action=_text(item, "action") or "",
+        removed=status == "removed",
     )

@@ -1,5 +1,12 @@
-"""SendMessageBatch, written once: the contact queue, the delivery queue and the relay CLI all
-send through SqsBatchSender."""
+"""SendMessageBatch, written once: the contact queue, the webhook queues and the relay CLI all
+send through SqsBatchSender.
+
+Calls are sized the way SQS counts them: at most BATCH_SIZE entries and MAX_BATCH_BYTES per
+call, each message (its body plus every attribute's name, data type and value) at most
+MAX_MESSAGE_BYTES. A message over that limit is never sent: it fails alone, reported with the
+reason, and the rest of its batch goes out. Counting by entries only, one 224 KB event fanned
+out to five endpoints made a 1.1 MB call that SQS refused whole, on every try.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +26,13 @@ if TYPE_CHECKING:
 
 BATCH_SIZE = 10
 """SendMessageBatch's limit on entries."""
+MAX_BATCH_BYTES = 1_048_576
+"""SendMessageBatch's limit on the sum of its messages' sizes (1 MiB)."""
+MAX_MESSAGE_BYTES = 262_144
+"""The relay's limit on one message (256 KiB): what SNS and EventBridge carry, so every event
+document fits, and what SQS took per message before 2025."""
+ATTRIBUTE_TYPE = "String"
+TOO_LARGE = "MessageTooLong"
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +42,14 @@ class SqsEntry:
     body: str
     delay_seconds: int | None = None  # None: the queue's own delivery delay applies
     attributes: Mapping[str, str] = field(default_factory=dict)  # String message attributes
+
+    @property
+    def size(self) -> int:
+        """Bytes as SQS counts them: the body, and each attribute's name, type and value."""
+        return _utf8(self.body) + sum(
+            _utf8(name) + len(ATTRIBUTE_TYPE) + _utf8(value)
+            for name, value in self.attributes.items()
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +63,7 @@ class BatchOutcome:
 
 
 class SqsBatchSender:
-    """SendMessageBatch, BATCH_SIZE entries a call.
+    """SendMessageBatch, at most BATCH_SIZE entries and MAX_BATCH_BYTES a call.
 
     Entries SQS fails on its side, entries it does not report and failed calls are resent,
     without the entries that went through, up to `attempts` times in all with exponential
@@ -66,10 +88,11 @@ class SqsBatchSender:
 
     def send(self, entries: Sequence[SqsEntry]) -> BatchOutcome:
         outcome = BatchOutcome(sent=[], failed=[])
-        for start in range(0, len(entries), BATCH_SIZE):
-            chunk = self._send(entries[start : start + BATCH_SIZE])
-            outcome.sent.extend(start + position for position in chunk.sent)
-            outcome.failed.extend((start + position, why) for position, why in chunk.failed)
+        for indices in chunks([entry.size for entry in entries], outcome.failed):
+            chunk = self._send([entries[index] for index in indices])
+            outcome.sent.extend(indices[position] for position in chunk.sent)
+            outcome.failed.extend((indices[position], why) for position, why in chunk.failed)
+        outcome.failed.sort()
         return outcome
 
     def _send(self, chunk: Sequence[SqsEntry]) -> BatchOutcome:
@@ -110,13 +133,37 @@ class SqsBatchSender:
         return BatchOutcome(sent=sent, failed=sorted(failed.items()))
 
 
+def chunks(sizes: Sequence[int], too_large: list[tuple[int, str]]) -> list[list[int]]:
+    """Indices of the entries in calls of at most BATCH_SIZE entries and MAX_BATCH_BYTES, in
+    order; an entry over MAX_MESSAGE_BYTES goes in no call and into `too_large` instead."""
+    calls: list[list[int]] = []
+    current: list[int] = []
+    total = 0
+    for index, size in enumerate(sizes):
+        if size > MAX_MESSAGE_BYTES:
+            too_large.append((index, f"{TOO_LARGE}: {size} bytes, over {MAX_MESSAGE_BYTES}"))
+            continue
+        if current and (len(current) == BATCH_SIZE or total + size > MAX_BATCH_BYTES):
+            calls.append(current)
+            current, total = [], 0
+        current.append(index)
+        total += size
+    if current:
+        calls.append(current)
+    return calls
+
+
+def _utf8(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
 def _request(position: int, entry: SqsEntry) -> SendMessageBatchRequestEntryTypeDef:
     request: SendMessageBatchRequestEntryTypeDef = {"Id": str(position), "MessageBody": entry.body}
     if entry.delay_seconds is not None:
         request["DelaySeconds"] = entry.delay_seconds
     if entry.attributes:
         request["MessageAttributes"] = {
-            name: {"DataType": "String", "StringValue": value}
+            name: {"DataType": ATTRIBUTE_TYPE, "StringValue": value}
             for name, value in entry.attributes.items()
         }
     return request

@@ -3,7 +3,7 @@ retries.
 
 A delivery's body is the event document exactly as published (it is what gets signed); the
 endpoint rides in the message attribute `webhook_endpoint_id`. Dead letters keep both and add
-`last_status`, `reason` and `event_id` (dead_letters.py).
+`last_status`, `reason`, `event_id` and `attempts` (dead_letters.py).
 """
 
 from __future__ import annotations
@@ -24,18 +24,18 @@ ENDPOINT_ATTRIBUTE = "webhook_endpoint_id"
 
 
 class SqsDeliveryQueue:
-    def __init__(self, client: SQSClient, queue_url: str) -> None:
+    def __init__(self, client: SQSClient, queue_url: str, sender: SqsBatchSender | None = None):
         self._client = client
         self._queue_url = queue_url
-        self._sender = SqsBatchSender(client, queue_url)
+        self._sender = sender or SqsBatchSender(client, queue_url)
 
-    def enqueue(self, deliveries: Sequence[Delivery]) -> list[Delivery]:
+    def enqueue(self, deliveries: Sequence[Delivery]) -> list[tuple[Delivery, str]]:
         outcome = self._sender.send(
             [SqsEntry(d.body, attributes={ENDPOINT_ATTRIBUTE: d.endpoint_id}) for d in deliveries]
         )
         for index, why in outcome.failed:
             logger.warning("delivery to %s not queued: %s", deliveries[index].endpoint_id, why)
-        return [deliveries[index] for index, _ in outcome.failed]
+        return [(deliveries[index], why) for index, why in outcome.failed]
 
     def postpone(self, delivery: Delivery, seconds: int) -> None:
         self._client.change_message_visibility(

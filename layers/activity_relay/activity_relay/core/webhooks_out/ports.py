@@ -1,10 +1,11 @@
-"""What webhook delivery needs of the world: the endpoint table, the delivery queue, its dead
-letters, and one HTTP POST."""
+"""What webhook fan-out and delivery need of the world: the endpoint table, the attempt ledger,
+the event store, the delivery queue and its dead letters, the key that seals signing secrets,
+and one HTTP POST."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
@@ -18,20 +19,25 @@ class WebhookConfigError(ValueError):
 
 
 class EndpointStore(Protocol):
-    """Registered webhook endpoints, their health and their recent attempts."""
+    """Registered webhook endpoints and their health; nothing else (attempts are the ledger's,
+    so reading the endpoints never grows with history)."""
 
-    def enabled_endpoints(self) -> list[Endpoint]: ...
+    def endpoints(self) -> list[Endpoint]:
+        """Every endpoint not removed, enabled or not: what an event is fanned out to."""
+        ...
 
-    def get(self, endpoint_id: str) -> Endpoint | None: ...
-
-    def record_attempt(self, record: AttemptRecord) -> None: ...
+    def get(self, endpoint_id: str) -> Endpoint | None:
+        """The endpoint as it is now (a removed one comes back with `removed` set for a while);
+        None for an id that was never registered."""
+        ...
 
     def record_success(self, endpoint_id: str, at: datetime) -> None:
         """Clear the failure streak and its start."""
         ...
 
-    def record_failure(self, endpoint_id: str, at: datetime) -> Endpoint | None:
-        """Count a failure (its start kept if one is running); the endpoint as it now is."""
+    def record_failure(self, endpoint_id: str, at: datetime, count: int = 1) -> Endpoint | None:
+        """Count `count` failures (their start kept if one is running); the endpoint as it now
+        is, or None if it no longer exists."""
         ...
 
     def disable(self, endpoint_id: str, reason: str, at: datetime) -> None: ...
@@ -40,18 +46,19 @@ class EndpointStore(Protocol):
 @dataclass(frozen=True, slots=True)
 class Delivery:
     """One event for one endpoint: the event document exactly as published, and, once on the
-    delivery queue, its receipt and which attempt this is (its receive count)."""
+    delivery queue, its message id, receipt and how often SQS has handed it out (receives are
+    not attempts: the ledger counts those)."""
 
     endpoint_id: str
     body: str
     message_id: str = ""
     receipt: str = ""
-    attempt: int = 1
+    receives: int = 1
 
 
 class DeliveryQueue(Protocol):
-    def enqueue(self, deliveries: Sequence[Delivery]) -> list[Delivery]:
-        """Send each delivery as its own message; return those that could not be sent."""
+    def enqueue(self, deliveries: Sequence[Delivery]) -> list[tuple[Delivery, str]]:
+        """Send each delivery as its own message; those that could not be sent, with why."""
         ...
 
     def postpone(self, delivery: Delivery, seconds: int) -> None:
@@ -61,12 +68,82 @@ class DeliveryQueue(Protocol):
 
 class WebhookDeadLetters(Protocol):
     def dead_letter(
-        self, delivery: Delivery, *, event_id: str, last_status: str, reason: str
+        self, delivery: Delivery, *, event_id: str, last_status: str, reason: str, attempts: int
     ) -> None:
-        """Keep the delivery (endpoint, event, last status) for `relay webhooks redrive`."""
+        """Keep the delivery (endpoint, event, last status, POSTs sent) for
+        `relay webhooks redrive`; raises if it could not be kept."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class ParkedDelivery:
+    """A delivery that found its endpoint disabled: kept until `relay webhooks enable`."""
+
+    endpoint_id: str
+    event_id: str
+    body: str
+    parked_at: datetime
+
+
+class DeliveryLedger(Protocol):
+    """Per endpoint: how many POSTs each delivery has sent, each attempt's record, and the
+    deliveries parked while it is disabled (the attempt table)."""
+
+    def count_attempt(self, delivery: Delivery, event_id: str, at: datetime) -> int:
+        """One more POST of this delivery, counted before it is sent: its attempt number."""
+        ...
+
+    def record_attempt(self, record: AttemptRecord) -> None: ...
+
+    def attempts(self, endpoint_id: str, limit: int = 20) -> list[AttemptRecord]:
+        """The newest first."""
+        ...
+
+    def park(self, delivery: Delivery, event_id: str, at: datetime) -> None: ...
+
+    def claim_parked(self, endpoint_id: str, event_id: str) -> ParkedDelivery | None:
+        """Take one parked delivery out, exactly once: None if someone else took it."""
+        ...
+
+    def parked(self, endpoint_id: str) -> Iterator[ParkedDelivery]: ...
+
+    def forget(self, endpoint_id: str) -> None:
+        """Everything kept for the endpoint (a removed endpoint's)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """An event as the fan-out received it, kept for `relay webhooks replay`."""
+
+    event_id: str
+    body: str
+    published_at: datetime
+    attributes: Mapping[str, str | None] = field(default_factory=dict)
+    message_id: str = ""
+
+
+class EventStore(Protocol):
+    def keep(self, events: Sequence[StoredEvent]) -> list[StoredEvent]:
+        """Store the events; those that could not be stored."""
+        ...
+
+    def between(self, since: datetime, until: datetime) -> Iterator[StoredEvent]:
+        """The events published in [since, until), oldest first."""
+        ...
+
+
+class SecretSealer(Protocol):
+    """Seals signing secrets so that only the delivery function can read them (a KMS key whose
+    policy lets it alone decrypt), bound to their endpoint."""
+
+    def seal(self, endpoint_id: str, secret: str) -> bytes: ...
+
+    def unseal(self, endpoint_id: str, sealed: bytes) -> str: ...
 
 
 class WebhookSender(Protocol):
     def post(self, url: str, body: bytes, headers: dict[str, str]) -> AttemptOutcome:
-        """POST once; never raises for what the endpoint or the network did."""
+        """POST once, within the timeout as a whole; never raises for what the endpoint or the
+        network did."""
+        ...

@@ -37,12 +37,30 @@ def check_secret(secret: str) -> None:
 
 @dataclass(frozen=True, slots=True)
 class SigningSecret:
+    """A secret in the clear: only in memory (the CLI prints it once; the delivery function
+    unseals it), or, in a table not yet migrated, as stored before secrets were sealed."""
+
     value: str = field(repr=False)
     expires_at: datetime | None = None
     """Set on the old secret of a rotation: it signs alongside the new one until then."""
 
     def active(self, now: datetime) -> bool:
         return self.expires_at is None or now < self.expires_at
+
+
+@dataclass(frozen=True, slots=True)
+class SealedSecret:
+    """A secret as the endpoint table keeps it: encrypted under the stack's key, bound to its
+    endpoint (the encryption context), readable by the delivery function alone."""
+
+    ciphertext: bytes = field(repr=False)
+    expires_at: datetime | None = None
+
+    def active(self, now: datetime) -> bool:
+        return self.expires_at is None or now < self.expires_at
+
+
+type StoredSecret = SigningSecret | SealedSecret
 
 
 def signature_header(

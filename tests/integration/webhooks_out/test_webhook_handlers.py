@@ -1,53 +1,60 @@
-"""The deliver_webhooks function on the template's stack (moto) with real HTTP receivers:
-topic → event queue (raw) → fan-out → delivery queue → signed POSTs, retries, dead letters."""
+"""The two webhook functions on the template's stack (moto) with real HTTP receivers: topic →
+event queue (raw) → fan_out_webhooks (event kept, one delivery per endpoint) → delivery queue →
+deliver_webhooks (sealed secret unsealed with KMS, each POST counted first, retries, dead
+letters)."""
 
 from __future__ import annotations
 
 import json
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
 
+from activity_relay.adapters.dynamodb.attempts import DynamoDbDeliveryLedger
 from activity_relay.adapters.dynamodb.endpoints import DynamoDbEndpointStore
+from activity_relay.adapters.dynamodb.events import DynamoDbEventStore
+from activity_relay.adapters.kms_secrets import KmsSecretSealer
 from activity_relay.core.webhooks_out.endpoints import Endpoint
 from activity_relay.runtime import registry
+from relay_local.embedded import WEBHOOK_FUNCTIONS, function_handler
 from relay_local.template import LocalStack
 from relay_local.trigger import EventSourceMapping, SqsTrigger
 from relay_local.webhook_receiver import WebhookReceiver
-from tests.support.lambdas import load_function
-from tests.support.webhooks_out import make_endpoint
+from tests.support.aws import drain, string_attributes
+from tests.support.webhooks_out import CONTACT, sealed_endpoint
 
 pytestmark = pytest.mark.integration
-
-FUNCTION_ID = "DeliverWebhooksFunction"
-CONTACT = "123e4567-e89b-12d3-a456-426614174000"
 
 
 class Webhooks:
     def __init__(self, stack: LocalStack) -> None:
         self.stack = stack
         self.sqs = boto3.client("sqs")
-        self.store = DynamoDbEndpointStore(
-            boto3.client("dynamodb"), stack.outputs["WebhookEndpointTableName"]
-        )
-        handler = load_function("deliver_webhooks").lambda_handler
-        self.events = SqsTrigger(
-            self.sqs, EventSourceMapping.from_stack(stack, FUNCTION_ID, "ActivityEvents"), handler
-        )
-        self.deliveries = SqsTrigger(
-            self.sqs, EventSourceMapping.from_stack(stack, FUNCTION_ID, "Deliveries"), handler
+        dynamodb = boto3.client("dynamodb")
+        self.store = DynamoDbEndpointStore(dynamodb, stack.outputs["WebhookEndpointTableName"])
+        self.ledger = DynamoDbDeliveryLedger(dynamodb, stack.outputs["WebhookAttemptTableName"])
+        self.events_table = DynamoDbEventStore(dynamodb, stack.outputs["WebhookEventTableName"])
+        self.sealer = KmsSecretSealer(boto3.client("kms"), stack.outputs["WebhookSecretKeyArn"])
+        self.fan_out, self.deliveries = (
+            SqsTrigger(
+                self.sqs,
+                EventSourceMapping.from_stack(stack, function_id, event_name),
+                function_handler(folder),
+            )
+            for function_id, event_name, folder in WEBHOOK_FUNCTIONS
         )
 
     def register(self, receiver: WebhookReceiver, **fields: Any) -> Endpoint:
-        endpoint = make_endpoint(receiver.url, **fields)
-        receiver.secret = endpoint.secrets[0].value
+        endpoint, secret = sealed_endpoint(self.sealer, receiver.url, **fields)  # type: ignore[arg-type]
+        receiver.secret = secret
         self.store.add(endpoint)
         return endpoint
 
-    def publish(self, event_id: str, activity_type: str) -> str:
+    def publish(self, event_id: str, activity_type: str, **extra: str) -> str:
         document = {
             "schema_version": "1.0",
             "event_id": event_id,
@@ -55,7 +62,12 @@ class Webhooks:
             "contact_id": CONTACT,
             "activity_type": activity_type,
             "occurred_at": "2026-03-01T10:00:00Z",
-            "activity": {"id": event_id, "activity_type": activity_type, "title": "Ünïcode"},
+            "activity": {
+                "id": event_id,
+                "activity_type": activity_type,
+                "title": "Ünïcode",
+                **extra,
+            },
         }
         body = json.dumps(document, ensure_ascii=False)
         boto3.client("sns").publish(
@@ -77,30 +89,23 @@ class Webhooks:
         deadline = time.monotonic() + timeout
         while not done():
             assert time.monotonic() < deadline, "timed out"
-            self.events.drain()
+            self.fan_out.drain()
             self.deliveries.drain()
             time.sleep(0.05)
 
     def dead_letters(self) -> list[dict[str, Any]]:
-        messages = self.sqs.receive_message(
-            QueueUrl=self.stack.outputs["WebhookDeadLetterQueueUrl"],
-            MaxNumberOfMessages=10,
-            MessageAttributeNames=["All"],
-        ).get("Messages", [])
         return [
-            {
-                "body": m["Body"],
-                **{k: v["StringValue"] for k, v in m.get("MessageAttributes", {}).items()},
-            }
-            for m in messages
+            {"body": m["Body"], **string_attributes(m)}
+            for m in drain(self.sqs, self.stack.outputs["WebhookDeadLetterQueueUrl"])
         ]
 
 
 @pytest.fixture
 def webhooks(stack_factory: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Webhooks]:
     stack = stack_factory(parameter_overrides={"WebhookRetrySchedule": "1s,1s"})
-    for name, value in stack.function_environment(FUNCTION_ID).items():
-        monkeypatch.setenv(name, value)
+    for function_id, _, _ in WEBHOOK_FUNCTIONS:
+        for name, value in stack.function_environment(function_id).items():
+            monkeypatch.setenv(name, value)
     monkeypatch.setenv("WEBHOOK_ALLOW_LOCAL_TARGETS", "true")
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
     registry.reset()
@@ -122,10 +127,35 @@ def test_an_event_reaches_every_matching_endpoint_signed_and_byte_for_byte(
         assert all(d.verified for d in everything.deliveries + calls_only.deliveries)
         assert sorted(d.body for d in everything.deliveries) == sorted([note, call])
         assert [(d.webhook_id, d.body) for d in calls_only.deliveries] == [("act_call", call)]
-    assert '"WebhookDelivered"' in capsys.readouterr().out
+    output = capsys.readouterr().out
+    assert '"WebhookDeliveriesQueued"' in output
+    assert '"WebhookDelivered"' in output
+    # Both events were kept for replays, as published
+    now = datetime.now(UTC)
+    kept = sorted(e.body for e in webhooks.events_table.between(now - timedelta(hours=1), now))
+    assert kept == sorted([note, call])
 
 
-def test_500_twice_then_200_is_retried_and_delivered_once(
+def test_a_250_kb_event_matching_ten_endpoints_reaches_all_ten(webhooks: Webhooks) -> None:
+    receivers = [WebhookReceiver() for _ in range(10)]
+    for receiver in receivers:
+        receiver.start()
+    try:
+        for receiver in receivers:
+            webhooks.register(receiver)
+        body = webhooks.publish("act_big", "call", description="d" * 250_000)
+
+        webhooks.until(lambda: all(r.deliveries for r in receivers), timeout=30)
+
+        assert all([d.body for d in r.deliveries] == [body] for r in receivers)
+        assert all(r.deliveries[0].verified for r in receivers)
+        assert webhooks.dead_letters() == []
+    finally:
+        for receiver in receivers:
+            receiver.stop()
+
+
+def test_500_twice_then_200_is_retried_and_each_post_counted(
     webhooks: Webhooks, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with WebhookReceiver(answers=[500, 500, 200]) as flaky:
@@ -136,13 +166,12 @@ def test_500_twice_then_200_is_retried_and_delivered_once(
 
         assert [d.answered for d in flaky.deliveries] == [500, 500, 200]
         assert all(d.verified for d in flaky.deliveries)
-        assert {d.webhook_id for d in flaky.deliveries} == {"act_1"}
         gaps = [
             b.received_at - a.received_at
             for a, b in zip(flaky.deliveries, flaky.deliveries[1:], strict=False)
         ]
         assert all(gap >= 0.85 for gap in gaps), gaps  # the 1 s steps, less 10 % jitter
-        attempts = webhooks.store.attempts(endpoint.endpoint_id)
+        attempts = webhooks.ledger.attempts(endpoint.endpoint_id)
         assert [(a.attempt, a.status, a.action) for a in reversed(attempts)] == [
             (1, 500, "retry"),
             (2, 500, "retry"),
@@ -177,15 +206,43 @@ def test_after_the_last_attempt_the_delivery_is_dead_lettered_with_its_status(
         ]
 
 
-def test_410_disables_the_endpoint(webhooks: Webhooks, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_delivery_without_its_endpoint_is_dead_lettered_alone_and_the_batch_goes_out(
+    webhooks: Webhooks, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with WebhookReceiver() as receiver:
+        endpoint = webhooks.register(receiver)
+        queue = webhooks.stack.outputs["WebhookDeliveryQueueUrl"]
+        good = [webhooks.publish(f"act_{n}", "call") for n in (1, 2)]
+        webhooks.fan_out.drain()
+        # A poison delivery in the same batch: no webhook_endpoint_id attribute
+        webhooks.sqs.send_message(QueueUrl=queue, MessageBody=good[0])
+
+        webhooks.until(lambda: len(receiver.deliveries) == 2)
+        (letter,) = webhooks.dead_letters()
+
+        assert sorted(d.body for d in receiver.deliveries) == sorted(good)
+        assert letter["reason"] == "the delivery names no endpoint"
+        assert "webhook_endpoint_id" not in letter
+        assert endpoint.endpoint_id
+    assert '"WebhookDeadLettered"' in capsys.readouterr().out
+
+
+def test_410_disables_the_endpoint_and_later_events_are_parked_for_it(
+    webhooks: Webhooks, capsys: pytest.CaptureFixture[str]
+) -> None:
     with WebhookReceiver(answers=[410]) as gone:
         endpoint = webhooks.register(gone)
 
         webhooks.publish("act_1", "call")
         webhooks.until(lambda: bool(webhooks.dead_letters()))
+        webhooks.publish("act_2", "call")
+        webhooks.until(lambda: any(True for _ in webhooks.ledger.parked(endpoint.endpoint_id)))
 
         stored = webhooks.store.get(endpoint.endpoint_id)
         assert stored is not None
         assert not stored.enabled
         assert len(gone.deliveries) == 1
-    assert '"WebhookEndpointDisabled"' in capsys.readouterr().out
+        assert [p.event_id for p in webhooks.ledger.parked(endpoint.endpoint_id)] == ["act_2"]
+    output = capsys.readouterr().out
+    assert '"WebhookEndpointDisabled"' in output
+    assert '"WebhookDeliveriesParked"' in output

@@ -1,0 +1,222 @@
+"""``relay webhooks enable | redrive | replay``: deliveries sent again.
+
+- enable ID: the endpoint delivers again, starting with what it missed while disabled (the
+  deliveries parked for it, each claimed exactly once), unless --skip-missed.
+- redrive ID: its dead-lettered deliveries back onto the delivery queue; --events: dead-lettered
+  events that reached no endpoint (the fan-out failed them) back onto the event queue.
+- replay ID --since T [--until T] [--filter JSON]: the events of a time range, from the event
+  table, delivered to the endpoint again (same webhook-id; its filter and --filter apply).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import IO, TYPE_CHECKING, Any
+
+from activity_relay.adapters.sqs.batch import SqsBatchSender, SqsEntry
+from activity_relay.adapters.sqs.deliveries import ENDPOINT_ATTRIBUTE
+from activity_relay.core.webhooks_out.filters import check_filter, matches
+from activity_relay.core.webhooks_out.ports import Delivery, WebhookConfigError
+from relay_cli.commands.webhook_stack import (
+    DEAD_LETTERS,
+    EVENT_QUEUE,
+    WebhookStack,
+    endpoint_id_of,
+    existing,
+    now,
+)
+from relay_cli.sqs import SEND_ATTEMPTS, delete, peek, show_again
+from relay_cli.target import Target, UsageError
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs.type_defs import MessageTypeDef
+
+CHUNK = 100
+"""Deliveries queued at a time by replay and enable."""
+
+
+def add_parsers(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    enable = actions.add_parser("enable", help="deliver again, with what it missed meanwhile")
+    enable.add_argument("endpoint_id", help="the id add printed")
+    enable.add_argument(
+        "--skip-missed", action="store_true", help="drop what it missed while disabled"
+    )
+    enable.set_defaults(run=run_enable)
+
+    redrive = actions.add_parser("redrive", help="send dead-lettered deliveries again")
+    redrive.add_argument("endpoint_id", nargs="?", help="the endpoint whose dead letters to send")
+    redrive.add_argument(
+        "--events",
+        action="store_true",
+        help="instead: dead-lettered events that reached no endpoint, fanned out again",
+    )
+    redrive.add_argument("--max", type=int, default=1000, help="at most this many (default 1000)")
+    redrive.set_defaults(run=run_redrive)
+
+    replay = actions.add_parser("replay", help="deliver a time range of events again")
+    replay.add_argument("endpoint_id", help="the id add printed")
+    replay.add_argument("--since", required=True, help="ISO 8601 time, or 90m / 6h / 3d ago")
+    replay.add_argument("--until", help="ISO 8601 time, or 90m / 6h / 3d ago (default: now)")
+    replay.add_argument("--filter", help="only events this SNS filter policy matches too")
+    replay.add_argument("--json", action="store_true", help="print JSON")
+    replay.set_defaults(run=run_replay)
+
+
+def run_enable(args: argparse.Namespace, target: Target, out: IO[str], err: IO[str]) -> int:
+    """Enable, then claim what was parked a chunk at a time and queue each chunk at once (an
+    interrupted enable leaves the rest parked for the next one)."""
+    endpoint_id = endpoint_id_of(args)
+    stack = WebhookStack(target)
+    existing(stack, endpoint_id)
+    if not stack.endpoints.enable(endpoint_id):
+        raise UsageError(f"no endpoint {endpoint_id}")
+    queued = dropped = unsent = 0
+    for chunk in _chunks(iter(list(stack.ledger.parked(endpoint_id)))):
+        claimed = [
+            taken
+            for parked in chunk
+            # None: the deliverer took it back itself, having found the endpoint enabled
+            if (taken := stack.ledger.claim_parked(endpoint_id, parked.event_id)) is not None
+        ]
+        if args.skip_missed:
+            dropped += len(claimed)
+            continue
+        pairs = [(Delivery(endpoint_id, p.body), p) for p in claimed]
+        parked_as = {id(delivery): parked for delivery, parked in pairs}
+        failed = stack.queue.enqueue([delivery for delivery, _ in pairs])
+        for delivery, _ in failed:
+            # Parked again, for the next enable: nothing is lost to a queue that failed.
+            parked = parked_as[id(delivery)]
+            stack.ledger.park(delivery, parked.event_id, parked.parked_at)
+        queued += len(pairs) - len(failed)
+        unsent += len(failed)
+    if args.skip_missed:
+        print(f"{endpoint_id} enabled; {dropped} missed delivery(ies) dropped", file=out)
+        return 0
+    print(f"{endpoint_id} enabled; {queued} delivery(ies) it missed queued", file=out)
+    if unsent:
+        print(f"{unsent} could not be queued; they stay parked (enable again)", file=err)
+        return 1
+    return 0
+
+
+def _endpoint_of(message: MessageTypeDef) -> str | None:
+    attribute = (message.get("MessageAttributes") or {}).get(ENDPOINT_ATTRIBUTE)
+    return attribute.get("StringValue") if attribute else None
+
+
+def run_redrive(args: argparse.Namespace, target: Target, out: IO[str], err: IO[str]) -> int:
+    if args.events == bool(args.endpoint_id):
+        raise UsageError("name an endpoint, or pass --events (not both)")
+    stack = WebhookStack(target)
+    dlq_url = target.output(DEAD_LETTERS)
+    endpoint_id = None if args.events else endpoint_id_of(args)
+    messages = peek(stack.sqs, dlq_url, args.max)
+    movable = [m for m in messages if _endpoint_of(m) == endpoint_id]
+    kept = [m for m in messages if _endpoint_of(m) != endpoint_id]
+    sent: list[MessageTypeDef] = []
+    try:
+        if endpoint_id is not None:
+            deliveries = [Delivery(endpoint_id, m.get("Body", "")) for m in movable]
+            failed = {id(d) for d, _ in stack.queue.enqueue(deliveries)}
+            unsent = {i for i, d in enumerate(deliveries) if id(d) in failed}
+        else:
+            unsent = _fan_out_again(stack, target.output(EVENT_QUEUE), movable)
+        sent = [m for i, m in enumerate(movable) if i not in unsent]
+        kept += [m for i, m in enumerate(movable) if i in unsent]
+        for start in range(0, len(sent), 10):
+            delete(stack.sqs, dlq_url, sent[start : start + 10])
+    finally:
+        show_again(stack.sqs, dlq_url, kept)
+    what = "event(s) to the fan-out" if endpoint_id is None else f"delivery(ies) to {endpoint_id}"
+    print(f"redrove {len(sent)} {what}", file=out)
+    if len(sent) < len(movable):
+        print(f"{len(movable) - len(sent)} could not be sent; they stay dead-lettered", file=err)
+        return 1
+    return 0
+
+
+def _fan_out_again(stack: WebhookStack, queue_url: str, messages: Sequence[Any]) -> set[int]:
+    """Dead-lettered events back onto the event queue, their filter attributes kept."""
+    entries = [
+        SqsEntry(
+            m.get("Body", ""),
+            attributes={
+                name: value["StringValue"]
+                for name, value in (m.get("MessageAttributes") or {}).items()
+                if "StringValue" in value
+            },
+        )
+        for m in messages
+    ]
+    outcome = SqsBatchSender(stack.sqs, queue_url, attempts=SEND_ATTEMPTS).send(entries)
+    return {index for index, _ in outcome.failed}
+
+
+def run_replay(args: argparse.Namespace, target: Target, out: IO[str], err: IO[str]) -> int:
+    stack = WebhookStack(target)
+    endpoint = existing(stack, endpoint_id_of(args))
+    at = now()
+    since = parse_time(args.since, at, "--since")
+    until = parse_time(args.until, at, "--until") if args.until else at + timedelta(seconds=1)
+    if since >= until:
+        raise UsageError("--since must be before --until")
+    try:
+        extra = check_filter(json.loads(args.filter)) if args.filter else {}
+    except json.JSONDecodeError as error:
+        raise UsageError(f"--filter is not JSON: {error}") from None
+    except WebhookConfigError as error:
+        raise UsageError(str(error)) from None
+    queued = unsent = 0
+    for chunk in _chunks(
+        Delivery(endpoint.endpoint_id, event.body)
+        for event in stack.events.between(since, until)
+        if matches(endpoint.filter_policy, event.attributes) and matches(extra, event.attributes)
+    ):
+        failed = stack.queue.enqueue(chunk)
+        queued += len(chunk) - len(failed)
+        unsent += len(failed)
+    if args.json:
+        print(json.dumps({"queued": queued, "not_queued": unsent}), file=out)
+    else:
+        print(
+            f"replaying {queued} event(s) of {since.isoformat()} .. {until.isoformat()} "
+            f"to {endpoint.endpoint_id}",
+            file=out,
+        )
+    if unsent:
+        print(f"{unsent} could not be queued; replay that range again", file=err)
+        return 1
+    return 0
+
+
+def _chunks[T](items: Iterator[T]) -> Iterator[list[T]]:
+    chunk: list[T] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+_AGO = re.compile(r"(\d+)([mhd])")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_time(text: str, at: datetime, flag: str) -> datetime:
+    """An ISO 8601 time (UTC unless it says otherwise), or `90m`, `6h`, `3d` before `at`."""
+    text = text.strip()
+    ago = _AGO.fullmatch(text)
+    if ago:
+        return at - timedelta(**{_UNITS[ago.group(2)]: int(ago.group(1))})
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"{flag}: not an ISO 8601 time or 90m / 6h / 3d: {text!r}") from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)

@@ -1,0 +1,87 @@
+"""What `relay webhooks …` works on: the stack's endpoint, attempt and event tables, its
+webhook queues and the key that seals signing secrets, each made when first used."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from activity_relay.adapters.dynamodb.attempts import DynamoDbDeliveryLedger
+from activity_relay.adapters.dynamodb.endpoints import DynamoDbEndpointStore
+from activity_relay.adapters.dynamodb.events import DynamoDbEventStore
+from activity_relay.adapters.kms_secrets import KmsSecretSealer
+from activity_relay.adapters.sqs.batch import SqsBatchSender
+from activity_relay.adapters.sqs.deliveries import SqsDeliveryQueue
+from activity_relay.core.webhooks_out.endpoints import Endpoint, check_endpoint_id
+from activity_relay.core.webhooks_out.ports import WebhookConfigError
+from relay_cli.sqs import SEND_ATTEMPTS
+from relay_cli.target import Target, UsageError
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_sqs import SQSClient
+
+# Stack Outputs the webhook commands read.
+ENDPOINT_TABLE = "WebhookEndpointTableName"
+ATTEMPT_TABLE = "WebhookAttemptTableName"
+EVENT_TABLE = "WebhookEventTableName"
+DELIVERY_QUEUE = "WebhookDeliveryQueueUrl"
+EVENT_QUEUE = "WebhookEventQueueUrl"
+DEAD_LETTERS = "WebhookDeadLetterQueueUrl"
+SECRET_KEY = "WebhookSecretKeyArn"  # noqa: S105 - an Output's name
+
+
+class WebhookStack:
+    def __init__(self, target: Target) -> None:
+        self.target = target
+
+    @cached_property
+    def sqs(self) -> SQSClient:
+        return self.target.sqs()
+
+    @cached_property
+    def _dynamodb(self) -> DynamoDBClient:
+        return self.target.session().client("dynamodb", endpoint_url=self.target.endpoint_url)
+
+    @cached_property
+    def endpoints(self) -> DynamoDbEndpointStore:
+        return DynamoDbEndpointStore(self._dynamodb, self.target.output(ENDPOINT_TABLE))
+
+    @cached_property
+    def ledger(self) -> DynamoDbDeliveryLedger:
+        return DynamoDbDeliveryLedger(self._dynamodb, self.target.output(ATTEMPT_TABLE))
+
+    @cached_property
+    def events(self) -> DynamoDbEventStore:
+        return DynamoDbEventStore(self._dynamodb, self.target.output(EVENT_TABLE))
+
+    @cached_property
+    def queue(self) -> SqsDeliveryQueue:
+        url = self.target.output(DELIVERY_QUEUE)
+        sender = SqsBatchSender(self.sqs, url, attempts=SEND_ATTEMPTS)
+        return SqsDeliveryQueue(self.sqs, url, sender)
+
+    @cached_property
+    def sealer(self) -> KmsSecretSealer:
+        kms: Any = self.target.session().client("kms", endpoint_url=self.target.endpoint_url)
+        return KmsSecretSealer(kms, self.target.output(SECRET_KEY))
+
+
+def endpoint_id_of(args: argparse.Namespace) -> str:
+    try:
+        return check_endpoint_id(args.endpoint_id.strip())
+    except WebhookConfigError as error:
+        raise UsageError(str(error)) from None
+
+
+def existing(stack: WebhookStack, endpoint_id: str) -> Endpoint:
+    endpoint = stack.endpoints.get(endpoint_id)
+    if endpoint is None or endpoint.removed:
+        raise UsageError(f"no endpoint {endpoint_id}")
+    return endpoint
+
+
+def now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)

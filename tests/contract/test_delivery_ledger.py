@@ -1,0 +1,83 @@
+"""DeliveryLedger: MemoryDeliveryLedger agrees with DynamoDbDeliveryLedger (the attempt table,
+the reference) on counting each delivery's POSTs, the attempt records, and parking: a parked
+delivery is claimed back exactly once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import pytest
+
+from activity_relay.adapters.dynamodb.attempts import DynamoDbDeliveryLedger
+from activity_relay.core.webhooks_out.attempts import AttemptRecord
+from activity_relay.core.webhooks_out.endpoints import new_endpoint_id
+from activity_relay.core.webhooks_out.ports import Delivery, ParkedDelivery
+from relay_local.fakes.webhook_records import MemoryDeliveryLedger
+from relay_local.template import LocalStack
+from tests.contract.conftest import FAKE, REAL, REGION
+
+T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+
+Ledger = MemoryDeliveryLedger | DynamoDbDeliveryLedger
+
+
+@pytest.fixture(params=[FAKE, REAL])
+def ledger(request: pytest.FixtureRequest) -> Ledger:
+    if request.param == "fake":
+        return MemoryDeliveryLedger()
+    stack: LocalStack = request.getfixturevalue("aws_stack")
+    return DynamoDbDeliveryLedger(
+        boto3.client("dynamodb", region_name=REGION), stack.outputs["WebhookAttemptTableName"]
+    )
+
+
+def test_each_delivery_counts_its_own_posts(ledger: Ledger) -> None:
+    endpoint = new_endpoint_id()
+    first = Delivery(endpoint, "{}", message_id="m1", receives=7)
+    again = Delivery(endpoint, "{}", message_id="m2")  # a redrive: a new message
+
+    counted = [ledger.count_attempt(first, "act_1", T0) for _ in range(3)]
+
+    assert counted == [1, 2, 3]  # whatever the receive count
+    assert ledger.count_attempt(again, "act_1", T0) == 1
+    assert (
+        ledger.count_attempt(Delivery(new_endpoint_id(), "{}", message_id="m1"), "act_1", T0) == 1
+    )
+
+
+def test_attempts_list_newest_first(ledger: Ledger) -> None:
+    endpoint = new_endpoint_id()
+    for n in (1, 2, 3):
+        ledger.record_attempt(
+            AttemptRecord(endpoint, "act_1", n, T0 + timedelta(minutes=n), 500, None, 12, "retry")
+        )
+
+    assert [a.attempt for a in ledger.attempts(endpoint, limit=2)] == [3, 2]
+    assert ledger.attempts(new_endpoint_id()) == []
+
+
+def test_a_parked_delivery_is_listed_and_claimed_exactly_once(ledger: Ledger) -> None:
+    endpoint = new_endpoint_id()
+    ledger.park(Delivery(endpoint, '{"event_id": "act_1"}'), "act_1", T0)
+    ledger.park(Delivery(endpoint, '{"event_id": "act_2"}'), "act_2", T0)
+    ledger.park(Delivery(new_endpoint_id(), '{"event_id": "act_3"}'), "act_3", T0)
+
+    assert sorted(p.event_id for p in ledger.parked(endpoint)) == ["act_1", "act_2"]
+    claimed = ledger.claim_parked(endpoint, "act_1")
+    assert claimed == ParkedDelivery(endpoint, "act_1", '{"event_id": "act_1"}', T0)
+    assert ledger.claim_parked(endpoint, "act_1") is None
+    assert [p.event_id for p in ledger.parked(endpoint)] == ["act_2"]
+
+
+def test_forgetting_an_endpoint_forgets_everything_of_it(ledger: Ledger) -> None:
+    endpoint, other = new_endpoint_id(), new_endpoint_id()
+    ledger.park(Delivery(endpoint, "{}"), "act_1", T0)
+    ledger.record_attempt(AttemptRecord(endpoint, "act_1", 1, T0, 500, None, 1, "retry"))
+    ledger.park(Delivery(other, "{}"), "act_1", T0)
+
+    ledger.forget(endpoint)
+
+    assert list(ledger.parked(endpoint)) == []
+    assert ledger.attempts(endpoint) == []
+    assert [p.endpoint_id for p in ledger.parked(other)] == [other]

@@ -1,0 +1,43 @@
+"""SecretSealer: FakeSealer agrees with KmsSecretSealer (the stack's KMS key on moto, the
+reference): what is sealed for an endpoint unseals for it, and for no other."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+
+from activity_relay.adapters.kms_secrets import KmsSecretSealer
+from activity_relay.core.webhooks_out.endpoints import new_endpoint_id
+from activity_relay.core.webhooks_out.signing import generate_secret
+from relay_local.fakes.webhook_records import FakeSealer
+from relay_local.template import LocalStack
+from tests.contract.conftest import FAKE, REAL, REGION
+
+Sealer = FakeSealer | KmsSecretSealer
+
+
+@pytest.fixture(params=[FAKE, REAL])
+def sealer(request: pytest.FixtureRequest) -> Sealer:
+    if request.param == "fake":
+        return FakeSealer()
+    stack: LocalStack = request.getfixturevalue("aws_stack")
+    return KmsSecretSealer(
+        boto3.client("kms", region_name=REGION), stack.outputs["WebhookSecretKeyArn"]
+    )
+
+
+def test_a_sealed_secret_unseals_for_its_endpoint_and_does_not_show(sealer: Sealer) -> None:
+    endpoint, secret = new_endpoint_id(), generate_secret()
+
+    sealed = sealer.seal(endpoint, secret)
+
+    assert secret.encode() not in sealed
+    assert secret.removeprefix("whsec_").encode() not in sealed
+    assert sealer.unseal(endpoint, sealed) == secret
+
+
+def test_a_ciphertext_moved_to_another_endpoint_does_not_unseal(sealer: Sealer) -> None:
+    sealed = sealer.seal(new_endpoint_id(), generate_secret())
+
+    with pytest.raises(Exception, match="InvalidCiphertextException"):
+        sealer.unseal(new_endpoint_id(), sealed)
