@@ -143,11 +143,29 @@ class ModeledLedger:
             lambda: self._ledger.park(delivery, event_id, at),
         )
 
-    def claim_parked(self, endpoint_id: str, event_id: str) -> ParkedDelivery | None:
+    def claim_parked(
+        self, endpoint_id: str, event_id: str, *, now: datetime
+    ) -> ParkedDelivery | None:
         return self._log.timed(
             "dynamodb.DeleteItem (claim)",
             self._model.write_ms / 1000,
-            lambda: self._ledger.claim_parked(endpoint_id, event_id),
+            lambda: self._ledger.claim_parked(endpoint_id, event_id, now=now),
+        )
+
+    def hold_parked(
+        self, endpoint_id: str, event_id: str, *, until: datetime, now: datetime
+    ) -> ParkedDelivery | None:
+        return self._log.timed(
+            "dynamodb.UpdateItem (hold)",
+            self._model.write_ms / 1000,
+            lambda: self._ledger.hold_parked(endpoint_id, event_id, until=until, now=now),
+        )
+
+    def release_parked(self, endpoint_id: str, event_id: str) -> None:
+        self._log.timed(
+            "dynamodb.DeleteItem (release)",
+            self._model.write_ms / 1000,
+            lambda: self._ledger.release_parked(endpoint_id, event_id),
         )
 
     def parked(self, endpoint_id: str) -> Iterator[ParkedDelivery]:

@@ -64,10 +64,45 @@ def test_a_parked_delivery_is_listed_and_claimed_exactly_once(ledger: Ledger) ->
     ledger.park(Delivery(new_endpoint_id(), '{"event_id": "act_3"}'), "act_3", T0)
 
     assert sorted(p.event_id for p in ledger.parked(endpoint)) == ["act_1", "act_2"]
-    claimed = ledger.claim_parked(endpoint, "act_1")
+    claimed = ledger.claim_parked(endpoint, "act_1", now=T0)
     assert claimed == ParkedDelivery(endpoint, "act_1", '{"event_id": "act_1"}', T0)
-    assert ledger.claim_parked(endpoint, "act_1") is None
+    assert ledger.claim_parked(endpoint, "act_1", now=T0) is None
     assert [p.event_id for p in ledger.parked(endpoint)] == ["act_2"]
+
+
+def test_a_held_parked_delivery_is_neither_claimed_nor_held_again_until_its_hold_ends(
+    ledger: Ledger,
+) -> None:
+    # Given a parked delivery an enable holds for a minute
+    endpoint = new_endpoint_id()
+    ledger.park(Delivery(endpoint, '{"event_id": "act_1"}'), "act_1", T0)
+    until = T0 + timedelta(minutes=1)
+    held = ledger.hold_parked(endpoint, "act_1", until=until, now=T0)
+    assert held == ParkedDelivery(endpoint, "act_1", '{"event_id": "act_1"}', T0, until)
+
+    # Then, while it holds, the deliverer cannot claim it, nor another enable hold it
+    during = T0 + timedelta(seconds=30)
+    assert ledger.claim_parked(endpoint, "act_1", now=during) is None
+    assert ledger.hold_parked(endpoint, "act_1", until=until, now=during) is None
+    assert [p.held_until for p in ledger.parked(endpoint)] == [until]
+
+    # And a hold whose holder died ends: the next enable takes the delivery
+    after = until + timedelta(seconds=1)
+    assert ledger.hold_parked(endpoint, "act_1", until=after + timedelta(minutes=1), now=after)
+
+
+def test_a_held_delivery_once_queued_is_released_and_a_gone_one_cannot_be_held(
+    ledger: Ledger,
+) -> None:
+    endpoint = new_endpoint_id()
+    ledger.park(Delivery(endpoint, "{}"), "act_1", T0)
+    assert ledger.hold_parked(endpoint, "act_1", until=T0 + timedelta(minutes=1), now=T0)
+
+    ledger.release_parked(endpoint, "act_1")
+
+    assert list(ledger.parked(endpoint)) == []
+    assert ledger.hold_parked(endpoint, "act_1", until=T0 + timedelta(minutes=1), now=T0) is None
+    assert ledger.claim_parked(endpoint, "act_1", now=T0) is None
 
 
 def test_forgetting_an_endpoint_forgets_everything_of_it(ledger: Ledger) -> None:

@@ -1,7 +1,8 @@
 """``relay webhooks enable | redrive | replay``: deliveries sent again.
 
 - enable ID: the endpoint delivers again, starting with what it missed while disabled (the
-  deliveries parked for it, each claimed exactly once), unless --skip-missed.
+  deliveries parked for it, each held, queued and removed: sent once, and an interrupted
+  enable loses none), unless --skip-missed.
 - redrive ID: its dead-lettered deliveries back onto the delivery queue; --events: dead-lettered
   events that reached no endpoint (the fan-out failed them) back onto the event queue.
 - replay ID --since T [--until T] [--filter JSON]: the events of a time range, from the event
@@ -13,13 +14,15 @@ from __future__ import annotations
 import argparse
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from itertools import batched
 from typing import IO, TYPE_CHECKING, Any
 
 from activity_relay.adapters.sqs.batch import SqsBatchSender, SqsEntry
 from activity_relay.adapters.sqs.deliveries import ENDPOINT_ATTRIBUTE
 from activity_relay.core.webhooks_out.filters import check_filter, matches
+from activity_relay.core.webhooks_out.parking import CHUNK, resume_parked
 from activity_relay.core.webhooks_out.ports import Delivery, WebhookConfigError
 from relay_cli.commands.webhook_stack import (
     DEAD_LETTERS,
@@ -35,7 +38,6 @@ from relay_cli.target import Target, UsageError
 if TYPE_CHECKING:
     from mypy_boto3_sqs.type_defs import MessageTypeDef
 
-CHUNK = 100
 """Deliveries queued at a time by replay and enable."""
 
 
@@ -67,39 +69,22 @@ def add_parsers(actions: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run_enable(args: argparse.Namespace, target: Target, out: IO[str], err: IO[str]) -> int:
-    """Enable, then claim what was parked a chunk at a time and queue each chunk at once (an
-    interrupted enable leaves the rest parked for the next one)."""
+    """Enable, then queue what was parked (core/webhooks_out/parking.py: an interrupted enable
+    leaves the rest parked for the next one, and loses nothing)."""
     endpoint_id = endpoint_id_of(args)
     stack = WebhookStack(target)
     existing(stack, endpoint_id)
     if not stack.endpoints.enable(endpoint_id):
         raise UsageError(f"no endpoint {endpoint_id}")
-    queued = dropped = unsent = 0
-    for chunk in _chunks(iter(list(stack.ledger.parked(endpoint_id)))):
-        claimed = [
-            taken
-            for parked in chunk
-            # None: the deliverer took it back itself, having found the endpoint enabled
-            if (taken := stack.ledger.claim_parked(endpoint_id, parked.event_id)) is not None
-        ]
-        if args.skip_missed:
-            dropped += len(claimed)
-            continue
-        pairs = [(Delivery(endpoint_id, p.body), p) for p in claimed]
-        parked_as = {id(delivery): parked for delivery, parked in pairs}
-        failed = stack.queue.enqueue([delivery for delivery, _ in pairs])
-        for delivery, _ in failed:
-            # Parked again, for the next enable: nothing is lost to a queue that failed.
-            parked = parked_as[id(delivery)]
-            stack.ledger.park(delivery, parked.event_id, parked.parked_at)
-        queued += len(pairs) - len(failed)
-        unsent += len(failed)
+    resumed = resume_parked(
+        stack.ledger, stack.queue, endpoint_id, now=datetime.now(UTC), drop=args.skip_missed
+    )
     if args.skip_missed:
-        print(f"{endpoint_id} enabled; {dropped} missed delivery(ies) dropped", file=out)
+        print(f"{endpoint_id} enabled; {resumed.dropped} missed delivery(ies) dropped", file=out)
         return 0
-    print(f"{endpoint_id} enabled; {queued} delivery(ies) it missed queued", file=out)
-    if unsent:
-        print(f"{unsent} could not be queued; they stay parked (enable again)", file=err)
+    print(f"{endpoint_id} enabled; {resumed.queued} delivery(ies) it missed queued", file=out)
+    if resumed.unsent:
+        print(f"{resumed.unsent} could not be queued; they stay parked (enable again)", file=err)
         return 1
     return 0
 
@@ -172,10 +157,14 @@ def run_replay(args: argparse.Namespace, target: Target, out: IO[str], err: IO[s
     except WebhookConfigError as error:
         raise UsageError(str(error)) from None
     queued = unsent = 0
-    for chunk in _chunks(
-        Delivery(endpoint.endpoint_id, event.body)
-        for event in stack.events.between(since, until)
-        if matches(endpoint.filter_policy, event.attributes) and matches(extra, event.attributes)
+    for chunk in batched(
+        (
+            Delivery(endpoint.endpoint_id, event.body)
+            for event in stack.events.between(since, until)
+            if matches(endpoint.filter_policy, event.attributes)
+            and matches(extra, event.attributes)
+        ),
+        CHUNK,
     ):
         failed = stack.queue.enqueue(chunk)
         queued += len(chunk) - len(failed)
@@ -192,17 +181,6 @@ def run_replay(args: argparse.Namespace, target: Target, out: IO[str], err: IO[s
         print(f"{unsent} could not be queued; replay that range again", file=err)
         return 1
     return 0
-
-
-def _chunks[T](items: Iterator[T]) -> Iterator[list[T]]:
-    chunk: list[T] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == CHUNK:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 _AGO = re.compile(r"(\d+)([mhd])")

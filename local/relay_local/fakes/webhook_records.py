@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from activity_relay.core.webhooks_out.attempts import AttemptRecord
@@ -47,10 +47,32 @@ class MemoryDeliveryLedger:
                 delivery.endpoint_id, event_id, delivery.body, at
             )
 
-    def claim_parked(self, endpoint_id: str, event_id: str) -> ParkedDelivery | None:
+    def claim_parked(
+        self, endpoint_id: str, event_id: str, *, now: datetime
+    ) -> ParkedDelivery | None:
         self._check()
         with self._lock:
-            return self.parked_by_key.pop((endpoint_id, event_id), None)
+            parked = self.parked_by_key.get((endpoint_id, event_id))
+            if parked is None or _held(parked, now):
+                return None
+            return self.parked_by_key.pop((endpoint_id, event_id))
+
+    def hold_parked(
+        self, endpoint_id: str, event_id: str, *, until: datetime, now: datetime
+    ) -> ParkedDelivery | None:
+        self._check()
+        with self._lock:
+            parked = self.parked_by_key.get((endpoint_id, event_id))
+            if parked is None or _held(parked, now):
+                return None
+            held = replace(parked, held_until=until)
+            self.parked_by_key[(endpoint_id, event_id)] = held
+            return held
+
+    def release_parked(self, endpoint_id: str, event_id: str) -> None:
+        self._check()
+        with self._lock:
+            self.parked_by_key.pop((endpoint_id, event_id), None)
 
     def parked(self, endpoint_id: str) -> Iterator[ParkedDelivery]:
         self._check()
@@ -69,6 +91,10 @@ class MemoryDeliveryLedger:
     def _check(self) -> None:
         if self.down:
             raise ConnectionError("the attempt table is out of reach")
+
+
+def _held(parked: ParkedDelivery, now: datetime) -> bool:
+    return parked.held_until is not None and parked.held_until > now
 
 
 @dataclass

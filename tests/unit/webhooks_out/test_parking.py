@@ -5,10 +5,14 @@ and not dead-lettered, and each is sent exactly once after it is enabled, whoeve
 from __future__ import annotations
 
 from datetime import timedelta
+from types import SimpleNamespace
+
+import pytest
 
 from activity_relay.core.webhooks_out.attempts import RetrySchedule
 from activity_relay.core.webhooks_out.delivery import Fate
 from activity_relay.core.webhooks_out.endpoints import Endpoint
+from activity_relay.core.webhooks_out.parking import HOLD, resume_parked
 from activity_relay.core.webhooks_out.ports import Delivery
 from tests.support.webhooks_out import START, Simulation, event, make_endpoint, status
 
@@ -16,15 +20,11 @@ SCHEDULE = RetrySchedule.parse("5s,5m")
 
 
 def enable(sim: Simulation, endpoint_id: str) -> int:
-    """What `relay webhooks enable` does: enable, claim each parked delivery, queue it."""
+    """What `relay webhooks enable` does: enable, then queue what was parked."""
     sim.store.enable(endpoint_id)
-    claimed = [
-        taken
-        for parked in list(sim.ledger.parked(endpoint_id))
-        if (taken := sim.ledger.claim_parked(endpoint_id, parked.event_id)) is not None
-    ]
-    assert sim.queue.enqueue([Delivery(endpoint_id, p.body) for p in claimed]) == []
-    return len(claimed)
+    resumed = resume_parked(sim.ledger, sim.queue, endpoint_id, now=sim.clock.now)
+    assert resumed.unsent == 0
+    return resumed.queued
 
 
 def test_events_published_while_disabled_are_sent_once_each_after_enable() -> None:
@@ -111,3 +111,37 @@ def test_if_the_cli_claimed_it_first_the_deliverer_leaves_it() -> None:
 
     assert [r.fate for r in sim.results] == [Fate.PARKED, Fate.DELIVERED]
     assert [p.headers["webhook-id"] for p in sim.sender.posts] == ["act_1"]
+
+
+class Killed(BaseException):
+    """The CLI's process killed mid-enable: nothing after this point of it runs."""
+
+
+def test_an_enable_killed_while_queueing_loses_nothing_and_the_next_one_sends_it() -> None:
+    # Given deliveries parked for a disabled endpoint
+    sim = Simulation(SCHEDULE)
+    endpoint = sim.store.add(make_endpoint())
+    sim.store.disable(endpoint.endpoint_id, "by hand", START)
+    sim.publish(*(event(f"act_{n}") for n in range(3)))
+    sim.run()
+    assert len(list(sim.ledger.parked(endpoint.endpoint_id))) == 3
+
+    # When an enable is killed after holding them, before anything was queued
+    def killed(deliveries: object) -> list[tuple[Delivery, str]]:
+        raise Killed
+
+    sim.store.enable(endpoint.endpoint_id)
+    with pytest.raises(Killed):
+        resume_parked(
+            sim.ledger, SimpleNamespace(enqueue=killed), endpoint.endpoint_id, now=sim.clock.now
+        )  # type: ignore[arg-type]
+    # Then they stay parked, held: an enable at once leaves them to the holder...
+    assert len(list(sim.ledger.parked(endpoint.endpoint_id))) == 3
+    assert enable(sim, endpoint.endpoint_id) == 0
+    # ...and once the dead holder's hold has ended, the next enable sends each, once
+    sim.clock.now += HOLD
+    assert enable(sim, endpoint.endpoint_id) == 3
+    sim.run()
+    ids = sorted(p.headers["webhook-id"] for p in sim.sender.to(endpoint.url))
+    assert ids == ["act_0", "act_1", "act_2"]
+    assert list(sim.ledger.parked(endpoint.endpoint_id)) == []

@@ -7,7 +7,9 @@ Key: `endpoint_id` (hash) and `item` (range):
 - `attempt#<ISO time>#<event id>#<n>`: each attempt's status, for `relay webhooks show`;
   kept ATTEMPT_RETENTION.
 - `parked#<event id>`: a delivery that found its endpoint disabled, body and all, until
-  `relay webhooks enable` claims it (a conditional delete: exactly once) or `retention` ends.
+  `relay webhooks enable` holds it (`held_until`, a conditional update), queues it and removes
+  it, or the deliverer that found the endpoint enabled claims it (a conditional delete that no
+  live hold allows: exactly once), or `retention` ends.
 
 Every item expires by the table's TTL attribute `expires_at`.
 """
@@ -15,7 +17,7 @@ Every item expires by the table's TTL attribute `expires_at`.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -102,20 +104,46 @@ class DynamoDbDeliveryLedger:
             },
         )
 
-    def claim_parked(self, endpoint_id: str, event_id: str) -> ParkedDelivery | None:
+    def claim_parked(
+        self, endpoint_id: str, event_id: str, *, now: datetime
+    ) -> ParkedDelivery | None:
         try:
             response = self._client.delete_item(
                 TableName=self._table,
                 Key=_key(endpoint_id, f"{PARKED_PREFIX}{event_id}"),
-                ConditionExpression="attribute_exists(endpoint_id)",
+                ConditionExpression=f"attribute_exists(endpoint_id) AND {_NOT_HELD}",
+                ExpressionAttributeValues={":now": _epoch(now)},
                 ReturnValues="ALL_OLD",
             )
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if _refused(error):
                 return None
             raise
         item = response.get("Attributes")
         return _parked(endpoint_id, dict(item)) if item else None
+
+    def hold_parked(
+        self, endpoint_id: str, event_id: str, *, until: datetime, now: datetime
+    ) -> ParkedDelivery | None:
+        try:
+            response = self._client.update_item(
+                TableName=self._table,
+                Key=_key(endpoint_id, f"{PARKED_PREFIX}{event_id}"),
+                UpdateExpression="SET held_until = :until",
+                ConditionExpression=f"attribute_exists(endpoint_id) AND {_NOT_HELD}",
+                ExpressionAttributeValues={":now": _epoch(now), ":until": _epoch(until)},
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if _refused(error):
+                return None
+            raise
+        return _parked(endpoint_id, dict(response.get("Attributes", {})))
+
+    def release_parked(self, endpoint_id: str, event_id: str) -> None:
+        self._client.delete_item(
+            TableName=self._table, Key=_key(endpoint_id, f"{PARKED_PREFIX}{event_id}")
+        )
 
     def parked(self, endpoint_id: str) -> Iterator[ParkedDelivery]:
         for item in self._items(endpoint_id, PARKED_PREFIX):
@@ -163,12 +191,26 @@ def _text(item: dict[str, Any], name: str) -> str | None:
 
 
 def _parked(endpoint_id: str, item: dict[str, Any]) -> ParkedDelivery:
+    held = item.get("held_until", {}).get("N")
     return ParkedDelivery(
         endpoint_id=endpoint_id,
         event_id=_text(item, "event_id") or "",
         body=_text(item, "body") or "",
         parked_at=datetime.fromisoformat(_text(item, "parked_at") or "1970-01-01T00:00:00+00:00"),
+        held_until=datetime.fromtimestamp(float(held), UTC) if held is not None else None,
     )
+
+
+_NOT_HELD = "(attribute_not_exists(held_until) OR held_until <= :now)"
+"""A parked delivery no enable holds (any more: a hold outlives no holder)."""
+
+
+def _epoch(at: datetime) -> dict[str, str]:
+    return {"N": f"{at.timestamp():.6f}"}
+
+
+def _refused(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
 def _attempt(endpoint_id: str, item: dict[str, Any]) -> AttemptRecord:

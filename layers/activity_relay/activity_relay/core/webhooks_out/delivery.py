@@ -183,8 +183,10 @@ class WebhookDeliverer:
                 event_id,
             )
             return False
-        # Enabled since it was read: whoever claims the parked delivery sends it, once.
-        return self._ledger.claim_parked(endpoint.endpoint_id, event_id) is not None
+        # Enabled since it was read: whoever claims the parked delivery sends it, once (an
+        # enable holding it sends it).
+        taken = self._ledger.claim_parked(endpoint.endpoint_id, event_id, now=self._clock())
+        return taken is not None
 
     def _attempt(self, delivery: Delivery, endpoint: Endpoint, event_id: str) -> DeliveryResult:
         # Whatever fails before the POST (the key, the ledger) returns it uncounted.

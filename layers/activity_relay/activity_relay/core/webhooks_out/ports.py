@@ -83,6 +83,7 @@ class ParkedDelivery:
     event_id: str
     body: str
     parked_at: datetime
+    held_until: datetime | None = None  # held by an enable that is queueing it
 
 
 class DeliveryLedger(Protocol):
@@ -101,8 +102,22 @@ class DeliveryLedger(Protocol):
 
     def park(self, delivery: Delivery, event_id: str, at: datetime) -> None: ...
 
-    def claim_parked(self, endpoint_id: str, event_id: str) -> ParkedDelivery | None:
-        """Take one parked delivery out, exactly once: None if someone else took it."""
+    def claim_parked(
+        self, endpoint_id: str, event_id: str, *, now: datetime
+    ) -> ParkedDelivery | None:
+        """Take one parked delivery out, exactly once: None if someone else took it or holds
+        it past `now`."""
+        ...
+
+    def hold_parked(
+        self, endpoint_id: str, event_id: str, *, until: datetime, now: datetime
+    ) -> ParkedDelivery | None:
+        """Hold one parked delivery, until `until`, for whoever queues it (then releases it):
+        None if it is gone, or another holds it past `now`."""
+        ...
+
+    def release_parked(self, endpoint_id: str, event_id: str) -> None:
+        """Remove a parked delivery its holder has queued."""
         ...
 
     def parked(self, endpoint_id: str) -> Iterator[ParkedDelivery]: ...
