@@ -4,35 +4,24 @@ functions/fan_out_webhooks)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from activity_relay.core.webhooks_out.delivery import DeliveryResult, Fate
 from activity_relay.core.webhooks_out.ports import Delivery
-from activity_relay.lambda_events import SqsRecord, batch_item_failures, sqs_records
-from activity_relay.observability import logger, metrics, tracer
+from activity_relay.lambda_events import SqsRecord, sqs_batch_handler
+from activity_relay.observability import metrics
 from activity_relay.runtime import deliver
-from activity_relay.runtime.environment import ConfigurationError
 
 ENDPOINT_ATTRIBUTE = "webhook_endpoint_id"
 """adapters/sqs/deliveries.py's, written here so that the import loads no botocore."""
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    records = sqs_records(event)
-    try:
-        runtime = deliver.runtime()
-    except ConfigurationError as error:
-        logger.error(f"configuration error: {error}")
-        return batch_item_failures(r.message_id for r in records)
-    results = runtime.process([_delivery(r) for r in records], context)
+@sqs_batch_handler
+def lambda_handler(records: list[SqsRecord], context: LambdaContext) -> list[str]:
+    results = deliver.runtime().process([_delivery(r) for r in records], context)
     _count(results)
-    return batch_item_failures(r.delivery.message_id for r in results if not r.acknowledged)
+    return [r.delivery.message_id for r in results if not r.acknowledged]
 
 
 def _delivery(record: SqsRecord) -> Delivery:

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from activity_relay.core.sync.messages import ContactMessage, Disposition, MessageResult
-from activity_relay.lambda_events import SqsRecord, batch_item_failures, sqs_records
-from activity_relay.observability import logger, metrics, tracer
+from activity_relay.lambda_events import SqsRecord, sqs_batch_handler
+from activity_relay.observability import logger, metrics
 from activity_relay.runtime import sync
-from activity_relay.runtime.environment import ConfigurationError, SecretUnavailable
+from activity_relay.runtime.environment import SecretUnavailable
 
 # Written out, so that a dashboard's metric can be found by grep.
 _MESSAGE_METRICS = {
@@ -28,24 +27,18 @@ _MESSAGE_METRICS = {
 }
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    records = sqs_records(event)
+@sqs_batch_handler
+def lambda_handler(records: list[SqsRecord], context: LambdaContext) -> list[str]:
     try:
         results = sync.runtime().process([_message(record) for record in records], context)
-    except ConfigurationError as error:
-        logger.error(f"configuration error: {error}")
-        return batch_item_failures(record.message_id for record in records)
     except SecretUnavailable as error:
         # Secrets Manager throttled or unreachable: every message returns (one receive each,
         # README "Failures": an outage shorter than the queue's retry horizon loses none).
         logger.warning(f"{error}; the batch's {len(records)} message(s) return to the queue")
         metrics.add_metric(name="SecretUnavailable", unit=MetricUnit.Count, value=1)
-        return batch_item_failures(record.message_id for record in records)
+        return [record.message_id for record in records]
     _count(results)
-    return batch_item_failures(r.message_id for r in results if not r.disposition.acknowledged)
+    return [r.message_id for r in results if not r.disposition.acknowledged]
 
 
 def _message(record: SqsRecord) -> ContactMessage:

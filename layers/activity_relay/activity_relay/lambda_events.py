@@ -1,5 +1,5 @@
-"""The SQS event Lambda hands a handler, read into what the handlers use of it, and the partial
-batch response a handler returns.
+"""The SQS event Lambda hands a handler, read into what the handlers use of it, the partial
+batch response a handler returns, and the frame every SQS handler shares (sqs_batch_handler).
 
 Powertools' `SQSEvent` would do, but importing it loads its whole `data_classes` package (every
 event source's class), a tenth of a handler's cold import (benchmarks/cold_start.py), for six
@@ -8,9 +8,16 @@ keys of a documented dict.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import functools
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+from activity_relay.observability import logger, metrics, tracer
+from activity_relay.runtime.environment import ConfigurationError
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
 @dataclass(frozen=True)
@@ -57,3 +64,26 @@ class Invocation(Protocol):
 def batch_item_failures(message_ids: Iterable[str]) -> dict[str, Any]:
     """The partial batch response: exactly these messages go back to their queue."""
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in message_ids]}
+
+
+def sqs_batch_handler(
+    handle: Callable[[list[SqsRecord], LambdaContext], Iterable[str]],
+) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
+    """A Lambda handler of SQS batches made of `handle`, which gets the batch's records and
+    returns the ids of the messages to retry: logged, traced and its metrics flushed as every
+    handler is. A configuration error returns the whole batch to its queue (one line naming the
+    variable; the messages wait there until it is fixed)."""
+
+    @logger.inject_lambda_context
+    @tracer.capture_lambda_handler
+    @metrics.log_metrics
+    @functools.wraps(handle)
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        records = sqs_records(event)
+        try:
+            return batch_item_failures(handle(records, context))
+        except ConfigurationError as error:
+            logger.error(f"configuration error: {error}")
+            return batch_item_failures(record.message_id for record in records)
+
+    return lambda_handler

@@ -83,7 +83,10 @@ def test_the_deferred_tracer_is_created_at_the_first_call_and_only_then() -> Non
 
 
 def _imports_xray(env: dict[str, str]) -> bool:
-    code = "import sys, app; print('aws_xray_sdk.core' in sys.modules, type(app.tracer).__name__)"
+    code = (
+        "import sys, app; from activity_relay.observability import tracer; "
+        "print('aws_xray_sdk.core' in sys.modules, type(tracer).__name__)"
+    )
     out = subprocess.run(
         [sys.executable, "-c", code],
         cwd=ROOT / "functions" / "sync_activities",
