@@ -44,6 +44,7 @@ from activity_relay.core.webhooks_out.attempts import DEFAULT_SCHEDULE, RetrySch
 from activity_relay.core.webhooks_out.endpoints import Endpoint, new_endpoint_id
 from activity_relay.core.webhooks_out.signing import SealedSecret, generate_secret
 from activity_relay.runtime import deliver
+from activity_relay.runtime.environment import WebhookRoutes
 from benchmarks._aws_model import (
     CallLog,
     LatencyModel,
@@ -153,10 +154,8 @@ def throughput(
             )
         )
         settings = deliver.DeliverSettings(
-            endpoint_table_name="modeled",
+            routes=WebhookRoutes("modeled", "modeled", "modeled"),
             attempt_table_name="modeled",
-            delivery_queue_url="modeled",
-            dead_letter_queue_url="modeled",
             schedule=RetrySchedule.parse(DEFAULT_SCHEDULE),
             allow_local_targets=True,
         )

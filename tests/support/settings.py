@@ -25,6 +25,13 @@ SWEEP_ENV = {
 }
 """What the sweep needs, and nothing optional (runtime/sweep.py)."""
 
+WEBHOOK_ROUTES_ENV = {
+    "WEBHOOK_ENDPOINT_TABLE_NAME": "endpoints",
+    "WEBHOOK_DELIVERY_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/deliveries",
+    "WEBHOOK_DEAD_LETTER_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/dlq",
+}
+"""What the fan-out and the delivery function both need (Environment.webhook_routes)."""
+
 
 class ReadsEnvironment(Protocol):
     @classmethod

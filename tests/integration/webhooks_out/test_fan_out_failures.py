@@ -44,12 +44,12 @@ def runtime_with_sqs_down(stack: LocalStack) -> FanOutRuntime:
     return FanOutRuntime(
         settings,
         FanOutPorts(
-            endpoints=DynamoDbEndpointStore(dynamodb, settings.endpoint_table_name),
+            endpoints=DynamoDbEndpointStore(dynamodb, settings.routes.endpoint_table_name),
             events=DynamoDbEventStore(dynamodb, settings.event_table_name),
             queue=SqsDeliveryQueue(
                 sqs, queue_url, SqsBatchSender(sqs, queue_url, sleep=lambda _: None)
             ),
-            dead_letters=SqsWebhookDeadLetters(sqs, settings.dead_letter_queue_url),
+            dead_letters=SqsWebhookDeadLetters(sqs, settings.routes.dead_letter_queue_url),
         ),
     )
 

@@ -6,14 +6,9 @@ import pytest
 
 from activity_relay.runtime.deliver import DeliverSettings
 from activity_relay.runtime.environment import ConfigurationError
-from tests.support.settings import assert_refused
+from tests.support.settings import WEBHOOK_ROUTES_ENV, assert_refused
 
-BASE = {
-    "WEBHOOK_ENDPOINT_TABLE_NAME": "endpoints",
-    "WEBHOOK_ATTEMPT_TABLE_NAME": "attempts",
-    "WEBHOOK_DELIVERY_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/deliveries",
-    "WEBHOOK_DEAD_LETTER_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/dlq",
-}
+BASE = WEBHOOK_ROUTES_ENV | {"WEBHOOK_ATTEMPT_TABLE_NAME": "attempts"}
 
 
 def test_defaults_are_the_contracts_schedule_and_no_local_targets() -> None:

@@ -5,20 +5,15 @@ from __future__ import annotations
 import pytest
 
 from activity_relay.runtime.fan_out import FanOutSettings
-from tests.support.settings import assert_refused
+from tests.support.settings import WEBHOOK_ROUTES_ENV, assert_refused
 
-FAN_OUT = {
-    "WEBHOOK_ENDPOINT_TABLE_NAME": "endpoints",
-    "WEBHOOK_EVENT_TABLE_NAME": "events",
-    "WEBHOOK_DELIVERY_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/deliveries",
-    "WEBHOOK_DEAD_LETTER_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/dlq",
-}
+FAN_OUT = WEBHOOK_ROUTES_ENV | {"WEBHOOK_EVENT_TABLE_NAME": "events"}
 
 
 def test_the_fan_out_caches_the_endpoint_list_30_s_and_keeps_events_14_days() -> None:
     settings = FanOutSettings.from_env(FAN_OUT)
 
-    assert (settings.endpoint_cache_seconds, settings.retention_days) == (30, 14)
+    assert (settings.endpoint_cache_seconds, settings.routes.retention_days) == (30, 14)
 
 
 @pytest.mark.parametrize(

@@ -12,12 +12,17 @@ import os
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from activity_relay.core.webhooks_out.attempts import DEFAULT_SCHEDULE, RetrySchedule
 from activity_relay.core.webhooks_out.ports import WebhookConfigError
-from activity_relay.runtime.environment import ConfigurationError, Environment
+from activity_relay.runtime.environment import (
+    ConfigurationError,
+    Environment,
+    WebhookRoutes,
+    utc_now,
+)
 from activity_relay.runtime.registry import built_once
 
 if TYPE_CHECKING:
@@ -37,27 +42,18 @@ ALLOW_LOCAL_TARGETS_VARIABLE = "WEBHOOK_ALLOW_LOCAL_TARGETS"
 """Set to `true` by a local stack only (never by template.yaml): http and loopback targets."""
 
 DEFAULT_MAX_RECEIVES = 100
-DEFAULT_RETENTION_DAYS = 14
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
 class DeliverSettings:
-    endpoint_table_name: str
+    routes: WebhookRoutes
     attempt_table_name: str
-    delivery_queue_url: str
-    dead_letter_queue_url: str
     schedule: RetrySchedule
     concurrency: int = 10
     allow_local_targets: bool = False
     max_receives: int = DEFAULT_MAX_RECEIVES
     """The delivery queue's maxReceiveCount (template parameter WebhookDeliveryMaxReceiveCount)."""
     secret_key_arn: str | None = None
-    retention_days: int = DEFAULT_RETENTION_DAYS
-    """How long a parked delivery is kept for its endpoint's `enable`."""
 
     @classmethod
     def from_env(cls, variables: Mapping[str, str]) -> DeliverSettings:
@@ -78,18 +74,13 @@ class DeliverSettings:
             )
         allow = env.choice(ALLOW_LOCAL_TARGETS_VARIABLE, default="false", choices=("true", "false"))
         return cls(
-            endpoint_table_name=env.required("WEBHOOK_ENDPOINT_TABLE_NAME"),
+            routes=env.webhook_routes(),
             attempt_table_name=env.required("WEBHOOK_ATTEMPT_TABLE_NAME"),
-            delivery_queue_url=env.required("WEBHOOK_DELIVERY_QUEUE_URL"),
-            dead_letter_queue_url=env.required("WEBHOOK_DEAD_LETTER_QUEUE_URL"),
             schedule=schedule,
             concurrency=env.integer("WEBHOOK_CONCURRENCY", default=10, low=1, high=50),
             allow_local_targets=allow == "true",
             max_receives=max_receives,
             secret_key_arn=env.optional("WEBHOOK_SECRET_KEY_ARN"),
-            retention_days=env.integer(
-                "WEBHOOK_EVENT_RETENTION_DAYS", default=DEFAULT_RETENTION_DAYS, low=1, high=365
-            ),
         )
 
 
@@ -145,20 +136,20 @@ class DeliverRuntime:
 
         # Short timeouts: the calls around a POST must leave its 15 s within the invocation.
         clients = AwsClients(max_attempts=3, connect_timeout=2, read_timeout=5)
-        dynamodb = clients.dynamodb()
+        dynamodb, routes = clients.dynamodb(), settings.routes
         return cls(
             settings,
             DeliverPorts(
-                endpoints=DynamoDbEndpointStore(dynamodb, settings.endpoint_table_name),
+                endpoints=DynamoDbEndpointStore(dynamodb, routes.endpoint_table_name),
                 ledger=DynamoDbDeliveryLedger(
                     dynamodb,
                     settings.attempt_table_name,
-                    park_retention=timedelta(days=settings.retention_days),
+                    park_retention=timedelta(days=routes.retention_days),
                 ),
                 sealer=KmsSecretSealer(clients.kms(), settings.secret_key_arn),
                 sender=HardenedSender(allow_local=settings.allow_local_targets),
-                queue=SqsDeliveryQueue(clients.sqs(), settings.delivery_queue_url),
-                dead_letters=SqsWebhookDeadLetters(clients.sqs(), settings.dead_letter_queue_url),
+                queue=SqsDeliveryQueue(clients.sqs(), routes.delivery_queue_url),
+                dead_letters=SqsWebhookDeadLetters(clients.sqs(), routes.dead_letter_queue_url),
             ),
         )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -16,6 +17,12 @@ if TYPE_CHECKING:
 
 
 DEFAULT_EVENT_SOURCE = "leadlex.activities"
+DEFAULT_WEBHOOK_RETENTION_DAYS = 14
+
+
+def utc_now() -> datetime:
+    """The clock every runtime reads unless a test or a benchmark gives it another."""
+    return datetime.now(UTC)
 
 
 class ConfigurationError(Exception):
@@ -81,6 +88,21 @@ class Environment:
             raise ConfigurationError(f"ACTIVITY_TOPIC_ARN must be an ARN, got {topic_arn!r}")
         return Channels(topic_arn, bus_name, self.optional("EVENT_SOURCE") or DEFAULT_EVENT_SOURCE)
 
+    def webhook_routes(self) -> WebhookRoutes:
+        """The endpoint table, the delivery queue and its dead-letter queue, and how long what
+        webhooks out keep lives, read alike by the fan-out and the delivery function."""
+        return WebhookRoutes(
+            endpoint_table_name=self.required("WEBHOOK_ENDPOINT_TABLE_NAME"),
+            delivery_queue_url=self.required("WEBHOOK_DELIVERY_QUEUE_URL"),
+            dead_letter_queue_url=self.required("WEBHOOK_DEAD_LETTER_QUEUE_URL"),
+            retention_days=self.integer(
+                "WEBHOOK_EVENT_RETENTION_DAYS",
+                default=DEFAULT_WEBHOOK_RETENTION_DAYS,
+                low=1,
+                high=365,
+            ),
+        )
+
     def secret(self, *, value_variable: str, id_variable: str, json_field: str) -> SecretSetting:
         """A secret given by its Secrets Manager id (production) or as itself (local use)."""
         value = self.optional(value_variable)
@@ -99,6 +121,18 @@ class Channels:
     topic_arn: str | None
     event_bus_name: str | None
     event_source: str
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRoutes:
+    """Where webhooks out find their endpoints and send their deliveries."""
+
+    endpoint_table_name: str
+    delivery_queue_url: str
+    dead_letter_queue_url: str
+    retention_days: int = DEFAULT_WEBHOOK_RETENTION_DAYS
+    """How long an event is kept for replays, and a parked delivery for its endpoint's
+    `enable`."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from activity_relay.runtime.environment import Environment
+from activity_relay.runtime.environment import Environment, WebhookRoutes, utc_now
 from activity_relay.runtime.registry import built_once
 
 if TYPE_CHECKING:
@@ -26,36 +26,22 @@ if TYPE_CHECKING:
     )
 
 DEFAULT_CACHE_SECONDS = 30
-DEFAULT_RETENTION_DAYS = 14
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
 class FanOutSettings:
-    endpoint_table_name: str
+    routes: WebhookRoutes
     event_table_name: str
-    delivery_queue_url: str
-    dead_letter_queue_url: str
     endpoint_cache_seconds: int = DEFAULT_CACHE_SECONDS
-    retention_days: int = DEFAULT_RETENTION_DAYS
-    """How long an event is kept in the event table for replays."""
 
     @classmethod
     def from_env(cls, variables: Mapping[str, str]) -> FanOutSettings:
         env = Environment(variables)
         return cls(
-            endpoint_table_name=env.required("WEBHOOK_ENDPOINT_TABLE_NAME"),
+            routes=env.webhook_routes(),
             event_table_name=env.required("WEBHOOK_EVENT_TABLE_NAME"),
-            delivery_queue_url=env.required("WEBHOOK_DELIVERY_QUEUE_URL"),
-            dead_letter_queue_url=env.required("WEBHOOK_DEAD_LETTER_QUEUE_URL"),
             endpoint_cache_seconds=env.integer(
                 "WEBHOOK_ENDPOINT_CACHE_SECONDS", default=DEFAULT_CACHE_SECONDS, low=0, high=900
-            ),
-            retention_days=env.integer(
-                "WEBHOOK_EVENT_RETENTION_DAYS", default=DEFAULT_RETENTION_DAYS, low=1, high=365
             ),
         )
 
@@ -93,18 +79,18 @@ class FanOutRuntime:
         from activity_relay.adapters.sqs.deliveries import SqsDeliveryQueue
         from activity_relay.runtime.aws import AwsClients
 
-        clients = AwsClients()
+        clients, routes = AwsClients(), settings.routes
         return cls(
             settings,
             FanOutPorts(
-                endpoints=DynamoDbEndpointStore(clients.dynamodb(), settings.endpoint_table_name),
+                endpoints=DynamoDbEndpointStore(clients.dynamodb(), routes.endpoint_table_name),
                 events=DynamoDbEventStore(
                     clients.dynamodb(),
                     settings.event_table_name,
-                    retention=timedelta(days=settings.retention_days),
+                    retention=timedelta(days=routes.retention_days),
                 ),
-                queue=SqsDeliveryQueue(clients.sqs(), settings.delivery_queue_url),
-                dead_letters=SqsWebhookDeadLetters(clients.sqs(), settings.dead_letter_queue_url),
+                queue=SqsDeliveryQueue(clients.sqs(), routes.delivery_queue_url),
+                dead_letters=SqsWebhookDeadLetters(clients.sqs(), routes.dead_letter_queue_url),
             ),
         )
 

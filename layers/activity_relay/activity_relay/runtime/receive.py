@@ -20,9 +20,9 @@ from activity_relay.runtime.environment import (
     Environment,
     SecretSetting,
     SecretUnavailable,
+    utc_now,
 )
 from activity_relay.runtime.registry import built_once
-from activity_relay.runtime.sync import utc_now
 
 if TYPE_CHECKING:
     from collections.abc import Callable

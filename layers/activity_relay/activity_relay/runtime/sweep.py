@@ -14,9 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from activity_relay.core.quota.pacing import PacePolicy
 from activity_relay.core.quota.sweep import SweepPolicy
-from activity_relay.runtime.environment import Environment
+from activity_relay.runtime.environment import Environment, utc_now
 from activity_relay.runtime.registry import built_once
-from activity_relay.runtime.sync import utc_now
 
 if TYPE_CHECKING:
     from activity_relay.core.quota.sweep import SweepResult

@@ -11,7 +11,7 @@ import ipaddress
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
@@ -22,6 +22,7 @@ from activity_relay.runtime.environment import (
     ConfigurationError,
     Environment,
     SecretSetting,
+    utc_now,
 )
 from activity_relay.runtime.registry import built_once
 
@@ -34,10 +35,6 @@ if TYPE_CHECKING:
     from activity_relay.runtime.aws import AwsClients
 
 DEFAULT_API_BASE_URL = "https://data.leadlex.com/functions/v1/api-gateway"
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
