@@ -8,6 +8,7 @@ together.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import logging
 import sys
@@ -151,9 +152,37 @@ class BenchmarkParser(argparse.ArgumentParser):
 def conclude(
     figures: dict[str, Any], report: Callable[[dict[str, Any]], str], as_json: bool
 ) -> int:
-    """The report emitted; the exit status: 0 when every check passed."""
-    emit(report(figures), figures, as_json)
+    """The report emitted, the verdict its last line; the exit status: 0 when every check
+    passed."""
+    emit(f"{report(figures)}\n{verdict(figures)}", figures, as_json)
     return 0 if figures["ok"] else 1
+
+
+def from_command_line(
+    run: Callable[..., dict[str, Any]],
+    report: Callable[[dict[str, Any]], str],
+    doc: str,
+    argv: Sequence[str] | None,
+) -> int:
+    """`run` with its keyword parameters taken from the command line (`answer_ms=50` is
+    `--answer-ms`, an int, 50 unless given), its report emitted: for a benchmark whose options
+    are its run's parameters, so that each default is written once."""
+    parser = BenchmarkParser(doc)
+    defaults = {
+        name: parameter.default
+        for name, parameter in inspect.signature(run).parameters.items()
+        if parameter.default is not parameter.empty
+    }
+    for name, default in defaults.items():
+        parser.add_argument(f"--{name.replace('_', '-')}", type=type(default), default=default)
+    args = parser.parse_quietly(argv)
+    return conclude(run(**{name: getattr(args, name) for name in defaults}), report, args.json)
+
+
+def verdict(figures: dict[str, Any]) -> str:
+    """Every check passed, or each failure on a line of its own."""
+    failures: list[str] = figures["failures"]
+    return "All checks passed." if figures["ok"] else "FAILED:\n  " + "\n  ".join(failures)
 
 
 def json_flag(parser: argparse.ArgumentParser) -> None:

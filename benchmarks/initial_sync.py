@@ -134,8 +134,6 @@ def run(history: int = 10_000, since: Sequence[int] = SINCE, seed: int = 7) -> d
 def report(figures: dict[str, object]) -> str:
     rows = figures["rows"]
     assert isinstance(rows, list)
-    failures = figures["failures"]
-    assert isinstance(failures, list)
     headers = ("scenario", "requests", "goal", "published", "ok")
     lines = [
         "First syncs under INITIAL_SYNC (counted by the sandbox; 100 activities per page)",
@@ -154,7 +152,6 @@ def report(figures: dict[str, object]) -> str:
             ],
         ),
         "",
-        "All checks passed." if figures["ok"] else "FAILED:\n  " + "\n  ".join(failures),
     ]
     return "\n".join(lines)
 

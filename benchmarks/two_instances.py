@@ -254,7 +254,6 @@ def report(figures: dict[str, Any]) -> str:
         "",
         table(headers, [summary(rows, case) for case in CASES]),
         "",
-        "All checks passed." if figures["ok"] else "FAILED:\n  " + "\n  ".join(figures["failures"]),
     ]
     return "\n".join(lines)
 

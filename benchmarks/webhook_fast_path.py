@@ -27,7 +27,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from benchmarks._harness import BenchmarkParser, conclude, table
+from benchmarks._harness import from_command_line, table
 from relay_local.embedded import EmbeddedRelay
 from relay_local.webhook_demo import register
 from relay_local.webhook_receiver import WebhookReceiver
@@ -145,27 +145,18 @@ def report(figures: dict[str, Any]) -> str:
         ["logged → the event on the topic and the bus", *cells("channels")],
         ["logged → a signed delivery at the endpoint", *cells("endpoint")],
     ]
-    verdict = (
-        "All checks passed." if figures["ok"] else "FAILED:\n  " + "\n  ".join(figures["failures"])
-    )
     return "\n".join(
         [
             f"The webhook fast path: {figures['webhooks']} webhooks over {figures['contacts']} "
             f"contacts, one every {figures['interval_s']} s; "
             f"{figures['leadlex_requests']} LeadLex requests",
             table(["latency", "p50 s", "p95 s", "max s"], rows),
-            verdict,
         ]
     )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = BenchmarkParser(__doc__)
-    parser.add_argument("--webhooks", type=int, default=200)
-    parser.add_argument("--contacts", type=int, default=20)
-    parser.add_argument("--interval", type=float, default=0.05)
-    args = parser.parse_quietly(argv)
-    return conclude(run(args.webhooks, args.contacts, args.interval), report, args.json)
+    return from_command_line(run, report, __doc__, argv)
 
 
 if __name__ == "__main__":

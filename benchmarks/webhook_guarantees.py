@@ -24,8 +24,8 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
 
-from benchmarks._harness import BenchmarkParser, conclude, table
-from benchmarks.webhook_delivery import CONTACT, quiet
+from benchmarks._harness import from_command_line, table
+from benchmarks.webhook_delivery import CONTACT, document, quiet
 from relay_cli import main as cli
 from relay_local.embedded import EmbeddedRelay
 from relay_local.webhook_demo import register
@@ -37,24 +37,6 @@ ATTRIBUTES: Any = {
     "entity_type": {"DataType": "String", "StringValue": "contact"},
     "contact_id": {"DataType": "String", "StringValue": CONTACT},
 }
-
-
-def _document(event_id: str, description: str = "") -> str:
-    activity: dict[str, str] = {"id": event_id, "activity_type": "call"}
-    if description:
-        activity["description"] = description
-    return json.dumps(
-        {
-            "schema_version": "1.0",
-            "event_id": event_id,
-            "event_type": "activity.created",
-            "contact_id": CONTACT,
-            "activity_type": "call",
-            "occurred_at": "2026-03-01T10:00:00Z",
-            "activity": activity,
-        },
-        separators=(",", ":"),
-    )
 
 
 def _pump(relay: EmbeddedRelay, done: Any, timeout: float) -> bool:
@@ -80,7 +62,7 @@ def large_event(relay: EmbeddedRelay, endpoints: int, size: int) -> dict[str, An
     try:
         for n, receiver in enumerate(receivers):
             register(relay, receiver, f"large-{n}")
-        body = _document("act_large", "d" * (size - len(_document("act_large", "x")) + 1))
+        body = document("act_large", "d" * (size - len(document("act_large", "x")) + 1))
         sns = relay.session().client("sns", endpoint_url=relay.endpoint_url)
         started = time.monotonic()
         sns.publish(TopicArn=relay.stack.topic_arn, Message=body, MessageAttributes=ATTRIBUTES)
@@ -113,7 +95,7 @@ def disabled(relay: EmbeddedRelay, events: int) -> dict[str, Any]:
             sns.publish_batch(
                 TopicArn=relay.stack.topic_arn,
                 PublishBatchRequestEntries=[
-                    {"Id": str(i), "Message": _document(e), "MessageAttributes": ATTRIBUTES}
+                    {"Id": str(i), "Message": document(e), "MessageAttributes": ATTRIBUTES}
                     for i, e in enumerate(ids[start : start + 10])
                 ],
             )
@@ -196,21 +178,16 @@ def report(figures: dict[str, Any]) -> str:
             f"{missed['seconds_after_enable']} s after enable",
         ],
     ]
-    verdict = (
-        "All checks passed." if figures["ok"] else "FAILED:\n  " + "\n  ".join(figures["failures"])
-    )
     return "\n".join(
-        ["Webhooks out on the embedded stack", table(["case", "result", "time"], rows), verdict]
+        [
+            "Webhooks out on the embedded stack",
+            table(["case", "result", "time"], rows),
+        ]
     )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = BenchmarkParser(__doc__)
-    parser.add_argument("--endpoints", type=int, default=10)
-    parser.add_argument("--size", type=int, default=250_000)
-    parser.add_argument("--disabled-events", type=int, default=1000)
-    args = parser.parse_quietly(argv)
-    return conclude(run(args.endpoints, args.size, args.disabled_events), report, args.json)
+    return from_command_line(run, report, __doc__, argv)
 
 
 if __name__ == "__main__":
