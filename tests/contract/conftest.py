@@ -36,7 +36,7 @@ from relay_local.fakes.contact_queue import MemoryContactQueue
 from relay_local.fakes.state_table import MemoryStateTable
 from relay_local.fakes.sync import EPOCH, FakeLeadLex, RecordingPublisher, RejectionLog
 from relay_local.template import LocalStack, load_template
-from tests.support.aws import create_queue, drain
+from tests.support.aws import create_queue, drain, fail_calls
 from tests.support.clock import Clock
 from tests.support.state_table import NOW, DynamoDbStateTable
 
@@ -122,7 +122,7 @@ def _queue_under_test(request: pytest.FixtureRequest, queue_delay: int) -> Queue
     return QueueUnderTest(
         real,
         lambda: _received(sqs, stack.contact_queue_url),
-        lambda: _refuse_calls_with(sqs, "SendMessageBatch", lambda _: True),
+        lambda: fail_calls(sqs, "SendMessageBatch", lambda _: True),
     )
 
 
@@ -183,28 +183,6 @@ class PublisherUnderTest:
     """Make the service refuse every event of the list from this position on."""
 
 
-def _refuse_calls_with(
-    client: Any, operation: str, refused: Callable[[dict[str, Any]], bool]
-) -> None:
-    """Answer every call of `operation` whose parameters `refused` picks with a 500, as a
-    service that is down would; the others reach moto."""
-
-    class Down:
-        status_code = 500
-
-    def judge(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
-        context["refused"] = refused(params)
-
-    def answer(context: dict[str, Any], **_: Any) -> tuple[Any, dict[str, Any]] | None:
-        if context.get("refused"):
-            return Down(), {"Error": {"Code": "InternalError", "Message": "injected outage"}}
-        return None
-
-    service = client.meta.service_model.service_id.hyphenize()
-    client.meta.events.register(f"before-parameter-build.{service}.{operation}", judge)
-    client.meta.events.register(f"before-call.{service}.{operation}", answer)
-
-
 def _sns(stack: LocalStack) -> PublisherUnderTest:
     sns = boto3.client("sns", region_name=REGION)
     sqs = boto3.client("sqs", region_name=REGION)
@@ -218,7 +196,7 @@ def _sns(stack: LocalStack) -> PublisherUnderTest:
 
     def fail_from(events: Sequence[ActivityEvent], position: int) -> None:
         refused = {event.event_id for event in events[position:]}
-        _refuse_calls_with(
+        fail_calls(
             sns,
             "PublishBatch",
             lambda params: any(
@@ -247,7 +225,7 @@ def _eventbridge(stack: LocalStack) -> PublisherUnderTest:
 
     def fail_from(published: Sequence[ActivityEvent], position: int) -> None:
         refused = {event.event_id for event in published[position:]}
-        _refuse_calls_with(
+        fail_calls(
             events,
             "PutEvents",
             lambda params: any(

@@ -35,12 +35,12 @@ from leadlex_sandbox import SandboxServer
 from relay_local.template import LocalStack
 from relay_local.template.expanded import expanded_template
 from relay_local.webhook_receiver import WebhookReceiver
-from tests.integration.test_receive_handler import CONTACT, delivery, post
-from tests.integration.test_receive_handler import deploy as deploy_receiver
-from tests.integration.test_sweep_handler import SCHEDULED_EVENT, contact, quota, sweep_app
-from tests.integration.webhooks_out.test_webhook_handlers import Webhooks
 from tests.support.lambdas import LambdaContext, deploy_sync_function, invoke, sqs_event
+from tests.support.receiver import CONTACT, delivery, post
+from tests.support.receiver import deploy as deploy_receiver
 from tests.support.state_table import DynamoDbStateTable
+from tests.support.sweep_function import SCHEDULED_EVENT, contact, quota, sweep_app
+from tests.support.webhook_functions import Webhooks, deploy_webhook_functions
 
 pytestmark = pytest.mark.integration
 
@@ -333,20 +333,10 @@ def sweep_deferred(
     sweep(SCHEDULED_EVENT, context)
 
 
-def _webhook_functions(aws_stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Webhooks:
-    for function_id in ("FanOutWebhooksFunction", "DeliverWebhooksFunction"):
-        for name, value in aws_stack.function_environment(function_id).items():
-            monkeypatch.setenv(name, value)
-    monkeypatch.setenv("WEBHOOK_ALLOW_LOCAL_TARGETS", "true")
-    monkeypatch.setenv("WEBHOOK_RETRY_SCHEDULE", "1s")
-    registry.reset()
-    return Webhooks(aws_stack)
-
-
 def fan_out_webhooks(
     aws_stack: LocalStack, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch, calls: Calls
 ) -> None:
-    webhooks = _webhook_functions(aws_stack, monkeypatch)
+    webhooks = deploy_webhook_functions(aws_stack, monkeypatch, WEBHOOK_RETRY_SCHEDULE="1s")
     webhooks.fan_out._handler = calls.wrap(webhooks.fan_out._handler)
     with WebhookReceiver() as receiver:
         webhooks.register(receiver)
@@ -361,7 +351,7 @@ def fan_out_webhooks(
 def deliver_webhooks(
     aws_stack: LocalStack, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch, calls: Calls
 ) -> None:
-    webhooks = _webhook_functions(aws_stack, monkeypatch)
+    webhooks = deploy_webhook_functions(aws_stack, monkeypatch, WEBHOOK_RETRY_SCHEDULE="1s")
     webhooks.deliveries._handler = calls.wrap(webhooks.deliveries._handler)
     with (
         WebhookReceiver(answers=[500, 200]) as flaky,

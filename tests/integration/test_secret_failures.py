@@ -34,9 +34,9 @@ from activity_relay.runtime import aws, registry
 from leadlex_sandbox import SandboxServer
 from relay_local.template import LocalStack, load_template
 from relay_local.trigger import EventSourceMapping, SqsTrigger
-from tests.integration.test_receive_handler import delivery, post, queued
-from tests.integration.test_receive_handler import deploy as deploy_receiver
 from tests.support.lambdas import deploy_sync_function, invoke, sqs_event
+from tests.support.receiver import delivery, post, queued
+from tests.support.receiver import deploy as deploy_receiver
 
 pytestmark = pytest.mark.integration
 

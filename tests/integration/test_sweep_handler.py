@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import boto3
 import pytest
@@ -16,19 +15,11 @@ from activity_relay.core.quota.ports import QuotaSnapshot
 from activity_relay.runtime import registry
 from relay_local.template import LocalStack
 from tests.support.aws import drain
-from tests.support.lambdas import LambdaContext, load_function
+from tests.support.lambdas import LambdaContext
 from tests.support.state_table import DynamoDbStateTable
+from tests.support.sweep_function import SCHEDULED_EVENT, contact, quota, sweep_app
 
 pytestmark = pytest.mark.integration
-
-sweep_app = load_function("sweep_deferred")
-
-
-SCHEDULED_EVENT: dict[str, Any] = {}  # EventBridge Scheduler's default input to a Lambda target
-
-
-def contact(number: int) -> str:
-    return f"00000000-0000-4000-8000-{number:012d}"
 
 
 @pytest.fixture
@@ -47,15 +38,6 @@ def store(environment: LocalStack) -> DynamoDbStateTable:
 
 def queued(stack: LocalStack) -> list[str]:
     return [message["Body"] for message in drain(boto3.client("sqs"), stack.contact_queue_url)]
-
-
-def quota(remaining: int, resets_at: datetime, limit: int | None = 1000) -> QuotaSnapshot:
-    return QuotaSnapshot(
-        limit=limit,
-        remaining=remaining,
-        resets_at=resets_at,
-        observed_at=resets_at - timedelta(hours=12),
-    )
 
 
 def test_after_the_reset_deferred_contacts_go_back_onto_the_contact_queue(
