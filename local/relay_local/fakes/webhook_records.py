@@ -52,8 +52,7 @@ class MemoryDeliveryLedger:
     ) -> ParkedDelivery | None:
         self._check()
         with self._lock:
-            parked = self.parked_by_key.get((endpoint_id, event_id))
-            if parked is None or _held(parked, now):
+            if self._unheld(endpoint_id, event_id, now) is None:
                 return None
             return self.parked_by_key.pop((endpoint_id, event_id))
 
@@ -62,8 +61,8 @@ class MemoryDeliveryLedger:
     ) -> ParkedDelivery | None:
         self._check()
         with self._lock:
-            parked = self.parked_by_key.get((endpoint_id, event_id))
-            if parked is None or _held(parked, now):
+            parked = self._unheld(endpoint_id, event_id, now)
+            if parked is None:
                 return None
             held = replace(parked, held_until=until)
             self.parked_by_key[(endpoint_id, event_id)] = held
@@ -92,9 +91,12 @@ class MemoryDeliveryLedger:
         if self.down:
             raise ConnectionError("the attempt table is out of reach")
 
-
-def _held(parked: ParkedDelivery, now: datetime) -> bool:
-    return parked.held_until is not None and parked.held_until > now
+    def _unheld(self, endpoint_id: str, event_id: str, now: datetime) -> ParkedDelivery | None:
+        """The parked delivery, unless there is none or someone holds it; under the lock."""
+        parked = self.parked_by_key.get((endpoint_id, event_id))
+        if parked is None or (parked.held_until is not None and parked.held_until > now):
+            return None
+        return parked
 
 
 @dataclass

@@ -27,13 +27,19 @@ def enable(sim: Simulation, endpoint_id: str) -> int:
     return resumed.queued
 
 
-def test_events_published_while_disabled_are_sent_once_each_after_enable() -> None:
+def parked_while_disabled(count: int) -> tuple[Simulation, Endpoint]:
+    """A disabled endpoint and `count` events published to it since, each delivery parked."""
     sim = Simulation(SCHEDULE)
     endpoint = sim.store.add(make_endpoint())
     sim.store.disable(endpoint.endpoint_id, "by hand", START)
-    sim.publish(*(event(f"act_{n}") for n in range(20)))
-
+    sim.publish(*(event(f"act_{n}") for n in range(count)))
     sim.run()
+    return sim, endpoint
+
+
+def test_events_published_while_disabled_are_sent_once_each_after_enable() -> None:
+    sim, endpoint = parked_while_disabled(20)
+
     assert sim.sender.posts == []
     assert sim.dead_letters.letters == []
     assert {r.fate for r in sim.results} == {Fate.PARKED}
@@ -119,11 +125,7 @@ class Killed(BaseException):
 
 def test_an_enable_killed_while_queueing_loses_nothing_and_the_next_one_sends_it() -> None:
     # Given deliveries parked for a disabled endpoint
-    sim = Simulation(SCHEDULE)
-    endpoint = sim.store.add(make_endpoint())
-    sim.store.disable(endpoint.endpoint_id, "by hand", START)
-    sim.publish(*(event(f"act_{n}") for n in range(3)))
-    sim.run()
+    sim, endpoint = parked_while_disabled(3)
     assert len(list(sim.ledger.parked(endpoint.endpoint_id))) == 3
 
     # When an enable is killed after holding them, before anything was queued
