@@ -6,7 +6,6 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
@@ -14,18 +13,15 @@ import pytest
 import urllib3.util.connection
 
 from activity_relay.adapters.http_delivery import HardenedSender
-from activity_relay.core.webhooks_out.attempts import RetrySchedule
-from activity_relay.core.webhooks_out.delivery import Fate, WebhookDeliverer
+from activity_relay.core.webhooks_out.delivery import Fate
 from activity_relay.core.webhooks_out.ports import Delivery
-from activity_relay.core.webhooks_out.sealing import SecretKeeper
 from activity_relay.core.webhooks_out.signing import SigningSecret, generate_secret
 from loopback import LoopbackServer
-from relay_local.fakes.webhook_records import FakeSealer, MemoryDeliveryLedger
 from relay_local.webhook_receiver import WebhookReceiver
 from tests.support.webhooks_out import (
     MemoryEndpointStore,
-    RecordedWebhookDeadLetters,
     make_endpoint,
+    sending_deliverer,
 )
 
 pytestmark = pytest.mark.integration
@@ -207,17 +203,7 @@ def test_an_endpoint_hanging_until_the_timeout_does_not_delay_another() -> None:
         slow = store.add(make_endpoint(hanging.url))
         fast = store.add(make_endpoint(healthy.url, secrets=(SigningSecret(secret),)))
         body = '{"event_id": "act_1"}'
-        deliverer = WebhookDeliverer(
-            endpoints=store,
-            ledger=MemoryDeliveryLedger(),
-            secrets=SecretKeeper(FakeSealer()),
-            sender=HardenedSender(allow_local=True, timeout_seconds=1.5),
-            queue=_NoQueue(),
-            dead_letters=RecordedWebhookDeadLetters(),
-            schedule=RetrySchedule.parse("5s"),
-            clock=lambda: datetime.now(UTC),
-            uniform=lambda low, high: 1.0,
-        )
+        deliverer = sending_deliverer(store, HardenedSender(allow_local=True, timeout_seconds=1.5))
 
         # When one batch carries a delivery to each (the hanging one first)
         started = time.monotonic()
@@ -233,11 +219,3 @@ def test_an_endpoint_hanging_until_the_timeout_does_not_delay_another() -> None:
         assert [r.fate for r in results] == [Fate.RETRY, Fate.DELIVERED]
         assert results[0].outcome is not None
         assert results[0].outcome.error == "timeout after 1.5 s"
-
-
-class _NoQueue:
-    def enqueue(self, deliveries: Any) -> list[Delivery]:
-        return []
-
-    def postpone(self, delivery: Delivery, seconds: int) -> None:
-        pass

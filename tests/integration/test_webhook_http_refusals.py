@@ -7,21 +7,17 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import urllib3.util.connection
 
 from activity_relay.adapters.http_delivery import HardenedSender
-from activity_relay.core.webhooks_out.attempts import RetrySchedule
-from activity_relay.core.webhooks_out.delivery import Fate, WebhookDeliverer
+from activity_relay.core.webhooks_out.delivery import Fate
 from activity_relay.core.webhooks_out.ports import Delivery
-from activity_relay.core.webhooks_out.sealing import SecretKeeper
-from relay_local.fakes.webhook_records import FakeSealer, MemoryDeliveryLedger
 from relay_local.fakes.webhooks_out import MemoryEndpointStore, RecordedWebhookDeadLetters
 from relay_local.webhook_receiver import WebhookReceiver
-from tests.support.webhooks_out import make_endpoint
+from tests.support.webhooks_out import make_endpoint, sending_deliverer
 
 pytestmark = pytest.mark.integration
 
@@ -105,16 +101,11 @@ def test_an_unencodable_host_is_dead_lettered_at_once_not_retried() -> None:
     store = MemoryEndpointStore()
     endpoint = store.add(make_endpoint("https://\u2603.example/hook"))
     dead_letters = RecordedWebhookDeadLetters()
-    deliverer = WebhookDeliverer(
-        endpoints=store,
-        ledger=MemoryDeliveryLedger(),
-        secrets=SecretKeeper(FakeSealer()),
-        sender=HardenedSender(),
-        queue=_NoQueue(),
+    deliverer = sending_deliverer(
+        store,
+        HardenedSender(),
+        schedule="5s,5m,30m,2h,5h,10h,10h",
         dead_letters=dead_letters,
-        schedule=RetrySchedule.parse("5s,5m,30m,2h,5h,10h,10h"),
-        clock=lambda: datetime.now(UTC),
-        uniform=lambda low, high: 1.0,
     )
 
     (result,) = deliverer.deliver(
@@ -134,11 +125,3 @@ def test_a_local_stack_allowing_local_targets_still_delivers_to_loopback(
 
     assert outcome.status == 200
     assert receiver.requests == 1
-
-
-class _NoQueue:
-    def enqueue(self, deliveries: Any) -> list[Delivery]:
-        return []
-
-    def postpone(self, delivery: Delivery, seconds: int) -> None:
-        pass

@@ -13,6 +13,7 @@ from activity_relay.core.webhooks_out.attempts import AttemptOutcome, RetrySched
 from activity_relay.core.webhooks_out.delivery import DeliveryResult, WebhookDeliverer
 from activity_relay.core.webhooks_out.endpoints import Endpoint, new_endpoint_id
 from activity_relay.core.webhooks_out.fanout import IncomingEvent, WebhookFanOut
+from activity_relay.core.webhooks_out.ports import Delivery, WebhookSender
 from activity_relay.core.webhooks_out.sealing import SecretKeeper
 from activity_relay.core.webhooks_out.signing import SealedSecret, SigningSecret, generate_secret
 from relay_local.fakes.webhook_records import FakeSealer, MemoryDeliveryLedger, MemoryEventStore
@@ -168,3 +169,35 @@ class Simulation:
 
     def later(self, **delta: float) -> None:
         self.clock.now += timedelta(**delta)
+
+
+class NoQueue:
+    """A delivery queue that takes every retry and keeps none: for tests of one batch."""
+
+    def enqueue(self, deliveries: object) -> list[tuple[Delivery, str]]:
+        return []
+
+    def postpone(self, delivery: Delivery, seconds: int) -> None:
+        pass
+
+
+def sending_deliverer(
+    store: MemoryEndpointStore,
+    sender: WebhookSender,
+    *,
+    schedule: str = "5s",
+    dead_letters: RecordedWebhookDeadLetters | None = None,
+) -> WebhookDeliverer:
+    """A deliverer that sends with `sender` over in-memory records, on the wall clock, its retry
+    delays without jitter, its retries going nowhere (NoQueue)."""
+    return WebhookDeliverer(
+        endpoints=store,
+        ledger=MemoryDeliveryLedger(),
+        secrets=SecretKeeper(FakeSealer()),
+        sender=sender,
+        queue=NoQueue(),
+        dead_letters=dead_letters if dead_letters is not None else RecordedWebhookDeadLetters(),
+        schedule=RetrySchedule.parse(schedule),
+        clock=lambda: datetime.now(UTC),
+        uniform=lambda low, high: 1.0,
+    )

@@ -9,25 +9,21 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import urllib3.util.connection
 
 from activity_relay.adapters.http_delivery import HardenedSender
-from activity_relay.core.webhooks_out.attempts import RetrySchedule
-from activity_relay.core.webhooks_out.delivery import Fate, WebhookDeliverer
+from activity_relay.core.webhooks_out.delivery import Fate
 from activity_relay.core.webhooks_out.ports import Delivery
-from activity_relay.core.webhooks_out.sealing import SecretKeeper
-from relay_local.fakes.webhook_records import FakeSealer, MemoryDeliveryLedger
 from relay_local.webhook_receiver import WebhookReceiver
 from tests.support.slow_endpoints import drip_endpoint, hanging_endpoint, requests_of
 from tests.support.webhooks_out import (
     MemoryEndpointStore,
-    RecordedWebhookDeadLetters,
     document,
     make_endpoint,
+    sending_deliverer,
 )
 
 HEADERS = {"webhook-id": "act_1", "content-type": "application/json"}
@@ -111,14 +107,6 @@ def test_a_kept_alive_connection_is_reused_within_the_deadline() -> None:
     assert receiver.requests == 5
 
 
-class NoQueue:
-    def enqueue(self, deliveries: Any) -> list[Any]:
-        return []
-
-    def postpone(self, delivery: Delivery, seconds: int) -> None:
-        pass
-
-
 def test_one_hanging_endpoint_neither_holds_the_batch_past_its_deadline_nor_resends_others(
     release: threading.Event,
 ) -> None:
@@ -133,17 +121,7 @@ def test_one_hanging_endpoint_neither_holds_the_batch_past_its_deadline_nor_rese
         stuck = store.add(make_endpoint(f"{hanging.url}/in"))
         slow = store.add(make_endpoint(f"{drip.url}/in"))
         fine = store.add(make_endpoint(healthy.url))
-        deliverer = WebhookDeliverer(
-            endpoints=store,
-            ledger=MemoryDeliveryLedger(),
-            secrets=SecretKeeper(FakeSealer()),
-            sender=HardenedSender(allow_local=True, timeout_seconds=1.5),
-            queue=NoQueue(),
-            dead_letters=RecordedWebhookDeadLetters(),
-            schedule=RetrySchedule.parse("5s"),
-            clock=lambda: datetime.now(UTC),
-            uniform=lambda low, high: 1.0,
-        )
+        deliverer = sending_deliverer(store, HardenedSender(allow_local=True, timeout_seconds=1.5))
         deadline = time.monotonic() + 25
 
         started = time.monotonic()
