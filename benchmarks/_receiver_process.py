@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import multiprocessing
 from multiprocessing.connection import Connection
-from types import TracebackType
 from typing import Self
+
+from loopback import StartStop
 
 
 def _serve(connection: Connection, delay_seconds: float, secret: str) -> None:
@@ -19,7 +20,7 @@ def _serve(connection: Connection, delay_seconds: float, secret: str) -> None:
         connection.send([(d.webhook_id, d.verified) for d in receiver.deliveries])
 
 
-class ReceiverProcess:
+class ReceiverProcess(StartStop):
     """`with ReceiverProcess(0.05, secret) as receiver:` then `receiver.url`; after the block,
     `receiver.received`: (webhook-id, verified) of every delivery, in arrival order."""
 
@@ -29,7 +30,7 @@ class ReceiverProcess:
         self.url = ""
         self.received: list[tuple[str, bool]] = []
 
-    def __enter__(self) -> Self:
+    def start(self) -> Self:
         context = multiprocessing.get_context("spawn")
         self._connection, child = context.Pipe()
         self._process = context.Process(
@@ -39,12 +40,7 @@ class ReceiverProcess:
         self.url = str(self._connection.recv())
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def stop(self) -> None:
         self._connection.send("stop")
         self.received = list(self._connection.recv())
         self._process.join(10)
