@@ -30,6 +30,7 @@ from relay_cli.commands.webhook_stack import (
     WebhookStack,
     endpoint_id_of,
     existing,
+    existing_endpoint,
     now,
 )
 from relay_cli.sqs import SEND_ATTEMPTS, delete, peek, show_again
@@ -143,8 +144,7 @@ def _fan_out_again(stack: WebhookStack, queue_url: str, messages: Sequence[Any])
 
 
 def run_replay(args: argparse.Namespace, target: Target, out: IO[str], err: IO[str]) -> int:
-    stack = WebhookStack(target)
-    endpoint = existing(stack, endpoint_id_of(args))
+    stack, endpoint = existing_endpoint(args, target)
     at = now()
     since = parse_time(args.since, at, "--since")
     until = parse_time(args.until, at, "--until") if args.until else at + timedelta(seconds=1)

@@ -83,5 +83,11 @@ def existing(stack: WebhookStack, endpoint_id: str) -> Endpoint:
     return endpoint
 
 
+def existing_endpoint(args: argparse.Namespace, target: Target) -> tuple[WebhookStack, Endpoint]:
+    """The stack and the endpoint a command names (`endpoint_id`), which must exist."""
+    stack = WebhookStack(target)
+    return stack, existing(stack, endpoint_id_of(args))
+
+
 def now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)

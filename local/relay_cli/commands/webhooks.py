@@ -30,7 +30,12 @@ from activity_relay.core.webhooks_out.sealing import is_sealed, seal
 from activity_relay.core.webhooks_out.signing import SealedSecret, generate_secret
 from activity_relay.core.webhooks_out.targets import check_target
 from relay_cli.commands import webhook_deliveries
-from relay_cli.commands.webhook_stack import WebhookStack, endpoint_id_of, existing, now
+from relay_cli.commands.webhook_stack import (
+    WebhookStack,
+    endpoint_id_of,
+    existing_endpoint,
+    now,
+)
 from relay_cli.target import Target, UsageError
 
 
@@ -180,8 +185,7 @@ def run_list(args: argparse.Namespace, target: Target, out: IO[str], err: IO[str
 
 
 def run_show(args: argparse.Namespace, target: Target, out: IO[str], err: IO[str]) -> int:
-    stack = WebhookStack(target)
-    endpoint = existing(stack, endpoint_id_of(args))
+    stack, endpoint = existing_endpoint(args, target)
     attempts = stack.ledger.attempts(endpoint.endpoint_id, limit=args.attempts)
     parked = sum(1 for _ in stack.ledger.parked(endpoint.endpoint_id))
     if args.json:
@@ -216,9 +220,8 @@ def run_show(args: argparse.Namespace, target: Target, out: IO[str], err: IO[str
 
 
 def run_disable(args: argparse.Namespace, target: Target, out: IO[str], err: IO[str]) -> int:
-    endpoint_id = endpoint_id_of(args)
-    stack = WebhookStack(target)
-    existing(stack, endpoint_id)
+    stack, endpoint = existing_endpoint(args, target)
+    endpoint_id = endpoint.endpoint_id
     stack.endpoints.disable(endpoint_id, "by hand", now())
     print(
         f"{endpoint_id} disabled: its deliveries are kept until `relay webhooks enable "
@@ -241,8 +244,7 @@ def run_remove(args: argparse.Namespace, target: Target, out: IO[str], err: IO[s
 def run_rotate(args: argparse.Namespace, target: Target, out: IO[str], err: IO[str]) -> int:
     if args.grace_hours < 0:
         raise UsageError("--grace-hours must not be negative")
-    stack = WebhookStack(target)
-    endpoint = existing(stack, endpoint_id_of(args))
+    stack, endpoint = existing_endpoint(args, target)
     at = datetime.now(UTC)
     secret = generate_secret()
     rotated = endpoint.rotated(
@@ -265,8 +267,7 @@ def run_rotate(args: argparse.Namespace, target: Target, out: IO[str], err: IO[s
 
 
 def run_test(args: argparse.Namespace, target: Target, out: IO[str], err: IO[str]) -> int:
-    stack = WebhookStack(target)
-    endpoint = existing(stack, endpoint_id_of(args))
+    stack, endpoint = existing_endpoint(args, target)
     event_id = f"evt_test_{secrets.token_hex(8)}"
     body = json.dumps(
         {
