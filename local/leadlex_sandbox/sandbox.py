@@ -30,7 +30,6 @@ from leadlex_sandbox.routing import (
     PageHooks,
     PageServed,
     RequestRecord,
-    Response,
     Router,
     Traffic,
 )
@@ -78,6 +77,8 @@ class Sandbox:
             traffic=self._traffic,
             hooks=self._hooks,
         )
+        # Answer one /v1 request; page hooks have run when it returns.
+        self.handle = self._router.handle
 
     # --- settings -----------------------------------------------------------------------
 
@@ -317,13 +318,3 @@ class Sandbox:
 
     # --- the API ------------------------------------------------------------------------------
 
-    def handle(
-        self,
-        method: str,
-        path: str,
-        query: Mapping[str, str],
-        auth: str | None,
-        body: bytes = b"",
-    ) -> Response:
-        """Answer one /v1 request. Page hooks have run when this returns."""
-        return self._router.handle(method, path, query, auth, body)
