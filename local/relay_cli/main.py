@@ -1,7 +1,7 @@
 """``relay``: operate the relay, on the local stack or on AWS.
 
     relay enqueue ID... | --file ids.txt | < ids.txt    push contact ids to the contact queue
-    relay tail [topic|bus|QUEUE_URL]                    print events arriving at a subscriber
+    relay tail [topic|bus|QUEUE_URL]                    print events as they are published
     relay state CONTACT_ID / relay reset CONTACT_ID     show / forget a contact's sync state
     relay dlq list / redrive / purge                    inspect / replay / empty the DLQ
     relay webhooks add URL / list / show ID / test ID   HTTPS endpoints receiving signed events
@@ -118,25 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     enqueue_.set_defaults(run=enqueue.run)
 
-    tail_parser = commands.add_parser(
-        "tail",
-        help="print events as they arrive at a subscriber queue (left there unless --delete)",
-        description=tail.__doc__,
-    )
-    tail_parser.add_argument(
-        "subscriber", nargs="?", help="topic, bus (local stack) or a queue URL; default: all known"
-    )
-    tail_parser.add_argument("--count", "-n", type=int, help="stop after this many events")
-    tail_parser.add_argument(
-        "--idle", type=float, help="stop after this many seconds without events"
-    )
-    tail_parser.add_argument(
-        "--delete",
-        action="store_true",
-        help="delete what was printed from the queue (default: leave it for its consumer)",
-    )
-    tail_parser.add_argument("--json", action="store_true", help="one JSON document per line")
-    tail_parser.set_defaults(run=tail.run)
+    tail.add_parser(commands)
 
     state_parser = commands.add_parser("state", help="show a contact's sync state")
     state_parser.add_argument("contact_id", help="the contact's UUID")
