@@ -6,6 +6,7 @@
     relay dlq list / redrive / purge                    inspect / replay / empty the DLQ
     relay webhooks add URL / list / show ID / test ID   HTTPS endpoints receiving signed events
     relay leadlex register-webhook [--url URL]          subscribe the receiver to LeadLex
+    relay sandbox log CONTACT_ID / fault … / contacts   drive the local stack's LeadLex sandbox
 
 Where the stack is, first found wins: flags (``--queue-url``, ``--dlq-url``, ``--table-name``,
 ``--endpoint-url``, ``--region``); the environment (``RELAY_CONTACT_QUEUE_URL``,
@@ -28,7 +29,7 @@ from typing import IO, Any, Final
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from relay_cli.commands import dlq, enqueue, leadlex, state, tail, webhooks
+from relay_cli.commands import dlq, enqueue, leadlex, sandbox, state, tail, webhooks
 from relay_cli.target import STATE_FILE, UsageError, error_text, resolve_target
 
 EXIT_OK: Final = 0
@@ -148,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     webhooks.add_parser(commands)
     leadlex.add_parser(commands)
+    sandbox.add_parser(commands)
     purge = dlq_commands.add_parser(
         "purge", help="delete every dead letter (asks first; --yes for scripts)"
     )

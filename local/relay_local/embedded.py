@@ -196,6 +196,8 @@ class EmbeddedRelay(StartStop):
         outputs = dict(stack.outputs)
         if self._receiver is not None:
             outputs["WebhookUrl"] = self._receiver.url
+        if self._sandbox is not None:
+            outputs["LeadLexSandboxAdminUrl"] = self._sandbox.admin_url  # relay sandbox
         return {
             "endpoint_url": self.endpoint_url,
             "region": stack.region,

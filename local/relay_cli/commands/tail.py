@@ -1,4 +1,4 @@
-"""``relay tail``: events as the relay publishes them, from now on.
+"""relay tail: events as the relay publishes them, from now on.
 
 relay tail [topic|bus]       a temporary queue on the stack's topic (SNS, raw delivery) or behind
                              a rule on its bus (EventBridge), both when neither is named; made
