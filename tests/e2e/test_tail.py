@@ -15,8 +15,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from botocore.exceptions import ClientError
 
 from relay_cli import main as cli
+from relay_cli import subscriptions
 from relay_local.embedded import EmbeddedRelay
 from tests.support.embedded import run_cli
 
@@ -206,11 +208,38 @@ def test_sigterm_stops_the_relay_command_and_it_cleans_up(
     assert leftovers(relay) == []
 
 
-def test_tail_names_what_it_cannot_watch(relay: EmbeddedRelay, state_file: Path) -> None:
+def test_a_failure_while_subscribing_removes_what_was_made(
+    relay: EmbeddedRelay, state_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given SNS refusing the subscription once the topic's queue is made
+    def refuse(*_: object, **__: object) -> str:
+        raise ClientError({"Error": {"Code": "AuthorizationError", "Message": "no"}}, "Subscribe")
+
+    monkeypatch.setattr(subscriptions, "subscribe_to_topic", refuse)
+
+    # When tail starts
+    result = run_cli(state_file, "tail", "bus", "--idle", "1")
+    both = run_cli(state_file, "tail", "--idle", "1")
+
+    # Then the bus alone works; for both, it fails naming the error and leaves nothing behind
+    assert result.status == 0, result.err
+    assert both.status == 2
+    assert "AWS said AuthorizationError: no" in both.err
+    assert leftovers(relay) == []
+
+
+def test_tail_names_what_it_cannot_watch(
+    relay: EmbeddedRelay, state_file: Path, tmp_path: Path
+) -> None:
     wrong = run_cli(state_file, "tail", "nowhere")
     assert wrong.status == 2
     assert "topic, bus or a queue URL" in wrong.err
     delete = run_cli(state_file, "tail", "--delete")
     assert delete.status == 2
     assert "--delete is for a queue URL" in delete.err
+    env = {"RELAY_ENDPOINT_URL": relay.endpoint_url, "AWS_REGION": "us-east-1"}
+    deployed = {**env, "RELAY_TOPIC_ARN": relay.stack.topic_arn}
+    from_start = run_cli(tmp_path / "absent.json", "tail", "--from-start", env=deployed)
+    assert from_start.status == 2
+    assert "--from-start reads the subscriber queues the local stack made" in from_start.err
     assert leftovers(relay) == []

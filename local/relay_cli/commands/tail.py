@@ -83,11 +83,15 @@ def run(args: argparse.Namespace, target: Target, out: IO[str], err: IO[str]) ->
         _channels(target, subscriber),
         err,
     )
-    with _stopped_by_signals() as shield, subscribers as queues:
-        try:
-            status = watch(sqs, queues, args, out, err, keep=False)
-        finally:
-            shield()  # a second Ctrl-C must not leave the queue behind half removed
+    status = 0
+    try:
+        with _stopped_by_signals() as shield, subscribers as queues:
+            try:
+                status = watch(sqs, queues, args, out, err, keep=False)
+            finally:
+                shield()  # a second Ctrl-C must not leave the queue behind half removed
+    except KeyboardInterrupt:
+        pass  # stopped while the queues were being made; what was made is removed again
     return 1 if subscribers.left_behind else status
 
 
