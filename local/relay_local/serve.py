@@ -146,7 +146,8 @@ def _describe(relay: EmbeddedRelay, args: argparse.Namespace) -> None:
     lines += [
         f"state file        {args.state_file} (the relay CLI reads it)",
         f"API key secret    {LOCAL_SECRET_NAME} (for sam local invoke --env-vars events/env.json)",
-        "try               .venv/bin/relay enqueue <contact id>   then   .venv/bin/relay tail",
+        "try               .venv/bin/relay tail   and, in another terminal,   "
+        ".venv/bin/relay enqueue <contact id>",
         "Serving; Ctrl-C stops.",
     ]
     print("\n".join(lines), flush=True)

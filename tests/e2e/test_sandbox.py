@@ -50,6 +50,7 @@ def test_log_sends_the_webhook_and_the_activity_reaches_the_subscribers(
     assert activity_type == "call"
     ago = datetime.now(UTC) - datetime.fromisoformat(created)
     assert timedelta(hours=2) <= ago < timedelta(hours=2, minutes=1)
+    assert "." not in created  # whole seconds, as LeadLex writes them
     assert webhook == f"webhook to {relay.receiver.url}: answered 202"
     # And its event reached both subscribers by the fast path, with nobody enqueueing
     events = received(relay, activity_id)
@@ -82,7 +83,7 @@ def test_a_fault_changes_what_the_sandbox_answers(relay: EmbeddedRelay, state_fi
 
     # Then the CLI says so, the API answers 429 once, then 200 again
     assert fault.status == 0, fault.err
-    assert "next LeadLex requests: 1 failed" in fault.out
+    assert "next LeadLex requests: 1 to fail" in fault.out
     first = requests.get(url, headers=headers, timeout=10)
     assert (first.status_code, first.headers["Retry-After"]) == (429, "7")
     assert requests.get(url, headers=headers, timeout=10).status_code == 200

@@ -159,7 +159,8 @@ def run_log(args: argparse.Namespace, target: Target, out: IO[str], err: IO[str]
     if args.description:
         body["description"] = args.description
     if args.backdate:
-        now = datetime.fromisoformat(sandbox.call("GET", "/clock")["now"])
+        # The sandbox's clock, which a test may have set; whole seconds, as LeadLex writes them.
+        now = datetime.fromisoformat(sandbox.call("GET", "/clock")["now"]).replace(microsecond=0)
         body["created_date"] = parse_time(args.backdate, now, "--backdate").isoformat()
     try:
         activity = sandbox.call("POST", f"/contacts/{args.contact_id}/activities", body)
@@ -249,9 +250,9 @@ def _describe_faults(state: dict[str, Any]) -> str:
     pending = [
         f"{state[key]} {what}"
         for key, what in (
-            ("fail_next", "failed"),
-            ("drop_next", "dropped"),
-            ("malform_next", "malformed"),
+            ("fail_next", "to fail"),
+            ("drop_next", "to drop"),
+            ("malform_next", "to malform"),
         )
         if state.get(key)
     ]
