@@ -149,20 +149,27 @@ class Sandbox:
             )
 
     def add_activity(
-        self, contact_id: str, *, created_date: str | datetime | None = None, **fields: Any
+        self,
+        contact_id: str,
+        *,
+        created_date: str | datetime | None = None,
+        webhook: bool = True,
+        **fields: Any,
     ) -> dict[str, Any]:
         """Log one activity, as the API would list it; `created_date` defaults to the clock's
         now and may be any past or future moment. `fields` override the generated content
         (`activity_type`, `description`, `metadata`, ... or `id`) and may add custom ones.
-        Raises KeyError for an unknown contact. Registered webhooks are notified."""
+        Raises KeyError for an unknown contact. Registered webhooks are notified unless
+        `webhook` is false or a `lose_webhooks_next` fault swallows the delivery."""
         created = (
             self.clock.now() if created_date is None else fake_data.parse_timestamp(created_date)
         )
         with self._lock:
             contact, activity = self._store.add_activity(contact_id, created, fields)
-            targets = self._webhooks.targets("activity.created")
+            targets = self._webhooks.targets("activity.created") if webhook else []
         for url, secret in targets:
-            self._deliver_recorded(url, secret, "activity.created", activity, contact)
+            if not self.faults.take_lost_webhook():
+                self._deliver_recorded(url, secret, "activity.created", activity, contact)
         return activity
 
     def activities(self, contact_id: str) -> list[dict[str, Any]]:
