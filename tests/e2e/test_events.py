@@ -54,7 +54,7 @@ def test_an_event_is_traced_to_a_delivery_and_a_dead_letter(
     assert deliveries[bad_id]["redrive"] == f"relay webhooks redrive {bad_id}"
 
     text = run_cli(state_file, "events", "show", event_id).out
-    assert "published 1 time(s)" in text
+    assert "published once:" in text
     assert f"{good_id}  {good_url}  delivered after 1 attempt(s)" in text
     assert f"{bad_id}  {bad_url}  dead-lettered after 2 attempt(s)" in text
     assert f"to send it again: relay webhooks redrive {bad_id}" in text

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import IO, Any, Final
 
 from activity_relay.adapters.dynamodb.events import DEFAULT_RETENTION
@@ -108,12 +108,12 @@ def run_list(args: argparse.Namespace, target: Target, out: IO[str], err: IO[str
             print(json.dumps(_publication_json(publication, target)), file=out)
     else:
         print(
-            f"{'PUBLISHED_AT':<27} {'VIA':<7} {'TYPE':<11} {'OCCURRED_AT':<25} EVENT_ID", file=out
+            f"{'PUBLISHED_AT':<29} {'VIA':<7} {'TYPE':<11} {'OCCURRED_AT':<27} EVENT_ID", file=out
         )
         for p in found:
             print(
-                f"{_when(p):<27} {_plain(p.origin):<7} {_plain(p.activity_type):<11} "
-                f"{_plain(p.occurred_at):<25} {p.event_id}",
+                f"{_when(p):<29} {_plain(p.origin):<7} {_plain(p.activity_type):<11} "
+                f"{_plain(p.occurred_at):<27} {p.event_id}",
                 file=out,
             )
     if not found:
@@ -136,12 +136,10 @@ def trace_lines(trace: EventTrace, target: Target) -> list[str]:
             f"  type         {_plain(first.activity_type)}",
             f"  occurred at  {_plain(first.occurred_at)}",
             "",
-            f"published {len(trace.publications)} time(s) (same event id each time):",
+            _published_heading(len(trace.publications)),
+            f"  on {' and '.join(_channels(target))}",
         ]
-        lines += [
-            f"  {_when(p)}  via {_plain(p.origin)}  on {', '.join(_channels(target))}"
-            for p in trace.publications
-        ]
+        lines += [f"  {_when(p)}  via {_plain(p.origin)}" for p in trace.publications]
     else:
         lines += ["", "published: no record left (expired); its deliveries are still kept:"]
     lines += ["", _deliveries_heading(trace)]
@@ -150,13 +148,22 @@ def trace_lines(trace: EventTrace, target: Target) -> list[str]:
     return lines
 
 
+def _published_heading(times: int) -> str:
+    if times == 1:
+        return "published once:"
+    return f"published {times} times (the same event id each time):"
+
+
 def _deliveries_heading(trace: EventTrace) -> str:
     if not trace.endpoints:
         return (
             "webhook deliveries: none (no endpoint was registered whose filter matches it, "
             "or it was published before any was)"
         )
-    return f"webhook deliveries ({len(trace.endpoints)} endpoint(s)):"
+    return (
+        f"webhook deliveries to {len(trace.endpoints)} endpoint(s), "
+        "each POST signed (webhook-id = the event id):"
+    )
 
 
 def _endpoint_lines(endpoint: EndpointTrace) -> list[str]:
@@ -165,12 +172,12 @@ def _endpoint_lines(endpoint: EndpointTrace) -> list[str]:
     if endpoint.attempts:
         summary += f" after {len(endpoint.attempts)} attempt(s)"
     if endpoint.parked_at is not None:
-        summary += f", parked at {endpoint.parked_at.isoformat()} while the endpoint is disabled"
+        summary += f", parked at {_time(endpoint.parked_at)} while the endpoint is disabled"
     lines = [f"  {endpoint.endpoint_id}  {url}  {summary}"]
     for a in endpoint.attempts:
         result = f"HTTP {a.status}" if a.status is not None else (a.error or "no answer")
         lines.append(
-            f"    #{a.attempt}  {a.at.isoformat()}  {result:<9} {a.duration_ms:>6} ms  "
+            f"    #{a.attempt}  {_time(a.at)}  {result:<9} {a.duration_ms:>6} ms  "
             f"{a.action.replace('_', ' ')}"
             + (f"  ({a.error})" if a.error and a.status is not None else "")
         )
@@ -234,7 +241,11 @@ def _channels(target: Target) -> list[str]:
 
 
 def _when(publication: Publication) -> str:
-    return publication.published_at.isoformat()
+    return _time(publication.published_at)
+
+
+def _time(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds")
 
 
 def _plain(value: str | None) -> str:
