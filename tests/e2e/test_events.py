@@ -40,7 +40,8 @@ def test_an_event_is_traced_to_a_delivery_and_a_dead_letter(
     assert trace["activity_type"] == "call"
     (publication,) = trace["publications"]
     assert publication["via"] == "poll"
-    assert publication["channels"][0].startswith("SNS topic arn:")
+    assert publication["channels"]["sns_topic"].startswith("arn:aws:sns:")
+    assert publication["channels"]["eventbridge_bus"] == relay.config()["outputs"]["BusName"]
     deliveries = {d["endpoint_id"]: d for d in trace["deliveries"]}
     assert deliveries.keys() == {good_id, bad_id}
     assert deliveries[good_id]["state"] == "delivered"

@@ -137,9 +137,14 @@ def trace_lines(trace: EventTrace, target: Target) -> list[str]:
             f"  occurred at  {_plain(first.occurred_at)}",
             "",
             _published_heading(len(trace.publications)),
-            f"  on {' and '.join(_channels(target))}",
         ]
         lines += [f"  {_when(p)}  via {_plain(p.origin)}" for p in trace.publications]
+        channels = _channels(target)
+        lines += [
+            f"  on SNS topic {channels['sns_topic']} (as the webhook fan-out received it)",
+            f"  and EventBridge bus {channels['eventbridge_bus']}, right after the topic (the bus",
+            "    keeps no record per event; had it refused, the event would show here twice)",
+        ]
     else:
         lines += ["", "published: no record left (expired); its deliveries are still kept:"]
     lines += ["", _deliveries_heading(trace)]
@@ -233,11 +238,12 @@ def _publication_json(publication: Publication, target: Target) -> dict[str, Any
     }
 
 
-def _channels(target: Target) -> list[str]:
-    """The topic (what the fan-out received it from) and the bus, published with it."""
-    topic = target.outputs.get("TopicArn", "the activity topic")
-    bus = target.outputs.get("BusName", "the activity bus")
-    return [f"SNS topic {topic}", f"EventBridge bus {bus}"]
+def _channels(target: Target) -> dict[str, str]:
+    """The topic (what the fan-out received the event from) and the bus, published next."""
+    return {
+        "sns_topic": target.outputs.get("TopicArn", "(the stack's)"),
+        "eventbridge_bus": target.outputs.get("BusName", "(the stack's)"),
+    }
 
 
 def _when(publication: Publication) -> str:
