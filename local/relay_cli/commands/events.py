@@ -1,14 +1,14 @@
-"""``relay events``: did an activity go out, and to whom?
+"""relay events: did an activity go out, and to whom?
 
 show EVENT_ID                        when and by which path it was published, the endpoints it
                                      matched, every delivery attempt, dead letters and the
                                      command that redrives them
-list --contact ID [--since WHEN]     a contact's events, newest last
+list --contact ID [--since WHEN]     a contact's events, oldest first
 
 What it reads: the webhook event table (every event the activity topic carried, as the webhook
-fan-out received it, with or without endpoints) and the attempt table, both kept
-WebhookEventRetentionDays (14 days by default). An event older than that, published only on
-the bus (a stack without the topic), or never published, is not found.
+fan-out received it, with or without endpoints; kept WebhookEventRetentionDays, 14 days by
+default) and the attempt table (kept 14 days). An event older than that, published only on the
+bus (a stack without the topic), or never published, is not found.
 """
 
 from __future__ import annotations
