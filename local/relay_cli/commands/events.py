@@ -146,7 +146,11 @@ def trace_lines(trace: EventTrace, target: Target) -> list[str]:
             "    keeps no record per event; had it refused, the event would show here twice)",
         ]
     else:
-        lines += ["", "published: no record left (expired); its deliveries are still kept:"]
+        lines += [
+            "",
+            "published: no record (expired, or kept by a relay older than `relay events`);",
+            "its deliveries are still recorded:",
+        ]
     lines += ["", _deliveries_heading(trace)]
     for endpoint in trace.endpoints:
         lines += _endpoint_lines(endpoint)
@@ -176,8 +180,8 @@ def _endpoint_lines(endpoint: EndpointTrace) -> list[str]:
     summary = f"{endpoint.state.value}"
     if endpoint.attempts:
         summary += f" after {len(endpoint.attempts)} attempt(s)"
-    if endpoint.parked_at is not None:
-        summary += f", parked at {_time(endpoint.parked_at)} while the endpoint is disabled"
+    if endpoint.state is DeliveryState.PARKED and endpoint.parked_at is not None:
+        summary += f" since {_time(endpoint.parked_at)}: the endpoint is disabled"
     lines = [f"  {endpoint.endpoint_id}  {url}  {summary}"]
     for a in endpoint.attempts:
         result = f"HTTP {a.status}" if a.status is not None else (a.error or "no answer")
