@@ -128,10 +128,10 @@ class DynamoDbEventStore:
             "expires_at": {"N": str(int((event.published_at + self._retention).timestamp()))},
         }
         index = dict(common)
-        for name in ("origin", "occurred_at"):
-            value = getattr(publication, name)
-            if value:
-                index[name] = {"S": value}
+        if publication.origin:
+            index["origin"] = {"S": publication.origin}
+        if publication.occurred_at:
+            index["occurred_at"] = {"S": publication.occurred_at}
         partitions = [f"{EVENT_INDEX}{event.event_id}"]
         if publication.contact_id:
             partitions.append(f"{CONTACT_INDEX}{publication.contact_id}")
