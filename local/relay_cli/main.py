@@ -29,7 +29,7 @@ from typing import IO, Any, Final
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from relay_cli.commands import dlq, enqueue, leadlex, sandbox, state, tail, webhooks
+from relay_cli.commands import dlq, enqueue, events, leadlex, sandbox, state, tail, webhooks
 from relay_cli.target import STATE_FILE, UsageError, error_text, resolve_target
 
 EXIT_OK: Final = 0
@@ -150,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     webhooks.add_parser(commands)
     leadlex.add_parser(commands)
     sandbox.add_parser(commands)
+    events.add_parser(commands)
     purge = dlq_commands.add_parser(
         "purge", help="delete every dead letter (asks first; --yes for scripts)"
     )

@@ -116,3 +116,27 @@ def test_forgetting_an_endpoint_forgets_everything_of_it(ledger: Ledger) -> None
     assert list(ledger.parked(endpoint)) == []
     assert ledger.attempts(endpoint) == []
     assert [p.endpoint_id for p in ledger.parked(other)] == [other]
+
+
+def test_an_event_s_history_is_every_endpoint_s_attempts_and_parked_deliveries(
+    ledger: Ledger,
+) -> None:
+    delivered, parking = new_endpoint_id(), new_endpoint_id()
+    event_id = f"act_{new_endpoint_id()}"
+    for n, status, action in ((1, 500, "retry"), (2, 200, "delivered")):
+        at = T0 + timedelta(seconds=n)
+        ledger.record_attempt(AttemptRecord(delivered, event_id, n, at, status, None, 9, action))
+    ledger.record_attempt(AttemptRecord(delivered, "act_other", 1, T0, 200, None, 9, "delivered"))
+    ledger.count_attempt(Delivery(delivered, "{}", message_id="m1"), event_id, T0)
+    ledger.park(Delivery(parking, '{"big": "body"}'), event_id, T0)
+
+    attempts, parked = ledger.history(event_id)
+
+    assert sorted((a.endpoint_id, a.attempt, a.status, a.action) for a in attempts) == [
+        (delivered, 1, 500, "retry"),
+        (delivered, 2, 200, "delivered"),
+    ]
+    assert [(p.endpoint_id, p.event_id, p.parked_at, p.body) for p in parked] == [
+        (parking, event_id, T0, "")
+    ]
+    assert ledger.history("act_never") == ([], [])
