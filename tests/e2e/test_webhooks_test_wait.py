@@ -48,6 +48,21 @@ def test_wait_against_a_receiver_that_is_down_says_what_failed_and_when_it_is_re
     assert "(attempt 1); it will be retried at 20" in result.out
 
 
+def test_wait_says_a_410_dead_lettered_the_test_and_disables_the_endpoint(
+    relay: EmbeddedRelay, state_file: Path
+) -> None:
+    relay.start_webhooks()
+    with WebhookReceiver(answers=[410]) as receiver:
+        endpoint_id = add(state_file, receiver)
+
+        result = run_cli(state_file, "webhooks", "test", endpoint_id, "--wait", "--timeout", "20")
+
+    assert result.status == 1
+    assert "not delivered: answered HTTP 410 in " in result.out
+    assert f"dead-lettered (`relay webhooks redrive {endpoint_id}` sends it again)" in result.out
+    assert "a 410 disables the endpoint" in result.out
+
+
 def test_a_disabled_endpoint_gets_no_test_and_the_command_fails_saying_so(
     relay: EmbeddedRelay, state_file: Path
 ) -> None:

@@ -1,9 +1,9 @@
-"""``relay webhooks listen``: deliveries received here, on the local stack, as a subscriber would.
+"""relay webhooks listen: deliveries received here, on the local stack, as a subscriber would.
 
 Starts an HTTP server on 127.0.0.1 (any free port unless --port), registers it as a temporary
-endpoint (--filter as `add` takes it), verifies each delivery's Standard Webhooks signature with
-the endpoint's secret (the `standardwebhooks` library) and prints one line per delivery: event
-id, event type, contact, activity type, the how-many-th time this listener got that event, and
+endpoint (--filter as add takes it), verifies each delivery's Standard Webhooks signature with
+the endpoint's secret (the standardwebhooks library) and prints one line per delivery: event
+id, event type, contact, activity type, which arrival of that event at this listener it is, and
 whether the signature verified. With --forward-to URL each verified delivery is also POSTed
 there (the raw body, its webhook-* and content-type headers) and the target's status is printed
 and answered; without it a verified delivery is answered 200. A delivery that does not verify is
@@ -12,7 +12,7 @@ deliveries or --idle S seconds without one.
 
 The local stack only: it accepts http://127.0.0.1 endpoints and delivers to them. A deployed
 stack cannot reach a listener on this machine, and a public tunnel is out of scope: against
-AWS, `relay webhooks add https://…` a receiver it can reach.
+AWS, relay webhooks add https://… a receiver it can reach.
 """
 
 from __future__ import annotations

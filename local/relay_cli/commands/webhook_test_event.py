@@ -1,4 +1,4 @@
-"""``relay webhooks test ID [--wait [--timeout S]]``: a signed webhook.test event, now.
+"""relay webhooks test ID [--wait [--timeout S]]: a signed webhook.test event, now.
 
 An endpoint that is disabled gets no test: its deliveries are parked until it is enabled, so a
 test would say nothing now and arrive unannounced later. With --wait the command follows the
@@ -149,7 +149,9 @@ def _attempted(attempt: AttemptRecord, endpoint: Endpoint | None) -> Outcome:
         return Outcome(False, f"{failed}; it will be retried {when}")
     redrive = f"relay webhooks redrive {attempt.endpoint_id}"
     dead = f"{failed}; dead-lettered (`{redrive}` sends it again)"
-    if endpoint is not None and not endpoint.enabled:
+    if attempt.status == 410:
+        dead += f"; a 410 disables the endpoint (`relay webhooks enable {attempt.endpoint_id}`)"
+    elif endpoint is not None and not endpoint.enabled:
         dead += f"; the endpoint is now {_disabled(endpoint)}"
     return Outcome(False, dead)
 
