@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import requests
 from standardwebhooks import Webhook
 
 from relay_cli.commands.webhook_listen import DESCRIPTION
@@ -100,6 +101,47 @@ def test_listen_forwards_each_verified_delivery_and_answers_what_the_target_answ
             "webhook-signature": delivery.signature,
         }
         assert Webhook(secret).verify(delivery.body, headers)["event_id"] == event_id
+
+
+def test_a_target_that_is_down_is_answered_502_so_that_the_relay_retries(
+    relay: EmbeddedRelay, state_file: Path
+) -> None:
+    with WebhookReceiver() as gone:
+        down = gone.url  # its port refuses connections once the block is left
+    options = ("--forward-to", down, "--count", "1", "--idle", "30")
+    with listening(relay, state_file, *options) as (_, listened):
+        (event_id,) = publish(relay, 1)
+        result = listened.result(timeout=60)
+
+    (line,) = lines_of(result, event_id)
+    assert line.endswith("attempt 1  verified yes  forward failed: ConnectionError  answered 502")
+
+
+def test_a_delivery_that_does_not_verify_is_answered_401_and_not_forwarded(
+    relay: EmbeddedRelay, state_file: Path
+) -> None:
+    with WebhookReceiver() as app:
+        options = ("--forward-to", app.url, "--count", "1", "--idle", "30")
+        with listening(relay, state_file, *options) as (endpoint_id, listened):
+            endpoint = relay.endpoint_store().get(endpoint_id)
+            assert endpoint is not None
+            forged = requests.post(
+                endpoint.url,
+                data=b'{"event_id": "act_forged", "event_type": "activity.created"}',
+                headers={
+                    "webhook-id": "act_forged",
+                    "webhook-timestamp": str(int(time.time())),
+                    "webhook-signature": "v1,Zm9yZ2Vk",
+                },
+                timeout=5,
+            )
+            result = listened.result(timeout=30)
+
+    assert forged.status_code == 401
+    (line,) = lines_of(result, "act_forged")
+    assert "activity.created  contact -  -  attempt 1  verified no (" in line
+    assert line.endswith("answered 401")
+    assert app.requests == 0
 
 
 def test_listen_refuses_a_deployed_stack_and_says_why(tmp_path: Path) -> None:

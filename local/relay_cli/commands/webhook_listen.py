@@ -70,11 +70,12 @@ def run_listen(args: argparse.Namespace, target: Target, out: IO[str], err: IO[s
     _check(args)
     policy = filter_policy(args.filter)
     stack = WebhookStack(target)
-    from loopback import LoopbackServer, PortInUseError
+    from loopback import LoopbackServer, PortInUseError, post_handler
 
     listener = Listener(out, args.forward_to)
     try:
-        server = LoopbackServer(listener.handler(), port=args.port, name="relay-listen").start()
+        handler = post_handler(listener.handle)
+        server = LoopbackServer(handler, port=args.port, name="relay-listen").start()
     except PortInUseError as error:
         raise UsageError(str(error)) from None
     try:
@@ -151,27 +152,13 @@ class Listener:
         with self._lock:
             print(line, file=self.out, flush=True)
 
-    def handler(self) -> type[BaseHTTPRequestHandler]:
-        from http.server import BaseHTTPRequestHandler
-
-        listener = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                listener.handle(self)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass  # one line per delivery is printed instead
-
-        return Handler
-
     def handle(self, request: BaseHTTPRequestHandler) -> None:
         body = request.rfile.read(int(request.headers.get("Content-Length", "0")))
         headers = {name.lower(): value for name, value in request.headers.items()}
         webhook_id = headers.get("webhook-id", "")
         with self._lock:
             self._seen[webhook_id] = attempt = self._seen.get(webhook_id, 0) + 1
-        problem = self._verify(body, headers)
+        problem = signature_problem(self.secret, body, headers)
         if problem is not None:
             status, answer, result = 401, b"", f"verified no ({problem})"
         elif self.forward_to:
@@ -189,18 +176,6 @@ class Listener:
         with self._lock:
             self.received += 1
             self.last_at = time.monotonic()
-
-    def _verify(self, body: bytes, headers: dict[str, str]) -> str | None:
-        """Why the signature does not verify; None when it does."""
-        from standardwebhooks import Webhook, WebhookVerificationError
-
-        if self.secret is None:
-            return "the endpoint is not registered yet"
-        try:
-            Webhook(self.secret).verify(body, headers)
-        except WebhookVerificationError as error:
-            return str(error)
-        return None
 
     def _forward(self, body: bytes, headers: dict[str, str]) -> tuple[int, bytes, str]:
         """POST the delivery on: its status and body to answer with, and what to print."""
@@ -221,6 +196,20 @@ class Listener:
             return 502, b"", f"verified yes  forward failed: {type(error).__name__}"
         status = response.status_code
         return status, response.content, f"verified yes  forwarded: {status}"
+
+
+def signature_problem(secret: str | None, body: bytes | str, headers: dict[str, str]) -> str | None:
+    """Why a delivery's Standard Webhooks signature does not verify with `secret` (the
+    standardwebhooks library: signature and timestamp); None when it does."""
+    from standardwebhooks import Webhook, WebhookVerificationError
+
+    if secret is None:
+        return "no secret to verify with"
+    try:
+        Webhook(secret).verify(body, headers)
+    except WebhookVerificationError as error:
+        return str(error)
+    return None
 
 
 def _summary(webhook_id: str, body: bytes) -> str:
