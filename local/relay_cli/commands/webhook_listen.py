@@ -132,7 +132,7 @@ def _wait(listener: Listener, count: int | None, idle: float | None) -> None:
     except KeyboardInterrupt:
         return
     finally:
-        if main:
+        if previous is not None:
             signal.signal(signal.SIGTERM, previous)
 
 
