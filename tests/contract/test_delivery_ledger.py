@@ -57,6 +57,22 @@ def test_attempts_list_newest_first(ledger: Ledger) -> None:
     assert ledger.attempts(new_endpoint_id()) == []
 
 
+def test_an_attempt_comes_back_as_it_was_recorded_with_when_its_retry_is_due(
+    ledger: Ledger,
+) -> None:
+    endpoint = new_endpoint_id()
+    retried = AttemptRecord(
+        endpoint, "act_1", 1, T0, None, "connection refused", 3, "retry", T0 + timedelta(seconds=5)
+    )
+    delivered = AttemptRecord(
+        endpoint, "act_1", 2, T0 + timedelta(seconds=5), 200, None, 9, "delivered"
+    )
+    ledger.record_attempt(retried)
+    ledger.record_attempt(delivered)
+
+    assert ledger.attempts(endpoint) == [delivered, retried]
+
+
 def test_a_parked_delivery_is_listed_and_claimed_exactly_once(ledger: Ledger) -> None:
     endpoint = new_endpoint_id()
     ledger.park(Delivery(endpoint, '{"event_id": "act_1"}'), "act_1", T0)

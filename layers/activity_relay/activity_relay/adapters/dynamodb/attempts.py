@@ -81,6 +81,8 @@ class DynamoDbDeliveryLedger:
         }
         if record.status is not None:
             item["status_code"] = {"N": str(record.status)}
+        if record.retry_at is not None:
+            item["retry_at"] = {"S": record.retry_at.isoformat()}
         if record.error:
             item["error"] = {"S": record.error[:MAX_ERROR_CHARS]}
         self._client.put_item(TableName=self._table, Item=item)
@@ -238,6 +240,7 @@ def _refused(error: ClientError) -> bool:
 
 def _attempt(endpoint_id: str, item: dict[str, Any]) -> AttemptRecord:
     status = item.get("status_code", {}).get("N")
+    retry_at = _text(item, "retry_at")
     return AttemptRecord(
         endpoint_id=endpoint_id,
         event_id=_text(item, "event_id") or "",
@@ -247,4 +250,5 @@ def _attempt(endpoint_id: str, item: dict[str, Any]) -> AttemptRecord:
         error=_text(item, "error"),
         duration_ms=int(item.get("duration_ms", {}).get("N", "0")),
         action=_text(item, "action") or "",
+        retry_at=datetime.fromisoformat(retry_at) if retry_at else None,
     )
