@@ -324,4 +324,3 @@ class Sandbox:
             self.deliver_webhook(url, secret, event, activity, contact_id)
 
     # --- the API ------------------------------------------------------------------------------
-
