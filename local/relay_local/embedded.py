@@ -113,8 +113,10 @@ class EmbeddedRelay(StartStop):
         self._trigger: SqsTrigger | None = None
         self._webhooks = webhooks
         self._receiver: WebhookReceiverUrl | None = None
-        # Both functions run in this process and share Powertools' Logger and Metrics: one
-        # invocation at a time, as if each were its own Lambda container.
+        # Every function runs in this process and shares Powertools' Logger (the function name
+        # on each log line is one key of it) and Metrics: one invocation at a time, of any
+        # function, as if each were its own Lambda container. A slow webhook endpoint holds a
+        # sync back by at most one attempt's timeout.
         self._invocations = threading.Lock()
         self.subscribers: list[Subscriber] = []
         self.webhook_triggers: list[SqsTrigger] = []
@@ -297,7 +299,7 @@ class EmbeddedRelay(StartStop):
             SqsTrigger(
                 clients.sqs,
                 EventSourceMapping.from_stack(stack, function_id, event_name),
-                function_handler(folder),
+                _serialized(function_handler(folder), self._invocations),
             )
             for function_id, event_name, folder in WEBHOOK_FUNCTIONS
         ]
