@@ -48,6 +48,8 @@ WEBHOOK_FUNCTIONS: Final = (
     ("DeliverWebhooksFunction", "Deliveries", "deliver_webhooks"),
 )
 """Webhooks out: each function's logical id, its SQS event, and its folder under functions/."""
+SETS_ITS_RETRY_DELAY: Final = frozenset({"DeliverWebhooksFunction"})
+"""Functions that postpone each message they return themselves (the webhook retry schedule)."""
 LOCAL_RETRY_SCHEDULE: Final = "1s,2s,4s"
 """The webhook retry schedule of a laptop stack: a retry is seen in seconds, not minutes."""
 
@@ -300,6 +302,7 @@ class EmbeddedRelay(StartStop):
                 clients.sqs,
                 EventSourceMapping.from_stack(stack, function_id, event_name),
                 _serialized(function_handler(folder), self._invocations),
+                function_sets_delay=function_id in SETS_ITS_RETRY_DELAY,
             )
             for function_id, event_name, folder in WEBHOOK_FUNCTIONS
         ]
