@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import boto3
+import botocore.session
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -125,26 +126,37 @@ class Target:
         return self._session
 
     def _new_session(self) -> boto3.session.Session:
+        if self.local and self.profile is None:
+            return self._local_session()
         try:
             session = boto3.session.Session(region_name=self.region, profile_name=self.profile)
-        except ProfileNotFound:
+        except ProfileNotFound as error:
+            name = error.kwargs.get("profile", self.profile)
             raise UsageError(
-                f"AWS profile {self.profile} not found (in ~/.aws/config or AWS_CONFIG_FILE): "
-                f"run `aws configure --profile {self.profile}`, or pass another --profile"
+                f"AWS profile {name} not found (in ~/.aws/config or AWS_CONFIG_FILE): "
+                f"run `aws configure --profile {name}`, or pass another --profile"
             ) from None
         if session.region_name is None:
             # botocore's own "You must specify a region." names none of the ways out.
             raise UsageError(NO_STACK if not self.found else f"{NO_REGION} ({self.origin})")
-        credentials = session.get_credentials()
-        if self.local and credentials is None:
-            # moto accepts any credentials; a laptop without AWS config should still work.
-            session = boto3.session.Session(
-                aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-                aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-                region_name=session.region_name,
-            )
-        elif credentials is None:
+        if session.get_credentials() is None:
             raise UsageError(f"{NO_CREDENTIALS} ({self.origin}, region {session.region_name})")
+        return session
+
+    def _local_session(self) -> boto3.session.Session:
+        """moto accepts any credentials: dummy ones, whatever profile AWS_PROFILE names (it
+        may not exist on this laptop, and real credentials have no business on a local stack)."""
+        without_profile = botocore.session.Session(
+            session_vars={"profile": (None, None, None, None)}
+        )
+        session = boto3.session.Session(
+            botocore_session=without_profile,
+            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            region_name=self.region,
+        )
+        if session.region_name is None:
+            raise UsageError(NO_STACK if not self.found else f"{NO_REGION} ({self.origin})")
         return session
 
     def sqs(self) -> SQSClient:
@@ -185,7 +197,7 @@ def resolve_target(args: argparse.Namespace, env: Mapping[str, str]) -> Target:
             {},
             local=endpoint is not None,
             found=False,
-            profile=profile,
+            profile=args.profile if endpoint else profile,
         )
     for output, (flag, variable) in _NAMED_OUTPUTS.items():
         value = getattr(args, flag, None) or env.get(variable)

@@ -62,12 +62,15 @@ def test_an_unknown_stack_name_names_the_region_looked_in(
     assert "--stack-name" in result.err
 
 
-def test_a_profile_gives_the_region_of_a_deployed_stack(
+def test_a_profile_gives_region_and_credentials_on_aws(
     relay: EmbeddedRelay, tmp_path: Path
 ) -> None:
-    # Given moto posing as AWS, no region in the environment, and a profile that names one
+    # Given moto posing as AWS, no region in the environment, and a profile with one and keys
     config = tmp_path / "config"
-    config.write_text("[profile relay-e2e]\nregion = us-east-1\n")
+    config.write_text(
+        "[profile relay-e2e]\nregion = us-east-1\n"
+        "aws_access_key_id = AKIDE2E\naws_secret_access_key = not-a-secret\n"
+    )
     env = {"RELAY_ENDPOINT_URL": relay.endpoint_url}
     queue = relay.stack.contact_queue_url  # a moto URL: it names no region
     contact = str(uuid.uuid4())

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -149,3 +150,25 @@ def test_without_credentials_the_fix_and_the_region_are_named(no_aws: Path) -> N
     assert "AWS_PROFILE" in err
     assert "`aws configure`" in err
     assert "region eu-west-1" in err
+
+
+def test_the_local_stack_takes_its_recorded_region_and_needs_no_profile(
+    no_aws: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a local stack's state file in us-east-1, and a shell set up for another region
+    # with a profile this laptop does not have
+    state_file = no_aws / "relay-local.json"
+    state_file.write_text(
+        json.dumps({"endpoint_url": "http://127.0.0.1:1", "region": "us-east-1", "outputs": {}})
+    )
+    monkeypatch.setenv("AWS_PROFILE", "prod-only")
+    env = {"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "eu-west-1", "AWS_PROFILE": "prod-only"}
+    args = cli.build_parser().parse_args(["--state-file", str(state_file), "dlq", "list"])
+
+    session = resolve_target(args, env).session()
+
+    # Then the stack's region, and dummy credentials (moto takes any)
+    assert session.region_name == "us-east-1"
+    credentials = session.get_credentials()
+    assert credentials is not None
+    assert credentials.access_key == "testing"
