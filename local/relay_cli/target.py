@@ -187,7 +187,7 @@ def resolve_target(args: argparse.Namespace, env: Mapping[str, str]) -> Target:
             dict(state.get("outputs") or {}),
             dict(state.get("subscribers") or {}),
             local=True,
-            origin=f"the local stack ({state_file})",
+            origin=f"the local stack of {state_file}",
             profile=args.profile,
         )
     else:

@@ -46,8 +46,7 @@ def test_an_aws_error_names_the_stack_and_region_it_concerned(
 
     assert result.status == 2
     assert "does not exist" in result.err
-    assert f"the local stack ({state_file})" in result.err
-    assert "region eu-west-1" in result.err
+    assert f"(the local stack of {state_file}, region eu-west-1)" in result.err
 
 
 def test_an_unknown_stack_name_names_the_region_looked_in(
