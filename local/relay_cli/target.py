@@ -238,11 +238,34 @@ def error_text(error: ClientError) -> str:
     return f"{details.get('Code', 'Error')}: {details.get('Message', '')}"
 
 
+_FIXES: Final = (
+    (
+        ("NonExistentQueue", "QueueDoesNotExist", "ResourceNotFound"),
+        "is that the stack and region you meant? (--stack-name, --region)",
+    ),
+    (
+        ("AccessDenied", "UnauthorizedOperation", "AuthorizationError"),
+        "these credentials may not do this: pass --profile with ones that may",
+    ),
+    (
+        ("ExpiredToken", "RequestExpired"),
+        "the credentials expired: refresh them (`aws sso login`, or your usual way)",
+    ),
+    (
+        ("UnrecognizedClient", "InvalidClientTokenId", "SignatureDoesNotMatch"),
+        "AWS does not know these credentials: check --profile / AWS_PROFILE, or `aws configure`",
+    ),
+)
+"""AWS error codes (by part of their name) and what a user can do about them."""
+
+
 def explain(error: ClientError | BotoCoreError, target: Target | None) -> str:
     """An AWS error as one line: what AWS said, the stack and region it concerned, the fix."""
     where = f" ({target.where()})" if target is not None else ""
     if isinstance(error, ClientError):
-        return f"AWS said {error_text(error)}{where}"
+        code = str(error.response.get("Error", {}).get("Code", ""))
+        fix = next((text for codes, text in _FIXES if any(c in code for c in codes)), None)
+        return f"AWS said {error_text(error)}{where}" + (f": {fix}" if fix else "")
     if isinstance(error, NoCredentialsError):
         return f"{NO_CREDENTIALS}{where}"
     if isinstance(error, EndpointConnectionError) and target is not None and target.local:

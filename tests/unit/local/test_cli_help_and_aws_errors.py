@@ -10,10 +10,11 @@ import json
 from pathlib import Path
 
 import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError
 
 from relay_cli import main as cli
 from relay_cli.help_text import SEE_STACK_OPTIONS
-from relay_cli.target import resolve_target
+from relay_cli.target import Target, explain, resolve_target
 
 CONTACT = "1c919cb7-65f5-4454-b7d1-74c35c1c0da1"
 AWS_QUEUE = "https://sqs.eu-west-1.amazonaws.com/123456789012/contacts"
@@ -172,3 +173,29 @@ def test_the_local_stack_takes_its_recorded_region_and_needs_no_profile(
     credentials = session.get_credentials()
     assert credentials is not None
     assert credentials.access_key == "testing"
+
+
+@pytest.mark.parametrize(
+    ("code", "fix"),
+    [
+        ("AWS.SimpleQueueService.NonExistentQueue", "is that the stack and region you meant?"),
+        ("AccessDeniedException", "pass --profile with ones that may"),
+        ("ExpiredTokenException", "`aws sso login`"),
+        ("UnrecognizedClientException", "check --profile / AWS_PROFILE, or `aws configure`"),
+    ],
+)
+def test_an_aws_error_names_stack_region_and_fix(code: str, fix: str) -> None:
+    target = Target(None, "eu-west-1", {}, origin="stack relay-prod", profile="ops")
+    error = ClientError({"Error": {"Code": code, "Message": "said AWS"}}, "ReceiveMessage")
+
+    line = explain(error, target)
+
+    assert line.startswith(f"AWS said {code}: said AWS (stack relay-prod, region eu-west-1, ")
+    assert "profile ops" in line
+    assert fix in line
+
+
+def test_an_unreachable_local_stack_asks_whether_it_runs() -> None:
+    target = Target("http://127.0.0.1:1", "us-east-1", {}, local=True, origin="the local stack")
+    line = explain(EndpointConnectionError(endpoint_url="http://127.0.0.1:1/"), target)
+    assert line.endswith("is the local stack running (`make local`)?")
