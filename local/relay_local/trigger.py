@@ -36,6 +36,15 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+
+class FunctionLog(logging.LoggerAdapter[logging.Logger]):
+    """The trigger's lines, each naming the function whose queue it polls: make local runs one
+    trigger per SQS function, and their lines meet in one terminal."""
+
+    def process(self, msg: object, kwargs: Any) -> tuple[str, Any]:
+        return f"{(self.extra or {})['function']}: {msg}", kwargs
+
+
 Handler = Callable[[dict[str, Any], LambdaContext], Mapping[str, Any]]
 
 # What Lambda asks SQS for. AttributeNames is deprecated but still what older SQS-compatible
@@ -203,6 +212,7 @@ class SqsTrigger:
         self._lock = threading.Lock()  # one invocation at a time, thread or caller
         self._policy: tuple[int, int | None] | None = None
         self._returned: dict[str, float] = {}
+        self._logger = FunctionLog(logger, {"function": mapping.function_name})
         """Message id → when it was returned (time.monotonic()), to say when it came back."""
 
     def poll_once(self, wait_seconds: int = 0) -> PollResult | None:
@@ -243,7 +253,7 @@ class SqsTrigger:
             try:
                 self.poll_once(wait_seconds)
             except Exception:
-                logger.exception("polling %s failed; retrying", self.mapping.queue_url)
+                self._logger.exception("polling %s failed; retrying", self.mapping.queue_url)
                 self._stop.wait(1)
 
     def _receive(self, wait_seconds: int) -> list[MessageTypeDef]:
@@ -274,9 +284,9 @@ class SqsTrigger:
         received = tuple(m["MessageId"] for m in messages)
         try:
             response = self._handler(event, LocalContext(mapping))
-            failed = _failed_ids(response, received)
+            failed = _failed_ids(response, received, self._logger)
         except Exception:
-            logger.exception("the function raised; the batch of %d returns", len(received))
+            self._logger.exception("the function raised; the batch of %d returns", len(received))
             failed = received
         handles = {m["MessageId"]: m["ReceiptHandle"] for m in messages}
         self._delete([(mid, handles[mid]) for mid in received if mid not in failed])
@@ -311,7 +321,7 @@ class SqsTrigger:
             else:
                 self._returned[message["MessageId"]] = time.monotonic()
                 fate = f"receive {_of(receives + 1, max_receives)}"
-            logger.warning(
+            self._logger.warning(
                 "message %s returns to the queue: %s; %s", message["MessageId"], when, fate
             )
 
@@ -320,7 +330,7 @@ class SqsTrigger:
         for message in messages:
             returned_at = self._returned.pop(message["MessageId"], None)
             if returned_at is not None:
-                logger.info(
+                self._logger.info(
                     "message %s is back after %.1f s: receive %s",
                     message["MessageId"],
                     time.monotonic() - returned_at,
@@ -359,7 +369,7 @@ class SqsTrigger:
             for failure in response.get("Failed", []):
                 message_id = chunk[int(failure["Id"])][0]
                 # As on AWS: an acknowledged message that could not be deleted is delivered again.
-                logger.warning(
+                self._logger.warning(
                     "could not delete message %s (%s: %s); it will be delivered again",
                     message_id,
                     failure.get("Code"),
@@ -375,7 +385,9 @@ def _of(receive: int, max_receives: int | None) -> str:
     return f"{receive} of {max_receives}" if max_receives is not None else str(receive)
 
 
-def _failed_ids(response: Mapping[str, Any], received: tuple[str, ...]) -> tuple[str, ...]:
+def _failed_ids(
+    response: Mapping[str, Any], received: tuple[str, ...], log: FunctionLog
+) -> tuple[str, ...]:
     """The batchItemFailures as Lambda reads them: an identifier it cannot match (missing,
     empty, not in the batch) fails the whole batch."""
     failures = response.get("batchItemFailures") if isinstance(response, Mapping) else None
@@ -385,7 +397,7 @@ def _failed_ids(response: Mapping[str, Any], received: tuple[str, ...]) -> tuple
     for failure in failures:
         identifier = failure.get("itemIdentifier") if isinstance(failure, Mapping) else None
         if not isinstance(identifier, str) or identifier not in received:
-            logger.error("batchItemFailures names %r, not in the batch: all return", identifier)
+            log.error("batchItemFailures names %r, not in the batch: all return", identifier)
             return received
         ids.append(identifier)
     return tuple(ids)

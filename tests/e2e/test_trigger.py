@@ -216,11 +216,15 @@ def test_the_log_says_when_a_returned_message_comes_back_and_when_it_goes_to_the
     (message_id,) = first.failed
     lines = [r.getMessage() for r in caplog.records if r.name == "relay_local.trigger"]
     assert len(lines) == 3
-    assert lines[0].startswith(f"message {message_id} returns to the queue: visible again in 1 s")
+    # Each line names the function whose queue the trigger polls (make local runs three)
+    function = f"{relay.stack.stack_name}-SyncActivitiesFunction"
+    assert lines[0].startswith(
+        f"{function}: message {message_id} returns to the queue: visible again in 1 s"
+    )
     # The local trigger shortened the template's minutes, and says so
     assert "(the local trigger's visibility timeout; the queue's own is 660 s)" in lines[0]
     assert lines[0].endswith("receive 2 of 2")
-    assert lines[1].startswith(f"message {message_id} is back after 1.")
+    assert lines[1].startswith(f"{function}: message {message_id} is back after 1.")
     assert lines[1].endswith("s: receive 2 of 2")
     assert lines[2].endswith("then SQS moves it to the dead-letter queue (maxReceiveCount reached)")
     assert poller.max_receive_count() == 2
