@@ -68,8 +68,14 @@ def profile(no_aws: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def test_help_is_plain_text_without_rest_markup() -> None:
+    from relay_local import serve
+
     parser = cli.build_parser()
-    for prog, sub in {"relay": parser, **sub_commands(parser)}.items():
+    for prog, sub in {
+        "relay": parser,
+        **sub_commands(parser),
+        "make local": serve.build_parser(),
+    }.items():
         assert "``" not in sub.format_help(), prog
 
 
