@@ -1,19 +1,22 @@
-"""``relay``: operate the relay, on the local stack or on AWS.
+"""relay: operate the relay, on the local stack or on AWS.
 
     relay enqueue ID... | --file ids.txt | < ids.txt    push contact ids to the contact queue
     relay tail [topic|bus|QUEUE_URL]                    print events as they are published
     relay state CONTACT_ID / relay reset CONTACT_ID     show / forget a contact's sync state
+    relay events show EVENT_ID / list --contact ID      one event's publication and deliveries
     relay dlq list / redrive / purge                    inspect / replay / empty the DLQ
     relay webhooks add URL / list / show ID / test ID   HTTPS endpoints receiving signed events
+    relay webhooks listen [--forward-to URL]            watch deliveries on this machine (local)
     relay leadlex register-webhook [--url URL]          subscribe the receiver to LeadLex
     relay sandbox log CONTACT_ID / fault … / contacts   drive the local stack's LeadLex sandbox
 
-Where the stack is, first found wins: flags (``--queue-url``, ``--dlq-url``, ``--table-name``,
-``--endpoint-url``, ``--region``); the environment (``RELAY_CONTACT_QUEUE_URL``,
-``RELAY_DEAD_LETTER_QUEUE_URL``, ``RELAY_TABLE_NAME``, ``RELAY_ENDPOINT_URL`` or
-``AWS_ENDPOINT_URL``); the Outputs of the CloudFormation stack named by ``--stack-name`` or
-``RELAY_STACK_NAME``; the state file a running ``make local`` writes (``.relay-local.json``).
-These options are accepted before or after the sub-command.
+Where the stack is, first found wins: the options below; the environment
+(RELAY_CONTACT_QUEUE_URL, RELAY_DEAD_LETTER_QUEUE_URL, RELAY_TABLE_NAME, RELAY_ENDPOINT_URL or
+AWS_ENDPOINT_URL); the Outputs of the CloudFormation stack named by --stack-name or
+RELAY_STACK_NAME; the state file a running `make local` writes (.relay-local.json). The local
+stack is reached in the region its state file records, whatever AWS_REGION says. On AWS the
+region is --region, AWS_REGION or the profile's (--profile or AWS_PROFILE; `aws configure` sets
+one up). These options are accepted before or after the sub-command, and apply to every one.
 """
 
 from __future__ import annotations
@@ -25,49 +28,51 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from importlib import metadata
-from typing import IO, Any, Final
+from typing import IO, Final
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from relay_cli.commands import dlq, enqueue, events, leadlex, sandbox, state, tail, webhooks
-from relay_cli.target import STATE_FILE, UsageError, error_text, resolve_target
+from relay_cli.help_text import (
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_USAGE,
+    PARTLY_DONE,
+    SEE_STACK_OPTIONS,
+    STACK_OPTIONS_TITLE,
+    PlainFormatter,
+    exit_statuses,
+)
+from relay_cli.target import STATE_FILE, Target, UsageError, explain, resolve_target
 
-EXIT_OK: Final = 0
-EXIT_PARTIAL: Final = 1
-EXIT_USAGE: Final = 2
+__all__ = ["EXIT_CODES", "EXIT_OK", "EXIT_PARTIAL", "EXIT_USAGE", "build_parser", "main"]
 
-EXIT_CODES: Final = f"""exit status:
-  {EXIT_OK}  done
-  {EXIT_PARTIAL}  partly done: some ids invalid or not sent, some dead letters not redriven
-  {EXIT_USAGE}  nothing done: a usage error, no stack found, or an error from AWS
-"""
+EXIT_CODES: Final = exit_statuses(PARTLY_DONE["relay"])
+"""Every exit status any command ends with; each sub-command's help shows its own."""
+
+_STACK_OPTIONS: Final = (
+    ("--endpoint-url", "AWS endpoint, e.g. the local stack's"),
+    ("--region", "AWS region (default: the local stack's, else AWS_REGION or the profile's)"),
+    ("--profile", "AWS profile for credentials and region (or AWS_PROFILE)"),
+    ("--stack-name", "read names from this CloudFormation stack's Outputs (or RELAY_STACK_NAME)"),
+    ("--state-file", f"the local stack's (default {STATE_FILE.name})"),
+    ("--queue-url", "the contact queue (or RELAY_CONTACT_QUEUE_URL)"),
+    ("--dlq-url", "the dead-letter queue (or RELAY_DEAD_LETTER_QUEUE_URL)"),
+    ("--table-name", "the watermark table (or RELAY_TABLE_NAME)"),
+)
 
 
-def _add_global_options(parser: argparse.ArgumentParser, default: Any) -> None:
-    """Where the stack is. On the sub-commands with ``default=SUPPRESS``, so that an option
-    given before the sub-command is not overwritten by the sub-command's absent one."""
-    group = parser.add_argument_group("where the stack is (before or after the sub-command)")
-    group.add_argument(
-        "--endpoint-url", default=default, help="AWS endpoint, e.g. the local stack's"
-    )
-    group.add_argument("--region", default=default, help="AWS region (default: AWS_REGION)")
-    group.add_argument(
-        "--stack-name",
-        default=default,
-        help="read names from this CloudFormation stack's Outputs (or RELAY_STACK_NAME)",
-    )
-    group.add_argument(
-        "--state-file", default=default, help=f"the local stack's (default {STATE_FILE.name})"
-    )
-    group.add_argument(
-        "--queue-url", default=default, help="the contact queue (or RELAY_CONTACT_QUEUE_URL)"
-    )
-    group.add_argument(
-        "--dlq-url", default=default, help="the dead-letter queue (or RELAY_DEAD_LETTER_QUEUE_URL)"
-    )
-    group.add_argument(
-        "--table-name", default=default, help="the watermark table (or RELAY_TABLE_NAME)"
-    )
+def _add_global_options(parser: argparse.ArgumentParser, *, documented: bool) -> None:
+    """Where the stack is: documented once, on `relay` itself. Every sub-command accepts them
+    too, undocumented and with default=SUPPRESS, so that an option given before the
+    sub-command is not overwritten by the sub-command's absent one."""
+    group = parser.add_argument_group(STACK_OPTIONS_TITLE) if documented else parser
+    for flag, text in _STACK_OPTIONS:
+        group.add_argument(
+            flag,
+            default=None if documented else argparse.SUPPRESS,
+            help=text if documented else argparse.SUPPRESS,
+        )
 
 
 def _sub_parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
@@ -94,10 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="relay",
         description=__doc__,
         epilog=EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=PlainFormatter,
     )
     parser.add_argument("--version", action="version", version=f"relay {_version()}")
-    _add_global_options(parser, None)
+    _add_global_options(parser, documented=True)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     enqueue_ = commands.add_parser(
@@ -159,9 +164,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     # Last, so that every sub-command (whoever added it) takes the global options too.
     for sub in _sub_parsers(parser):
-        _add_global_options(sub, argparse.SUPPRESS)
-        sub.epilog = sub.epilog or EXIT_CODES
-        sub.formatter_class = argparse.RawDescriptionHelpFormatter
+        _add_global_options(sub, documented=False)
+        sub.epilog = (
+            f"{sub.epilog or exit_statuses(PARTLY_DONE.get(sub.prog))}\n{SEE_STACK_OPTIONS}"
+        )
+        sub.formatter_class = PlainFormatter
     return parser
 
 
@@ -174,15 +181,14 @@ def main(
 ) -> int:
     out, err = out or sys.stdout, err or sys.stderr
     args = build_parser().parse_args(argv)
+    target: Target | None = None
     try:
         target = resolve_target(args, os.environ if env is None else env)
         status: int = args.run(args, target, out, err)
     except UsageError as error:
         return _fail(args, err, str(error))
-    except ClientError as error:
-        return _fail(args, err, f"AWS said {error_text(error)}")
-    except BotoCoreError as error:
-        return _fail(args, err, str(error))
+    except (ClientError, BotoCoreError) as error:
+        return _fail(args, err, explain(error, target))
     except BrokenPipeError:
         # The reader went away (`relay tail | head`): stop quietly, as Unix tools do.
         with contextlib.suppress(OSError):

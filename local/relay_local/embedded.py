@@ -55,6 +55,8 @@ WEBHOOK_FUNCTIONS: Final = (
     ("DeliverWebhooksFunction", "Deliveries", "deliver_webhooks"),
 )
 """Webhooks out: each function's logical id, its SQS event, and its folder under functions/."""
+SETS_ITS_RETRY_DELAY: Final = frozenset({"DeliverWebhooksFunction"})
+"""Functions that postpone each message they return themselves (the webhook retry schedule)."""
 LOCAL_RETRY_SCHEDULE: Final = "1s,2s,4s"
 """The webhook retry schedule of a laptop stack: a retry is seen in seconds, not minutes."""
 
@@ -120,8 +122,10 @@ class EmbeddedRelay(StartStop):
         self._trigger: SqsTrigger | None = None
         self._webhooks = webhooks
         self._receiver: WebhookReceiverUrl | None = None
-        # Both functions run in this process and share Powertools' Logger and Metrics: one
-        # invocation at a time, as if each were its own Lambda container.
+        # Every function runs in this process and shares Powertools' Logger (the function name
+        # on each log line is one key of it) and Metrics: one invocation at a time, of any
+        # function, as if each were its own Lambda container. A slow webhook endpoint holds a
+        # sync back by at most one attempt's timeout.
         self._invocations = threading.Lock()
         self.subscribers: list[Subscriber] = []
         self.webhook_triggers: list[SqsTrigger] = []
@@ -306,7 +310,8 @@ class EmbeddedRelay(StartStop):
             SqsTrigger(
                 clients.sqs,
                 EventSourceMapping.from_stack(stack, function_id, event_name),
-                function_handler(folder),
+                _serialized(function_handler(folder), self._invocations),
+                function_sets_delay=function_id in SETS_ITS_RETRY_DELAY,
             )
             for function_id, event_name, folder in WEBHOOK_FUNCTIONS
         ]

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+from relay_cli.help_text import PlainFormatter
 from relay_cli.target import STATE_FILE
 from relay_local.embedded import EmbeddedRelay
 
@@ -40,7 +41,9 @@ LOCAL_VISIBILITY_TIMEOUT = 5
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m relay_local.serve", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m relay_local.serve", description=__doc__, formatter_class=PlainFormatter
+    )
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="moto's (0: any free)")
     parser.add_argument(
         "--sandbox-port", type=int, default=SANDBOX_PORT, help="the LeadLex sandbox's (0: any)"

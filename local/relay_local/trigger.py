@@ -36,6 +36,15 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+
+class FunctionLog(logging.LoggerAdapter[logging.Logger]):
+    """The trigger's lines, each naming the function whose queue it polls: make local runs one
+    trigger per SQS function, and their lines meet in one terminal."""
+
+    def process(self, msg: object, kwargs: Any) -> tuple[str, Any]:
+        return f"{(self.extra or {})['function']}: {msg}", kwargs
+
+
 Handler = Callable[[dict[str, Any], LambdaContext], Mapping[str, Any]]
 
 # What Lambda asks SQS for. AttributeNames is deprecated but still what older SQS-compatible
@@ -186,17 +195,25 @@ class SqsTrigger:
         handler: Handler,
         *,
         visibility_timeout: int | None = None,
+        function_sets_delay: bool = False,
     ) -> None:
         """``visibility_timeout`` overrides the queue's for received messages: the template ties
-        it to six function timeouts (minutes), too long to watch a retry happen locally."""
+        it to six function timeouts (minutes), too long to watch a retry happen locally.
+        ``function_sets_delay``: the function postpones each message it returns itself
+        (ChangeMessageVisibility, e.g. the webhook retry schedule), so neither timeout says when
+        it is back."""
         self._sqs = sqs
         self.mapping = mapping
         self._handler = handler
         self._visibility_timeout = visibility_timeout
+        self._function_sets_delay = function_sets_delay
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()  # one invocation at a time, thread or caller
         self._policy: tuple[int, int | None] | None = None
+        self._returned: dict[str, float] = {}
+        self._logger = FunctionLog(logger, {"function": mapping.function_name})
+        """Message id → when it was returned (time.monotonic()), to say when it came back."""
 
     def poll_once(self, wait_seconds: int = 0) -> PollResult | None:
         """Receive up to a batch and invoke the handler once; None if nothing was visible."""
@@ -204,7 +221,9 @@ class SqsTrigger:
             messages = self._receive(wait_seconds)
             if not messages:
                 return None
-            return self._invoke(messages)
+            received_at = time.time()
+            self._log_comebacks(messages)
+            return self._invoke(messages, received_at)
 
     def drain(self, *, max_batches: int = 1000) -> list[PollResult]:
         """Invoke until no message is visible (failed ones stay hidden, so this ends)."""
@@ -234,7 +253,7 @@ class SqsTrigger:
             try:
                 self.poll_once(wait_seconds)
             except Exception:
-                logger.exception("polling %s failed; retrying", self.mapping.queue_url)
+                self._logger.exception("polling %s failed; retrying", self.mapping.queue_url)
                 self._stop.wait(1)
 
     def _receive(self, wait_seconds: int) -> list[MessageTypeDef]:
@@ -259,63 +278,82 @@ class SqsTrigger:
             messages.extend(batch)
         return messages
 
-    def _invoke(self, messages: Sequence[MessageTypeDef]) -> PollResult:
+    def _invoke(self, messages: Sequence[MessageTypeDef], received_at: float) -> PollResult:
         mapping = self.mapping
         event = {"Records": [lambda_record(m, mapping.queue_arn, mapping.region) for m in messages]}
         received = tuple(m["MessageId"] for m in messages)
         try:
             response = self._handler(event, LocalContext(mapping))
-            failed = _failed_ids(response, received)
+            failed = _failed_ids(response, received, self._logger)
         except Exception:
-            logger.exception("the function raised; the batch of %d returns", len(received))
+            self._logger.exception("the function raised; the batch of %d returns", len(received))
             failed = received
         handles = {m["MessageId"]: m["ReceiptHandle"] for m in messages}
         self._delete([(mid, handles[mid]) for mid in received if mid not in failed])
-        self._log_returns([m for m in messages if m["MessageId"] in failed])
+        self._log_returns([m for m in messages if m["MessageId"] in failed], received_at)
         return PollResult(received, failed)
 
     # --- when a returned message comes back ------------------------------------------------
 
-    def _log_returns(self, returned: Sequence[MessageTypeDef]) -> None:
-        """One line per returned message: when it is visible again, or that SQS moves it to the
-        dead-letter queue at its next receive."""
+    def _log_returns(self, returned: Sequence[MessageTypeDef], received_at: float) -> None:
+        """One line per returned message: when it is visible again (as far as the trigger
+        knows), or that SQS moves it to the dead-letter queue at its next receive."""
         if not returned:
             return
-        hidden, max_receives = self._return_policy()
-        back_at = time.strftime("%H:%M:%S", time.localtime(time.time() + hidden))
+        queue_visibility, max_receives = self._return_policy()
+        hidden = self._visibility_timeout
+        back_at = received_at + (queue_visibility if hidden is None else hidden)
+        if self._function_sets_delay:
+            when = "the function itself set when it is visible again"
+        else:
+            clock = time.strftime("%H:%M:%S", time.localtime(back_at))
+            why = (
+                "the queue's visibility timeout"
+                if hidden is None
+                else f"the local trigger's visibility timeout; the queue's own is "
+                f"{queue_visibility} s"
+            )
+            when = f"visible again in {max(0, round(back_at - time.time()))} s, at {clock} ({why})"
         for message in returned:
-            receives = int((message.get("Attributes") or {}).get("ApproximateReceiveCount", 1))
+            receives = _receives(message)
             if max_receives is not None and receives >= max_receives:
                 fate = "then SQS moves it to the dead-letter queue (maxReceiveCount reached)"
-            elif max_receives is not None:
-                fate = f"receive {receives + 1} of {max_receives}"
             else:
-                fate = f"receive {receives + 1}"
-            logger.warning(
-                "message %s returns to the queue: visible again in %d s, at %s; %s",
-                message["MessageId"],
-                hidden,
-                back_at,
-                fate,
+                self._returned[message["MessageId"]] = time.monotonic()
+                fate = f"receive {_of(receives + 1, max_receives)}"
+            self._logger.warning(
+                "message %s returns to the queue: %s; %s", message["MessageId"], when, fate
             )
+
+    def _log_comebacks(self, messages: Sequence[MessageTypeDef]) -> None:
+        """When a returned message really came back: what the return line could only expect."""
+        for message in messages:
+            returned_at = self._returned.pop(message["MessageId"], None)
+            if returned_at is not None:
+                self._logger.info(
+                    "message %s is back after %.1f s: receive %s",
+                    message["MessageId"],
+                    time.monotonic() - returned_at,
+                    _of(_receives(message), self._return_policy()[1]),
+                )
 
     def max_receive_count(self) -> int | None:
         """Receives before SQS moves a message to the dead-letter queue (the queue's policy)."""
         return self._return_policy()[1]
 
     def _return_policy(self) -> tuple[int, int | None]:
-        """(seconds a returned message stays hidden, maxReceiveCount or None), from the queue."""
+        """(the queue's visibility timeout, maxReceiveCount or None), from the queue."""
         if self._policy is None:
             attributes = self._sqs.get_queue_attributes(
                 QueueUrl=self.mapping.queue_url,
                 AttributeNames=["VisibilityTimeout", "RedrivePolicy"],
             )["Attributes"]
             redrive = json.loads(attributes.get("RedrivePolicy") or "{}")
-            hidden = self._visibility_timeout
-            if hidden is None:
-                hidden = int(attributes.get("VisibilityTimeout", 30))
             count = redrive.get("maxReceiveCount")
-            self._policy = (hidden, int(count) if count is not None else None)
+            self._policy = (
+                int(attributes.get("VisibilityTimeout", 30)),
+                int(count) if count is not None else None,
+            )
         return self._policy
 
     def _delete(self, acknowledged: Sequence[tuple[str, str]]) -> None:
@@ -331,7 +369,7 @@ class SqsTrigger:
             for failure in response.get("Failed", []):
                 message_id = chunk[int(failure["Id"])][0]
                 # As on AWS: an acknowledged message that could not be deleted is delivered again.
-                logger.warning(
+                self._logger.warning(
                     "could not delete message %s (%s: %s); it will be delivered again",
                     message_id,
                     failure.get("Code"),
@@ -339,7 +377,17 @@ class SqsTrigger:
                 )
 
 
-def _failed_ids(response: Mapping[str, Any], received: tuple[str, ...]) -> tuple[str, ...]:
+def _receives(message: MessageTypeDef) -> int:
+    return int((message.get("Attributes") or {}).get("ApproximateReceiveCount", 1))
+
+
+def _of(receive: int, max_receives: int | None) -> str:
+    return f"{receive} of {max_receives}" if max_receives is not None else str(receive)
+
+
+def _failed_ids(
+    response: Mapping[str, Any], received: tuple[str, ...], log: FunctionLog
+) -> tuple[str, ...]:
     """The batchItemFailures as Lambda reads them: an identifier it cannot match (missing,
     empty, not in the batch) fails the whole batch."""
     failures = response.get("batchItemFailures") if isinstance(response, Mapping) else None
@@ -349,7 +397,7 @@ def _failed_ids(response: Mapping[str, Any], received: tuple[str, ...]) -> tuple
     for failure in failures:
         identifier = failure.get("itemIdentifier") if isinstance(failure, Mapping) else None
         if not isinstance(identifier, str) or identifier not in received:
-            logger.error("batchItemFailures names %r, not in the batch: all return", identifier)
+            log.error("batchItemFailures names %r, not in the batch: all return", identifier)
             return received
         ids.append(identifier)
     return tuple(ids)

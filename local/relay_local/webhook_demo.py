@@ -20,6 +20,7 @@ from typing import IO
 
 from relay_cli import main as cli
 from relay_cli.commands.enqueue import enqueue
+from relay_cli.plain import plain
 from relay_local.embedded import EmbeddedRelay
 from relay_local.webhook_receiver import WebhookReceiver
 
@@ -142,9 +143,9 @@ def _check(receivers: dict[str, WebhookReceiver], out: IO[str]) -> bool:
         and retried
     )
     print(
-        f"\n   {len(deliveries)} POST(s), every signature verified: {verified}; "
-        f"calls got {call_types}; flaky answered 500, 500, 200 and got its note once: "
-        f"{retried} — {'as expected' if ok else 'NOT as expected'}",
+        f"\n   {len(deliveries)} POST(s), every signature verified: {plain(verified)}; "
+        f"calls got {', '.join(map(str, call_types))}; flaky answered 500, 500, 200 and got its "
+        f"note once: {plain(retried)} — {'as expected' if ok else 'NOT as expected'}",
         file=out,
     )
     return ok

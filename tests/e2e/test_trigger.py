@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import time
 from typing import Any
 
@@ -205,7 +206,7 @@ def test_the_log_says_when_a_returned_message_comes_back_and_when_it_goes_to_the
     relay.sqs.send_message(QueueUrl=url, MessageBody="flaky")
     poller = trigger(relay, Recorder(fail_bodies=frozenset({"flaky"})), visibility_timeout=1)
 
-    with caplog.at_level("WARNING", logger="relay_local.trigger"):
+    with caplog.at_level("INFO", logger="relay_local.trigger"):
         first = poller.poll_once()
         time.sleep(1.2)
         second = poller.poll_once()
@@ -214,11 +215,51 @@ def test_the_log_says_when_a_returned_message_comes_back_and_when_it_goes_to_the
     assert second is not None
     (message_id,) = first.failed
     lines = [r.getMessage() for r in caplog.records if r.name == "relay_local.trigger"]
-    assert len(lines) == 2
-    assert lines[0].startswith(f"message {message_id} returns to the queue: visible again in 1 s")
+    assert len(lines) == 3
+    # Each line names the function whose queue the trigger polls (make local runs three)
+    function = f"{relay.stack.stack_name}-SyncActivitiesFunction"
+    assert lines[0].startswith(
+        f"{function}: message {message_id} returns to the queue: visible again in 1 s"
+    )
+    # The local trigger shortened the template's minutes, and says so
+    assert "(the local trigger's visibility timeout; the queue's own is 660 s)" in lines[0]
     assert lines[0].endswith("receive 2 of 2")
-    assert lines[1].endswith("then SQS moves it to the dead-letter queue (maxReceiveCount reached)")
+    assert lines[1].startswith(f"{function}: message {message_id} is back after 1.")
+    assert lines[1].endswith("s: receive 2 of 2")
+    assert lines[2].endswith("then SQS moves it to the dead-letter queue (maxReceiveCount reached)")
     assert poller.max_receive_count() == 2
+
+
+def test_a_function_that_postpones_what_it_returns_is_not_contradicted(
+    relay: EmbeddedRelay, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given a function that returns a message and makes it visible again at once itself (as
+    # the webhook delivery function does on its retry schedule), under a queue's minutes
+    url = relay.stack.contact_queue_url
+    relay.sqs.send_message(QueueUrl=url, MessageBody="retry soon")
+    recorder = Recorder(fail_bodies=frozenset({"retry soon"}))
+
+    def postponing(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        for record in event["Records"]:
+            relay.sqs.change_message_visibility(
+                QueueUrl=url, ReceiptHandle=record["receiptHandle"], VisibilityTimeout=0
+            )
+        return recorder(event, context)
+
+    poller = SqsTrigger(
+        relay.sqs, EventSourceMapping.from_stack(relay.stack), postponing, function_sets_delay=True
+    )
+
+    with caplog.at_level("INFO", logger="relay_local.trigger"):
+        assert poller.poll_once() is not None
+        assert poller.poll_once() is not None
+
+    # Then the log promises no 660 s, and says when it really came back
+    returned, back, _ = [r.getMessage() for r in caplog.records if r.name == "relay_local.trigger"]
+    assert "the function itself set when it is visible again; receive 2 of 5" in returned
+    assert "660" not in returned
+    assert "visible again in" not in returned
+    assert re.search(r"is back after 0\.\d s: receive 2 of 5$", back), back
 
 
 def test_without_an_override_the_queues_own_visibility_timeout_is_named(

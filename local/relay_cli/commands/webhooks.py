@@ -35,6 +35,7 @@ from relay_cli.commands.webhook_stack import (
     now,
     register,
 )
+from relay_cli.plain import plain
 from relay_cli.target import Target, UsageError
 
 
@@ -194,7 +195,7 @@ def run_show(args: argparse.Namespace, target: Target, out: IO[str], err: IO[str
         print(json.dumps(summary), file=out)
         return 0
     for name, value in (_summary(endpoint) | {"parked": parked}).items():
-        print(f"{name:<16}{json.dumps(value) if isinstance(value, dict) else value}", file=out)
+        print(f"{name:<16}{plain(value)}", file=out)
     print(f"\nrecent attempts (newest first, {len(attempts)}):", file=out)
     for a in attempts:
         result = str(a.status) if a.status is not None else (a.error or "?")
