@@ -26,7 +26,9 @@ PARTLY_DONE: Final = {
     "again)",
     "relay webhooks redrive": "partly done: some dead letters could not be sent again",
     "relay webhooks replay": "partly done: some events could not be queued (replay again)",
-    "relay webhooks test": "the test delivery could not be queued",
+    "relay webhooks test": "not delivered (with --wait: its status or why nothing was sent), "
+    "or the test delivery could not be queued",
+    "relay tail": "something tail created could not be removed (named on stderr)",
     "relay leadlex register-webhook": "LeadLex refused the registration (or the URL is "
     "registered already)",
 }
@@ -34,9 +36,9 @@ PARTLY_DONE: Final = {
 A command that sets its own epilog (exit_statuses(...)) needs no line here."""
 
 
-def exit_statuses(partly_done: str | None = None) -> str:
+def exit_statuses(partly_done: str | None = None, *, done: str = "done") -> str:
     """The exit-status table of one command: 1 only where the command can end so."""
-    lines = ["exit status:", f"  {EXIT_OK}  done"]
+    lines = ["exit status:", f"  {EXIT_OK}  {done}"]
     if partly_done:
         lines.append(f"  {EXIT_PARTIAL}  {partly_done}")
     lines.append(

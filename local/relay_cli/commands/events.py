@@ -29,13 +29,13 @@ from activity_relay.core.webhooks_out.trace import (
 )
 from relay_cli.commands.webhook_deliveries import parse_time
 from relay_cli.commands.webhook_stack import WebhookStack, now
+from relay_cli.help_text import exit_statuses
 from relay_cli.target import Target, UsageError
 
-EXIT_CODES: Final = """exit status:
-  0  found
-  1  not found (older than the retention, or never published)
-  2  nothing done: a usage error, no stack found, or an error from AWS
-"""
+SHOW_EXIT_CODES: Final = exit_statuses(
+    "not found (older than the retention, or never published)", done="found"
+)
+LIST_EXIT_CODES: Final = exit_statuses("no events of that contact are kept", done="found")
 
 NOT_FOUND: Final = (
     "no record of event {event_id}: events are kept {days} days by default "
@@ -52,13 +52,13 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     actions = parser.add_subparsers(dest="events_command", required=True, metavar="ACTION")
     show = actions.add_parser(
-        "show", help="an event's publication, endpoints and attempts", epilog=EXIT_CODES
+        "show", help="an event's publication, endpoints and attempts", epilog=SHOW_EXIT_CODES
     )
     show.add_argument("event_id", help="the event id (the activity's id; webhook-id)")
     show.add_argument("--json", action="store_true", help="one JSON object")
     show.set_defaults(run=run_show)
 
-    listing = actions.add_parser("list", help="a contact's events", epilog=EXIT_CODES)
+    listing = actions.add_parser("list", help="a contact's events", epilog=LIST_EXIT_CODES)
     listing.add_argument("--contact", required=True, help="the contact's UUID")
     listing.add_argument(
         "--since", help="ISO 8601 time, or 90m / 6h / 3d ago (default: all that is kept)"
