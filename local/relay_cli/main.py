@@ -29,16 +29,14 @@ from typing import IO, Any, Final
 from botocore.exceptions import BotoCoreError, ClientError
 
 from relay_cli.commands import dlq, enqueue, leadlex, state, tail, webhooks
+from relay_cli.exit_status import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE
 from relay_cli.target import STATE_FILE, UsageError, error_text, resolve_target
-
-EXIT_OK: Final = 0
-EXIT_PARTIAL: Final = 1
-EXIT_USAGE: Final = 2
 
 EXIT_CODES: Final = f"""exit status:
   {EXIT_OK}  done
   {EXIT_PARTIAL}  partly done: some ids invalid or not sent, some dead letters not redriven
-  {EXIT_USAGE}  nothing done: a usage error, no stack found, or an error from AWS
+  {EXIT_USAGE}  nothing done: a usage error, no stack found, an error from AWS, a declined
+     confirmation, or every item invalid or failed
 """
 
 
@@ -138,16 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     tail_parser.add_argument("--json", action="store_true", help="one JSON document per line")
     tail_parser.set_defaults(run=tail.run)
 
-    state_parser = commands.add_parser("state", help="show a contact's sync state")
-    state_parser.add_argument("contact_id", help="the contact's UUID")
-    state_parser.add_argument(
-        "--json", action="store_true", help='one JSON object ("known": false when none)'
-    )
-    state_parser.set_defaults(run=state.run_state)
-
-    reset_parser = commands.add_parser("reset", help="forget a contact's sync state")
-    reset_parser.add_argument("contact_id", help="the contact's UUID")
-    reset_parser.set_defaults(run=state.run_reset)
+    state.add_parser(commands)
 
     dlq_parser = commands.add_parser("dlq", help="the dead-letter queue: list, redrive, purge")
     dlq_commands = dlq_parser.add_subparsers(dest="dlq_command", required=True, metavar="ACTION")

@@ -1,6 +1,6 @@
 """``relay webhooks …``: the HTTPS endpoints events are delivered to (Standard Webhooks).
 
-add URL [--filter JSON] [--description TEXT] [--any-port]
+add URL [--filter JSON] [--description TEXT] [--any-port] [--allow-duplicate]
                                                register; prints the id and the secret once
 list | show ID                                 endpoints; one with its recent attempts
 disable ID | remove ID
@@ -36,6 +36,7 @@ from relay_cli.commands.webhook_stack import (
     existing_endpoint,
     now,
 )
+from relay_cli.exit_status import EXIT_USAGE
 from relay_cli.target import Target, UsageError
 
 
@@ -66,6 +67,11 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add.add_argument("--filter", help='SNS filter policy, e.g. \'{"activity_type": ["call"]}\'')
     add.add_argument("--description", default="", help="a note shown by list and show")
+    add.add_argument(
+        "--allow-duplicate",
+        action="store_true",
+        help="register the URL even if an endpoint has it already (it then gets every event twice)",
+    )
     add.add_argument("--json", action="store_true", help="print JSON")
     add.set_defaults(run=run_add)
 
@@ -119,6 +125,8 @@ def run_add(args: argparse.Namespace, target: Target, out: IO[str], err: IO[str]
     except WebhookConfigError as error:
         raise UsageError(str(error)) from None
     stack = WebhookStack(target)
+    if not args.allow_duplicate:
+        _refuse_duplicate(stack, url)
     endpoint_id = new_endpoint_id()
     secret = generate_secret()
     endpoint = Endpoint(
@@ -139,6 +147,20 @@ def run_add(args: argparse.Namespace, target: Target, out: IO[str], err: IO[str]
     print(f"secret    {secret}", file=out)
     print("          shown once: give it to the receiver to verify signatures with", file=out)
     return 0
+
+
+def _refuse_duplicate(stack: WebhookStack, url: str) -> None:
+    """A second endpoint for a URL would deliver every event to it twice: almost always a
+    mistake (an `add` run again), so it takes --allow-duplicate."""
+    holders = [
+        f"{e.endpoint_id} ({_status(e)})" for e in stack.endpoints.endpoints() if e.url == url
+    ]
+    if holders:
+        raise UsageError(
+            f"{url} is registered already: endpoint {', '.join(holders)}. `relay webhooks show "
+            "ID` shows it; --allow-duplicate adds another endpoint for the same URL, which then "
+            "receives every matching event once per endpoint"
+        )
 
 
 def _status(endpoint: Endpoint) -> str:
@@ -280,7 +302,7 @@ def run_test(args: argparse.Namespace, target: Target, out: IO[str], err: IO[str
     )
     if stack.queue.enqueue([Delivery(endpoint.endpoint_id, body)]):
         print("could not queue the test delivery", file=err)
-        return 1
+        return EXIT_USAGE
     print(f"sent webhook.test {event_id} to {endpoint.url} (see: relay webhooks show)", file=out)
     return 0
 

@@ -162,7 +162,7 @@ def test_stale_pages_through_the_whole_table(
 # --- forget ---------------------------------------------------------------------------------------
 
 
-def test_forget_deletes_everything_about_the_contact(
+def test_forget_keeps_nothing_about_the_contact_but_when_it_was_reset(
     store: DynamoDbStateTable, dynamodb: Any, state_table: str
 ) -> None:
     synced(store, CONTACT_ID, NOW)
@@ -170,9 +170,11 @@ def test_forget_deletes_everything_about_the_contact(
     store.record_quota(snapshot(5))
 
     store.forget(CONTACT_ID)
-    store.forget(contact(99))  # unknown: nothing to do
 
-    assert stored_item(dynamodb, state_table, CONTACT_ID) == {}
+    assert stored_item(dynamodb, state_table, CONTACT_ID) == {
+        "contact_id": {"S": CONTACT_ID},
+        "reset_at": {"S": NOW.isoformat()},
+    }
     assert store.load(CONTACT_ID) is None
     assert store.due(MIDNIGHT, 10) == []
     assert store.load_quota() == snapshot(5)

@@ -283,8 +283,12 @@ class DynamoDbStateStore(StateTableAdapter):
             self.record_not_found(contact_id, at)
 
     def forget(self, contact_id: str) -> None:
-        """Delete everything stored about the contact: its next sync is a first sync."""
-        self._client.delete_item(TableName=self._table_name, Key={"contact_id": {"S": contact_id}})
+        """Replace everything stored about the contact with when that happened (`reset_at`,
+        which `relay state` shows): its next sync is a first sync."""
+        self._client.put_item(
+            TableName=self._table_name,
+            Item={"contact_id": {"S": contact_id}, "reset_at": {"S": iso(self._clock())}},
+        )
 
 
 def _not_begun(
