@@ -2,9 +2,9 @@
 table and the last quota observation turned into one status word, sentences for people and a
 JSON object of fixed keys for programs (docs/cli.md lists them). Pure: no I/O, no clock.
 
-What the table does not record is said so rather than guessed: errors (a failed sync's message
-returns to the contact queue; the function's log names the error), and why an item written
-before the deferral reason was recorded waits.
+What the table does not record is said so rather than guessed: why an item written before the
+deferral reason was recorded waits, and failures before the last one (the function's log has
+them all).
 """
 
 from __future__ import annotations
@@ -27,17 +27,14 @@ from activity_relay.core.quota.ports import QuotaSnapshot
 PAGE: Final = 100
 """Activities in one LeadLex page: a continuing sync reads (and checkpoints) one at a time."""
 
-ERRORS_NOT_RECORDED: Final = (
-    "the state table records none: a failed sync's message returns to the contact queue, the "
-    "sync function's log says why, and after MaxReceiveCount receives `relay dlq list` shows it"
-)
+NO_FAILURE: Final = "no failed sync recorded"
 
 
 @dataclass(frozen=True, slots=True)
 class ContactStatus:
     status: str
-    """One word: syncing, deferred, waiting, released, reconciling, continuing, not_found,
-    synced, reset or never_synced (the first that applies, in that order)."""
+    """One word: syncing, deferred, waiting, released, reconciling, continuing, failing,
+    not_found, synced, reset or never_synced (the first that applies, in that order)."""
     lines: list[tuple[str, str]]
     """(label, sentence) for people, most telling first."""
     document: dict[str, Any]
@@ -85,6 +82,9 @@ def describe(record: ContactRecord, quota: QuotaSnapshot | None, now: datetime) 
     if state is not None and state.backfill is not None:
         statuses.append("continuing")
         lines.append(("continuing", _backfill(state.backfill, now)))
+    if _failing(record):
+        statuses.append("failing")
+        lines.append(_failure(record, now))
     if record.not_found_at is not None:
         statuses.append("not_found")
         lines.append(
@@ -101,19 +101,41 @@ def describe(record: ContactRecord, quota: QuotaSnapshot | None, now: datetime) 
         statuses.append("reset")
         after = " (it has synced since)" if state is not None else "; its next sync is a first sync"
         lines.append(("reset", f"its state was reset at {when(record.reset_at, now)}{after}"))
-    if not statuses:
-        lines.append(
-            (
-                "never synced",
-                "the state table holds nothing for it: no sync has saved its state, and "
-                "LeadLex has never answered 404 for it",
-            )
+    if state is None and record.reset_at is None and record.not_found_at is None:
+        never = (
+            "no sync has saved its state yet"
+            if record.exists
+            else "the state table holds nothing for it: no sync has saved its state, and "
+            "LeadLex has never answered 404 for it"
         )
-    lines.append(("errors", ERRORS_NOT_RECORDED))
+        lines.append(("never synced", never))
+    if not _failing(record):
+        lines.append(_failure(record, now))
     if quota is not None:
         lines.append(("quota", _quota(quota, now)))
     status = statuses[0] if statuses else "never_synced"
     return ContactStatus(status, lines, _document(record, quota, now, status, lines))
+
+
+def _failure(record: ContactRecord, now: datetime) -> tuple[str, str]:
+    if record.last_error is None or record.last_error_at is None:
+        return "last error", NO_FAILURE
+    since = (
+        "no sync has succeeded since (its message is retried; after MaxReceiveCount receives "
+        "`relay dlq list` shows it)"
+        if _failing(record)
+        else "a later sync ended without failing"
+    )
+    return "last error", f"at {when(record.last_error_at, now)}: {record.last_error}; {since}"
+
+
+def _failing(record: ContactRecord) -> bool:
+    """Whether the last failure is the latest news: no save and no 404 since."""
+    if record.last_error_at is None:
+        return False
+    started = record.state.last_sync_started_at if record.state else None
+    later = [m for m in (started, record.not_found_at) if m is not None]
+    return all(moment < record.last_error_at for moment in later)
 
 
 def _lease(record: ContactRecord, now: datetime) -> str:
@@ -283,6 +305,13 @@ def _document(
             "began_at": _iso(lease.taken_at),
             "expires_at": _iso(lease.expires_at),
             "expired": lease.expires_at <= now,
+        },
+        "last_error": None
+        if record.last_error is None
+        else {
+            "at": _iso(record.last_error_at),
+            "message": record.last_error,
+            "failing": _failing(record),
         },
         "quota": None
         if quota is None

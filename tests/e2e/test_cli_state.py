@@ -5,6 +5,7 @@ stack, with exit statuses as the README states them (issue 21)."""
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -40,6 +41,7 @@ STATE_KEYS = {
     "reset_at",
     "deferral",
     "sync_running",
+    "last_error",
     "quota",
 }
 
@@ -168,6 +170,37 @@ def test_state_explains_a_release_a_continuing_sync_and_a_running_one(
     # And once the sweep has released the waiting contact, it says so
     store.postpone([waiting], now + timedelta(hours=2))
     assert state_of(state_file, waiting)["status"] == "released"
+
+
+def test_state_shows_why_the_last_sync_failed_until_one_succeeds(
+    relay: EmbeddedRelay, state_file: Path
+) -> None:
+    contact = relay.sandbox.create_contact(activities=2)
+    good_key = os.environ["LEADLEX_API_KEY"]
+    revoked = relay.sandbox.create_key()
+    relay.sandbox.revoke_key(revoked)
+    relay.update_function_environment({"LEADLEX_API_KEY": revoked})
+
+    # Given a sync that failed: LeadLex refused the key
+    run_cli(state_file, "enqueue", contact)
+    relay.trigger.poll_once()
+    failed = state_of(state_file, contact)
+    text = " ".join(run_cli(state_file, "state", contact).out.split())
+
+    assert failed["status"] == "failing"
+    assert failed["last_error"]["failing"] is True
+    assert failed["last_error"]["message"].startswith("LeadLex refused the API key")
+    assert "last error at" in text
+    assert "no sync has succeeded since" in text
+    assert good_key not in text
+
+    # When the key is fixed and the message comes back, the failure is history
+    relay.update_function_environment({"LEADLEX_API_KEY": good_key})
+    run_cli(state_file, "enqueue", contact)
+    relay.trigger.drain()
+    recovered = state_of(state_file, contact)
+    assert recovered["status"] == "synced"
+    assert recovered["last_error"]["failing"] is False
 
 
 # --- relay reset ---------------------------------------------------------------------------------

@@ -32,7 +32,9 @@ NOTHING = ContactRecord(CONTACT, exists=False, state=None)
 SYNCED = ContactRecord(
     CONTACT,
     exists=True,
-    state=ContactState(CONTACT, Fingerprint(), version=3, last_sync_started_at=NOW),
+    state=ContactState(
+        CONTACT, Fingerprint(), version=3, last_sync_started_at=NOW - timedelta(hours=1)
+    ),
     updated_at=NOW,
 )
 
@@ -182,8 +184,29 @@ def test_the_json_object_has_the_same_keys_whatever_is_known() -> None:
     assert filled["continuation"]["total"] == 1000
 
 
-def test_errors_are_said_to_be_unrecorded_rather_than_left_out() -> None:
-    assert "the state table records none" in text(describe(SYNCED, None, NOW))
+def test_the_last_failure_is_shown_and_counts_until_a_sync_ends_after_it() -> None:
+    failed = replace(SYNCED, last_error="TransientSourceError: 503", last_error_at=NOW)
+    first_failed = replace(NOTHING, exists=True, last_error="boom", last_error_at=NOW)
+    recovered = replace(failed, last_error_at=NOW - timedelta(hours=2))
+
+    failing, never, later = (describe(r, None, NOW) for r in (failed, first_failed, recovered))
+
+    assert failing.status == "failing"
+    assert failing.lines[0] == (
+        "last error",
+        "at 2026-12-06T06:41:00Z (now): TransientSourceError: 503; no sync has succeeded since "
+        "(its message is retried; after MaxReceiveCount receives `relay dlq list` shows it)",
+    )
+    assert failing.document["last_error"] == {
+        "at": "2026-12-06T06:41:00+00:00",
+        "message": "TransientSourceError: 503",
+        "failing": True,
+    }
+    assert never.status == "failing"
+    assert "no sync has saved its state yet" in text(never)
+    assert later.status == "synced"
+    assert "a later sync ended without failing" in text(later)
+    assert "no failed sync recorded" in text(describe(SYNCED, None, NOW))
 
 
 @pytest.mark.parametrize(

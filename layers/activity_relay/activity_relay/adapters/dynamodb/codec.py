@@ -31,6 +31,8 @@ One item per contact, keyed by `contact_id` (S) alone, as template.yaml declares
 | `lease_taken_at` | S | ISO 8601 UTC, when that sync began |
 | `lease_expires_at` | S | ISO 8601 UTC, its invocation's deadline: then anyone may take it |
 | `reset_at` | S | ISO 8601 UTC, when `relay reset` last forgot the contact's state |
+| `last_error` | S | why the latest failed sync failed (at most 1,000 characters), for people |
+| `last_error_at` | S | ISO 8601 UTC, when it failed; a later successful sync leaves both |
 
 The `backfill_*` attributes exist only while a sync continues over several invocations.
 
@@ -100,6 +102,8 @@ BACKFILL_ATTRIBUTES: Final = (
 LEASE_ATTRIBUTES: Final = ("lease_holder", "lease_taken_at", "lease_expires_at")
 PUBLISHING: Final = "publishing"
 CLAIM_PREFIX: Final = "wh_"
+ERROR_LENGTH: Final = 1000
+"""Characters of a failure's reason kept in `last_error`: enough for LeadLex's message."""
 REQUEST_MARGIN: Final = timedelta(seconds=1)
 """A deferral asked for this close before a sync began may be the sync's own request: the
 request's clock and the sync's are two containers'."""

@@ -1,6 +1,7 @@
 """One contact's item in the state table (codec.py) as a person asks about it (`relay state`):
 its sync state and what the sync's own reads leave out (the 404 on record, the deferral and
-why, the lease of a sync running now, the last reset), read in one consistent GetItem.
+why, the lease of a sync running now, the last failure, the last reset), read in one
+consistent GetItem.
 Read-only: nothing here takes part in a sync."""
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ class ContactRecord:
     reset_at: datetime | None = None
     deferral: Deferral | None = None
     lease: Lease | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
 
 
 class DynamoDbContactRecords(StateTableAdapter):
@@ -57,6 +60,8 @@ class DynamoDbContactRecords(StateTableAdapter):
             reset_at=_moment(item, "reset_at"),
             deferral=_deferral(item),
             lease=_lease(item),
+            last_error=item.get("last_error", {}).get("S"),
+            last_error_at=_moment(item, "last_error_at"),
         )
 
 
