@@ -17,13 +17,16 @@ from relay_cli.contact_status import describe
 from relay_cli.exit_status import EXIT_OK, EXIT_USAGE
 from relay_cli.target import Target, UsageError
 
-STATE_HELP = """why a contact is where it is: never synced, not found at LeadLex, deferred by the
-spent quota, waiting for the paced budget, continuing a long sync, being synced now, or synced;
-with today's LeadLex quota. --json: one object of fixed keys (docs/cli.md)."""
+STATE_HELP = """\
+Why a contact is where it is: never synced, not found at LeadLex, deferred by the
+spent quota, waiting for the paced budget, continuing a long sync, failing, being
+synced now, or synced; with today's LeadLex quota. --json: one object of fixed keys
+(docs/cli.md)."""
 
-RESET_HELP = """forget a contact's sync state: its next sync is a first sync, which (under
-INITIAL_SYNC=all, the default) publishes its whole history again to every subscriber and webhook
-endpoint, under the same event ids. Asks first; --yes for scripts."""
+RESET_HELP = """\
+Forget a contact's sync state: its next sync is a first sync, which (under
+INITIAL_SYNC=all, the default) publishes its whole history again to every subscriber
+and webhook endpoint, under the same event ids. Asks first; --yes for scripts."""
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
