@@ -9,11 +9,8 @@ import textwrap
 from datetime import UTC, datetime
 from typing import IO
 
-from activity_relay.adapters.dynamodb.deferrals import DynamoDbDeferrals
-from activity_relay.adapters.dynamodb.inspection import DynamoDbContactRecords
 from activity_relay.core.model import parse_contact_id
 from relay_cli.confirm import confirmed
-from relay_cli.contact_status import describe
 from relay_cli.exit_status import EXIT_OK, EXIT_USAGE
 from relay_cli.target import Target, UsageError
 
@@ -53,6 +50,11 @@ def _contact(value: str) -> str:
 
 
 def run_state(args: argparse.Namespace, target: Target, out: IO[str], err: IO[str]) -> int:
+    # Here, not at the top: every other command's start-up would pay for them.
+    from activity_relay.adapters.dynamodb.deferrals import DynamoDbDeferrals
+    from activity_relay.adapters.dynamodb.inspection import DynamoDbContactRecords
+    from relay_cli.contact_status import describe
+
     contact_id = _contact(args.contact_id)
     table = target.output("TableName")
     client = target.session().client("dynamodb", endpoint_url=target.endpoint_url)
