@@ -1,22 +1,22 @@
 # LeadLex activity relay — the two commands are `make test` and `make lint`.
 #
-#   make test    .venv (Python 3.12) from requirements/dev.lock when missing, then every test
-#   make unit    the fast loop: unit tests and the contract cases on the fakes (seconds)
-#   make lint    ruff, mypy --strict, import-linter (the layers), and the template checks
-#                (cfn-lint, sam validate, checkov on template.yaml and on its SAM expansion)
-#   make build   sam build, no containers
-#   make bench   the benchmarks of benchmarks/README.md
-#   make demo    the relay end to end on an embedded AWS; `make local` keeps that stack running
-#   make deploy  build and deploy ENV (dev, prod; guided the first time), make delete, make sam
-#   make lock    re-resolve requirements/dev.lock from pyproject.toml [dev]
-#   make layer-lock  lock the layer's requirements.in into its requirements.txt, with hashes
+# `make help` lists every target with its one-line description, read from the `## target: …`
+# comments above each rule (continuation lines start with `## ` too).
 
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 
 .DEFAULT_GOAL := test
-.PHONY: venv test lint lint-python lock clean demo local
+.PHONY: help venv test lint lint-python lock clean demo local
+
+## help: this list: every target and what it does
+help:
+	@awk '/^## [a-z-]+: / { if (name) print_target(); name = $$2; sub(/:$$/, "", name); \
+		text = substr($$0, length($$2) + 5); next } \
+		/^## / && name { text = text " " substr($$0, 4); next } \
+		name { print_target(); name = "" } \
+		function print_target() { printf "  %-21s %s\n", name, text }' $(firstword $(MAKEFILE_LIST))
 
 ## venv: the project's virtual environment, from the pinned lock, with our packages editable
 venv: $(VENV)/.installed
@@ -29,7 +29,7 @@ $(VENV)/.installed: requirements/dev.lock pyproject.toml layers/activity_relay/p
 		-e layers/activity_relay -e .
 	@touch $@
 
-## test: the whole suite (unit, integration over real HTTP, end to end)
+## test: .venv when missing, then the whole suite (unit, integration over real HTTP, end to end)
 test: venv
 	$(PY) -m pytest
 
@@ -63,7 +63,7 @@ bench: venv
 	$(PY) -m benchmarks.fast_path_day --preset starter
 	$(PY) -m benchmarks.webhook_fast_path
 
-## demo: the relay end to end on an embedded AWS (moto) and the LeadLex sandbox; stops after
+## demo: the relay end to end on an embedded AWS (moto) and the LeadLex sandbox, then it all stops
 demo: venv
 	$(PY) -m relay_local.demo
 
@@ -71,9 +71,10 @@ demo: venv
 local: venv
 	$(PY) -m relay_local.serve $(LOCAL_ARGS)
 
-## lint: our code and the template
+## lint: ruff, mypy --strict, import-linter (the layers) and the template checks (lint-template)
 lint: lint-python lint-template
 
+## lint-python: ruff, ruff format --check, mypy --strict and import-linter (lint without the template)
 lint-python: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -90,12 +91,13 @@ lock:
 	  $$tmp/venv/bin/pip freeze --exclude-editable | grep -v '^leadlex-relay-dev'; } \
 	  > requirements/dev.lock; rm -rf $$tmp
 
-## layer-lock: layers/activity_relay/requirements.txt from its requirements.in, with hashes, under
-## dev.lock (requirements/layer_lock.py; tests/unit/deploy/test_layer_lock.py checks it in CI)
+## layer-lock: lock the layer's requirements.in into its requirements.txt, with hashes, under dev.lock
+# (requirements/layer_lock.py; tests/unit/deploy/test_layer_lock.py checks it in CI)
 .PHONY: layer-lock
 layer-lock: venv
 	$(PY) requirements/layer_lock.py
 
+## clean: remove .venv, .tools-venv, .aws-sam and the tools' caches
 clean:
 	rm -rf $(VENV) $(TOOLS_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
@@ -151,8 +153,8 @@ $(TOOLS_CHECKOV_BIN)/.installed: requirements/tools-checkov.lock
 
 EXPANDED_TEMPLATE := .aws-sam/expanded-template.json
 
-## lint-template: cfn-lint, sam validate (with and without --lint), and checkov on template.yaml and
-## on the template as SAM expands it (the roles, Function URL and mappings SAM generates)
+## lint-template: cfn-lint, sam validate (with and without --lint), checkov on the template and its expansion
+# (the template as SAM expands it: the roles, Function URL and mappings SAM generates)
 lint-template: tools venv
 	$(TOOLS_SAM_BIN)/cfn-lint template.yaml
 	$(SAM) validate --lint
@@ -196,7 +198,7 @@ export NO_AWS_CREDENTIALS
 
 .PHONY: deploy delete sam check-aws-credentials
 
-## sam: any SAM CLI command, e.g. make sam ARGS="local invoke -e events/sqs-plain-id.json"
+## sam: any SAM CLI command, e.g. make sam ARGS="local invoke SyncActivitiesFunction -e events/sqs-plain-id.json"
 sam: tools
 	@py="$(TOOLS_PYTHON312)"; if [ -z "$$py" ]; then echo "$$NO_PYTHON312" >&2; exit 1; fi; \
 	PATH="$$(dirname "$$py"):$$PATH" $(SAM) $(ARGS)

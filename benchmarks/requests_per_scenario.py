@@ -124,6 +124,10 @@ class Bench:
         new = 0 if first_sync else len(expected)
         return Row(scenario, history, new, served, counted, model, len(events), ok, note)
 
+    def first_sync(self, scenario: str, contact: str, history: int) -> Row:
+        """A contact's first sync: its whole history, one request per page of 100."""
+        return self.row(scenario, contact, math.ceil(history / 100), _noop, first_sync=True)
+
     def paging(self, label: str, first: int, dates: Sequence[datetime]) -> list[Row]:
         contact = self.sandbox.create_contact(activities=first)
         original = set(self.ids(contact))
@@ -169,15 +173,7 @@ def run(history: int = 10_000, first: int = 250, seed: int = 7) -> dict[str, obj
         rows: list[Row] = []
 
         small = sandbox.create_contact(activities=first)
-        rows.append(
-            bench.row(
-                f"(a) first sync, {first} activities",
-                small,
-                math.ceil(first / 100),
-                _noop,
-                first_sync=True,
-            )
-        )
+        rows.append(bench.first_sync(f"(a) first sync, {first} activities", small, first))
 
         # (e) 3 activities logged while the first sync pages, after page 1 was served: dated
         # now they sit above what was read; backdated ones land in read or unread pages.
@@ -186,15 +182,7 @@ def run(history: int = 10_000, first: int = 250, seed: int = 7) -> dict[str, obj
         rows.extend(bench.paging(" (now, -30 d, -300 d)", first, spread))
 
         big = sandbox.create_contact(activities=history)
-        rows.append(
-            bench.row(
-                f"first sync, {history} activities",
-                big,
-                math.ceil(history / 100),
-                _noop,
-                first_sync=True,
-            )
-        )
+        rows.append(bench.first_sync(f"first sync, {history} activities", big, history))
         rows.append(
             bench.row("(b) 5 new", big, 1, lambda: bench.log(big, 5, None)),
         )

@@ -33,7 +33,7 @@ def lambda_handler(records: list[SqsRecord], context: LambdaContext) -> list[str
         results = sync.runtime().process([_message(record) for record in records], context)
     except SecretUnavailable as error:
         # Secrets Manager throttled or unreachable: every message returns (one receive each,
-        # README "Failures": an outage shorter than the queue's retry horizon loses none).
+        # docs/design.md "Failures": an outage shorter than the queue's retry horizon loses none).
         logger.warning(f"{error}; the batch's {len(records)} message(s) return to the queue")
         metrics.add_metric(name="SecretUnavailable", unit=MetricUnit.Count, value=1)
         return [record.message_id for record in records]

@@ -45,7 +45,8 @@ POST     /_admin/contacts                     {"activities": n, "contact_id", "n
                                               -> {"contact_id"}
 GET      /_admin/contacts/{id}/activities     {"activities": [... newest first]}
 POST     /_admin/contacts/{id}/activities     {"created_date": iso | omitted for now, any
-                                              activity field} -> the activity
+                                              activity field, "webhook": false to notify no
+                                              webhook} -> the activity
 GET      /_admin/clock                        {"now", "frozen"}
 POST     /_admin/clock                        {"set": iso, "frozen": bool} | {"advance": seconds}
                                               | {"reset": true} -> {"now", "frozen"}
@@ -54,7 +55,9 @@ GET      /_admin/stats                        total_requests, connections_opened
 POST     /_admin/stats/reset
 POST     /_admin/faults                       {"latency", "error_rate", "error_status",
                                               "fail_next": {"count", "status", "retry_after"},
-                                              "malform_next": n, "drop_next": n, "reset": true}
+                                              "malform_next": n, "drop_next": n,
+                                              "lose_webhooks_next": n, "reset": true}
+                                              -> the settings and the counted faults pending
 POST     /_admin/hooks/insert-after-page      {"contact_id", "page", "activities": [{...}]}
 POST     /_admin/webhooks                     {"url", "secret"}: deliver on every new activity
 POST     /_admin/webhooks/deliver             {"url", "secret", "event", "activity_id" |

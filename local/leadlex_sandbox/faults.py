@@ -13,7 +13,8 @@ class Faults:
 
     Counted faults ("next N") are consumed in this order of precedence: drop, fail, then the
     random `error_rate`; `mutate_next` and `malform_next` spoil the body of a response
-    computed normally.
+    computed normally. `lose_webhooks_next` is LeadLex losing deliveries: the next N webhooks
+    an added activity would cause are never sent.
     """
 
     def __init__(self, seed: int) -> None:
@@ -25,6 +26,7 @@ class Faults:
         self._fail: list[tuple[int, int | None]] = []
         self._malform = 0
         self._drop = 0
+        self._lost_webhooks = 0
         self._mutations: list[Callable[[dict[str, Any]], object]] = []
 
     def fail_next(self, count: int = 1, status: int = 503, retry_after: int | None = None) -> None:
@@ -47,6 +49,10 @@ class Faults:
         with self._lock:
             self._drop += count
 
+    def lose_webhooks_next(self, count: int = 1) -> None:
+        with self._lock:
+            self._lost_webhooks += count
+
     def reset(self) -> None:
         with self._lock:
             self.latency = 0.0
@@ -56,6 +62,17 @@ class Faults:
             self._mutations.clear()
             self._malform = 0
             self._drop = 0
+            self._lost_webhooks = 0
+
+    def pending(self) -> dict[str, int]:
+        """The counted faults still to come, by kind."""
+        with self._lock:
+            return {
+                "fail_next": len(self._fail),
+                "drop_next": self._drop,
+                "malform_next": self._malform,
+                "lose_webhooks_next": self._lost_webhooks,
+            }
 
     def take_failure(self) -> tuple[str, int, int | None] | None:
         """("drop", 0, None), ("fail", status, retry_after), or None for a normal request."""
@@ -69,6 +86,13 @@ class Faults:
             if self.error_rate and self._rng.random() < self.error_rate:
                 return ("fail", self.error_status, None)
             return None
+
+    def take_lost_webhook(self) -> bool:
+        with self._lock:
+            if self._lost_webhooks:
+                self._lost_webhooks -= 1
+                return True
+            return False
 
     def take_mutation(self) -> Callable[[dict[str, Any]], object] | None:
         with self._lock:

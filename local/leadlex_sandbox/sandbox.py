@@ -30,7 +30,6 @@ from leadlex_sandbox.routing import (
     PageHooks,
     PageServed,
     RequestRecord,
-    Response,
     Router,
     Traffic,
 )
@@ -78,6 +77,8 @@ class Sandbox:
             traffic=self._traffic,
             hooks=self._hooks,
         )
+        # Answer one /v1 request; page hooks have run when it returns.
+        self.handle = self._router.handle
 
     # --- settings -----------------------------------------------------------------------
 
@@ -148,20 +149,27 @@ class Sandbox:
             )
 
     def add_activity(
-        self, contact_id: str, *, created_date: str | datetime | None = None, **fields: Any
+        self,
+        contact_id: str,
+        *,
+        created_date: str | datetime | None = None,
+        webhook: bool = True,
+        **fields: Any,
     ) -> dict[str, Any]:
         """Log one activity, as the API would list it; `created_date` defaults to the clock's
         now and may be any past or future moment. `fields` override the generated content
         (`activity_type`, `description`, `metadata`, ... or `id`) and may add custom ones.
-        Raises KeyError for an unknown contact. Registered webhooks are notified."""
+        Raises KeyError for an unknown contact. Registered webhooks are notified unless
+        `webhook` is false or a `lose_webhooks_next` fault swallows the delivery."""
         created = (
             self.clock.now() if created_date is None else fake_data.parse_timestamp(created_date)
         )
         with self._lock:
             contact, activity = self._store.add_activity(contact_id, created, fields)
-            targets = self._webhooks.targets("activity.created")
+            targets = self._webhooks.targets("activity.created") if webhook else []
         for url, secret in targets:
-            self._deliver_recorded(url, secret, "activity.created", activity, contact)
+            if not self.faults.take_lost_webhook():
+                self._deliver_recorded(url, secret, "activity.created", activity, contact)
         return activity
 
     def activities(self, contact_id: str) -> list[dict[str, Any]]:
@@ -316,14 +324,3 @@ class Sandbox:
             self.deliver_webhook(url, secret, event, activity, contact_id)
 
     # --- the API ------------------------------------------------------------------------------
-
-    def handle(
-        self,
-        method: str,
-        path: str,
-        query: Mapping[str, str],
-        auth: str | None,
-        body: bytes = b"",
-    ) -> Response:
-        """Answer one /v1 request. Page hooks have run when this returns."""
-        return self._router.handle(method, path, query, auth, body)

@@ -249,7 +249,10 @@ def _list_activities(
 def _add_activity(
     sandbox: SandboxServer, segments: list[str], data: dict[str, Any]
 ) -> tuple[int, object]:
-    return 201, sandbox.add_activity(segments[1], **data)
+    webhook = data.pop("webhook", True)
+    if not isinstance(webhook, bool):
+        raise ValueError("webhook must be true or false")
+    return 201, sandbox.add_activity(segments[1], webhook=webhook, **data)
 
 
 def _clock(sandbox: SandboxServer, _: list[str], data: dict[str, Any]) -> tuple[int, object]:
@@ -311,10 +314,13 @@ def _faults(sandbox: SandboxServer, _: list[str], data: dict[str, Any]) -> tuple
         faults.malform_next(int(data["malform_next"]))
     if "drop_next" in data:
         faults.drop_next(int(data["drop_next"]))
+    if "lose_webhooks_next" in data:
+        faults.lose_webhooks_next(int(data["lose_webhooks_next"]))
     return 200, {
         "latency": faults.latency,
         "error_rate": faults.error_rate,
         "error_status": faults.error_status,
+        **faults.pending(),
     }
 
 

@@ -10,6 +10,14 @@ from loopback.server import (
     PortInUseError,
     StartStop,
     check_port_free,
+    post_handler,
 )
 
-__all__ = ["HOST", "LoopbackServer", "PortInUseError", "StartStop", "check_port_free"]
+__all__ = [
+    "HOST",
+    "LoopbackServer",
+    "PortInUseError",
+    "StartStop",
+    "check_port_free",
+    "post_handler",
+]

@@ -9,6 +9,7 @@ open (handler threads idle on keep-alive reads would otherwise outlive the serve
 socket and joins the thread. A port asked for by number must be free: `PortInUseError` says so
 instead of a bare "Address already in use".
 
+`post_handler(handle)` is the handler class of a server that only takes POSTs.
 `StartStop` is the `with` protocol of anything with `start()` and `stop()`; `check_port_free`
 makes the same clear error for a server that binds out of sight (moto's, in its own thread).
 """
@@ -20,6 +21,7 @@ import contextlib
 import errno
 import socket
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
@@ -48,6 +50,22 @@ def check_port_free(port: int, host: str = HOST) -> None:
             probe.bind((host, port))
         except OSError:
             raise PortInUseError(port, host) from None
+
+
+def post_handler(
+    handle: Callable[[BaseHTTPRequestHandler], None],
+) -> type[BaseHTTPRequestHandler]:
+    """A handler class passing every POST to `handle`; it logs no request line (the server's
+    owner says what arrived, in its own words)."""
+
+    class PostHandler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            handle(self)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    return PostHandler
 
 
 class StartStop(abc.ABC):

@@ -1,11 +1,12 @@
 """``relay``: operate the relay, on the local stack or on AWS.
 
     relay enqueue ID... | --file ids.txt | < ids.txt    push contact ids to the contact queue
-    relay tail [topic|bus|QUEUE_URL]                    print events arriving at a subscriber
+    relay tail [topic|bus|QUEUE_URL]                    print events as they are published
     relay state CONTACT_ID / relay reset CONTACT_ID     show / forget a contact's sync state
     relay dlq list / redrive / purge                    inspect / replay / empty the DLQ
     relay webhooks add URL / list / show ID / test ID   HTTPS endpoints receiving signed events
     relay leadlex register-webhook [--url URL]          subscribe the receiver to LeadLex
+    relay sandbox log CONTACT_ID / fault … / contacts   drive the local stack's LeadLex sandbox
 
 Where the stack is, first found wins: flags (``--queue-url``, ``--dlq-url``, ``--table-name``,
 ``--endpoint-url``, ``--region``); the environment (``RELAY_CONTACT_QUEUE_URL``,
@@ -28,7 +29,7 @@ from typing import IO, Any, Final
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from relay_cli.commands import dlq, enqueue, leadlex, state, tail, webhooks
+from relay_cli.commands import dlq, enqueue, events, leadlex, sandbox, state, tail, webhooks
 from relay_cli.exit_status import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE
 from relay_cli.target import STATE_FILE, UsageError, error_text, resolve_target
 
@@ -116,25 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     enqueue_.set_defaults(run=enqueue.run)
 
-    tail_parser = commands.add_parser(
-        "tail",
-        help="print events as they arrive at a subscriber queue (left there unless --delete)",
-        description=tail.__doc__,
-    )
-    tail_parser.add_argument(
-        "subscriber", nargs="?", help="topic, bus (local stack) or a queue URL; default: all known"
-    )
-    tail_parser.add_argument("--count", "-n", type=int, help="stop after this many events")
-    tail_parser.add_argument(
-        "--idle", type=float, help="stop after this many seconds without events"
-    )
-    tail_parser.add_argument(
-        "--delete",
-        action="store_true",
-        help="delete what was printed from the queue (default: leave it for its consumer)",
-    )
-    tail_parser.add_argument("--json", action="store_true", help="one JSON document per line")
-    tail_parser.set_defaults(run=tail.run)
+    tail.add_parser(commands)
 
     state.add_parser(commands)
 
@@ -155,6 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     webhooks.add_parser(commands)
     leadlex.add_parser(commands)
+    sandbox.add_parser(commands)
+    events.add_parser(commands)
     purge = dlq_commands.add_parser(
         "purge", help="delete every dead letter (asks first; --yes for scripts)"
     )

@@ -39,6 +39,11 @@ _NAMED_OUTPUTS: Final = {
     "ContactQueueUrl": ("queue_url", "RELAY_CONTACT_QUEUE_URL"),
     "DeadLetterQueueUrl": ("dlq_url", "RELAY_DEAD_LETTER_QUEUE_URL"),
     "TableName": ("table_name", "RELAY_TABLE_NAME"),
+    # relay tail
+    "TopicArn": ("topic_arn", "RELAY_TOPIC_ARN"),
+    "BusName": ("bus_name", "RELAY_BUS_NAME"),
+    # relay sandbox: the local stack's LeadLex sandbox (its admin interface)
+    "LeadLexSandboxAdminUrl": ("sandbox_url", "RELAY_SANDBOX_URL"),
     # relay webhooks
     "WebhookEndpointTableName": ("webhook_table", "RELAY_WEBHOOK_TABLE_NAME"),
     "WebhookDeliveryQueueUrl": ("webhook_queue_url", "RELAY_WEBHOOK_DELIVERY_QUEUE_URL"),

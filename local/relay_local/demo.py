@@ -8,6 +8,8 @@ Round 3 registers webhook endpoints and shows signed, verified, retried and filt
 Round 4 enqueues nothing: activities logged in LeadLex reach the subscribers through LeadLex's
 signed webhooks, which carry them: the receiver publishes each at once, with no LeadLex request
 (the fast path); a poll later reconciles the contacts.
+It ends with `relay events show` of round 3's note: its publication and its signed deliveries,
+attempt by attempt.
 
 LeadLex's webhooks are registered from the start, so round 2's new activities are published by
 their webhooks already (VIA webhook) but the backdated one, which a poll finds (VIA poll).
@@ -77,8 +79,11 @@ def main(argv: Sequence[str] | None = None, *, out: IO[str] | None = None) -> in
         ok = _check(second, {a["id"] for _, a in added}, out) and ok
 
         print("\n== Round 3: webhooks out (Standard Webhooks), signed, retried, filtered", file=out)
-        ok = webhook_demo.run(relay, out) and ok
-        ok = _webhook_round(relay, ids, out) and ok
+        delivered, traced = webhook_demo.run(relay, out)
+        ok = _webhook_round(relay, ids, out) and delivered and ok
+
+        print("\n== Did round 3's note reach its endpoints? Ask the relay", file=out)
+        ok = webhook_demo.show_event(relay, traced, out) and ok
 
     print(
         f"\nDone in {time.monotonic() - started:.1f} s; everything started has stopped.", file=out

@@ -32,6 +32,13 @@ from activity_relay.runtime.deliver import ALLOW_LOCAL_TARGETS_VARIABLE
 from leadlex_sandbox import SandboxServer
 from loopback import StartStop
 from relay_cli.events import event_document
+from relay_cli.subscriptions import (
+    BUS_PATTERN,
+    create_queue,
+    put_bus_rule,
+    subscribe_to_topic,
+    target_queue,
+)
 from relay_cli.target import FAKE_CREDENTIALS, STATE_FILE
 from relay_local.server import MotoServer
 from relay_local.template import LocalStack, StackClients, provision_stack
@@ -189,6 +196,8 @@ class EmbeddedRelay(StartStop):
         outputs = dict(stack.outputs)
         if self._receiver is not None:
             outputs["WebhookUrl"] = self._receiver.url
+        if self._sandbox is not None:
+            outputs["LeadLexSandboxAdminUrl"] = self._sandbox.admin_url  # relay sandbox
         return {
             "endpoint_url": self.endpoint_url,
             "region": stack.region,
@@ -360,32 +369,19 @@ def _subscribe(
     clients: StackClients, stack: LocalStack, event_source: str | None
 ) -> list[Subscriber]:
     """A queue on the topic (with a filter policy) and a queue behind a rule on the bus."""
-    sqs = clients.sqs
-
-    def queue(name: str) -> tuple[str, str]:
-        url = sqs.create_queue(QueueName=f"{stack.stack_name}-{name}")["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
-        return url, arn["QueueArn"]
-
-    topic_url, topic_queue_arn = queue("topic-calls-meetings")
-    clients.sns.subscribe(
-        TopicArn=stack.topic_arn,
-        Protocol="sqs",
-        Endpoint=topic_queue_arn,
-        Attributes={"RawMessageDelivery": "true", "FilterPolicy": json.dumps(TOPIC_FILTER)},
+    topic_url, topic_queue_arn = create_queue(
+        clients.sqs,
+        f"{stack.stack_name}-topic-calls-meetings",
+        allow=("sns.amazonaws.com", stack.topic_arn),
     )
-    bus_url, bus_queue_arn = queue("bus-all")
+    subscribe_to_topic(clients.sns, stack.topic_arn, topic_queue_arn, TOPIC_FILTER)
     rule = f"{stack.stack_name}-all-activities"
-    clients.events.put_rule(
-        Name=rule,
-        EventBusName=stack.bus_name,
-        EventPattern=json.dumps(
-            {"source": [event_source or "leadlex.activities"], "detail-type": ["activity.created"]}
-        ),
+    pattern = {"source": [event_source or "leadlex.activities"], **BUS_PATTERN}
+    rule_arn = put_bus_rule(clients.events, stack.bus_name, rule, pattern)
+    bus_url, bus_queue_arn = create_queue(
+        clients.sqs, f"{stack.stack_name}-bus-all", allow=("events.amazonaws.com", rule_arn)
     )
-    clients.events.put_targets(
-        Rule=rule, EventBusName=stack.bus_name, Targets=[{"Id": "queue", "Arn": bus_queue_arn}]
-    )
+    target_queue(clients.events, stack.bus_name, rule, bus_queue_arn)
     return [
         Subscriber("topic", topic_url, f"SNS → SQS, filter policy {json.dumps(TOPIC_FILTER)}"),
         Subscriber("bus", bus_url, "EventBridge rule (every activity.created) → SQS"),

@@ -140,13 +140,14 @@ def _describe(relay: EmbeddedRelay, args: argparse.Namespace) -> None:
             lines.append(f"sandbox contact   {sandbox.create_contact(activities=args.activities)}")
         lines += [
             f"webhook receiver  {relay.receiver.url}   (Function URL, registered with the sandbox)",
-            f"log an activity   curl -X POST {sandbox.admin_url}/contacts/<contact id>/activities"
-            """ -d '{"activity_type": "call"}'   (its webhook enqueues the contact)""",
+            "log an activity   .venv/bin/relay sandbox log <contact id> --type call"
+            "   (its webhook brings it to the subscribers)",
         ]
     lines += [
         f"state file        {args.state_file} (the relay CLI reads it)",
         f"API key secret    {LOCAL_SECRET_NAME} (for sam local invoke --env-vars events/env.json)",
-        "try               .venv/bin/relay enqueue <contact id>   then   .venv/bin/relay tail",
+        "try               .venv/bin/relay tail   and, in another terminal,   "
+        ".venv/bin/relay enqueue <contact id>",
         "Serving; Ctrl-C stops.",
     ]
     print("\n".join(lines), flush=True)

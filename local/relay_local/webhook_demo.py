@@ -5,6 +5,8 @@
 - `calls`  filter {"activity_type": ["call", "meeting"]}: only calls and meetings;
 - `flaky`  filter {"activity_type": ["note"]}, answers 500 twice, then 200: retried on the
            local stack's schedule (seconds), delivered once.
+
+The note is the event the demo's ending traces with `relay events show` (`show_event`).
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ CALLS_FILTER = {"activity_type": ["call", "meeting"]}
 FLAKY_FILTER = {"activity_type": ["note"]}
 
 
-def run(relay: EmbeddedRelay, out: IO[str], *, timeout: float = 30.0) -> bool:
+def run(relay: EmbeddedRelay, out: IO[str], *, timeout: float = 30.0) -> tuple[bool, str]:
+    """Whether every receiver got what it should, and the note's event id."""
     with (
         WebhookReceiver() as everything,
         WebhookReceiver() as calls,
@@ -43,8 +46,9 @@ def run(relay: EmbeddedRelay, out: IO[str], *, timeout: float = 30.0) -> bool:
 
         sandbox = relay.sandbox
         contact = sandbox.create_contact(activities=0, name="Webhook Demo")
-        for activity_type in ("call", "note", "meeting"):
-            sandbox.add_activity(contact, activity_type=activity_type)
+        added = {
+            t: sandbox.add_activity(contact, activity_type=t) for t in ("call", "note", "meeting")
+        }
         print(f"\n   enqueue {contact} (a call, a note, a meeting)", file=out)
         enqueue(relay.sqs, relay.stack.contact_queue_url, [contact])
         relay.trigger.drain()
@@ -69,7 +73,7 @@ def run(relay: EmbeddedRelay, out: IO[str], *, timeout: float = 30.0) -> bool:
                 f"{verdict}   +{received_at - started:.1f} s",
                 file=out,
             )
-        return _check(receivers, out)
+        return _check(receivers, out), str(added["note"]["id"])
 
 
 def register(
@@ -79,20 +83,44 @@ def register(
     policy: dict[str, list[str]] | None = None,
 ) -> str:
     """`relay webhooks add` for the receiver, which then verifies with the printed secret."""
-    with tempfile.TemporaryDirectory() as directory:
-        state_file = Path(directory) / "relay-local.json"
-        relay.write_state_file(state_file)
-        argv = ["webhooks", "add", receiver.url, "--json", "--description", description]
-        if policy is not None:
-            argv += ["--filter", json.dumps(policy)]
-        registered = json.loads(_cli(state_file, argv))
+    argv = ["webhooks", "add", receiver.url, "--json", "--description", description]
+    if policy is not None:
+        argv += ["--filter", json.dumps(policy)]
+    registered = json.loads(_cli(relay, argv))
     receiver.secret = registered["secret"]
     return str(registered["endpoint_id"])
 
 
-def _cli(state_file: Path, argv: list[str]) -> str:
-    out, err = io.StringIO(), io.StringIO()
-    status = cli.main(["--state-file", str(state_file), *argv], env={}, out=out, err=err)
+def show_event(relay: EmbeddedRelay, event_id: str, out: IO[str]) -> bool:
+    """The demo's ending: `relay events show` of the note, as a user types it; whether it
+    tells the note's publication and its two deliveries (`all` at once, `flaky` at the third
+    attempt)."""
+    print(f"   $ relay events show {event_id}\n", file=out)
+    for line in _cli(relay, ["events", "show", event_id]).splitlines():
+        print(f"   {line}" if line else "", file=out)
+    trace = json.loads(_cli(relay, ["events", "show", event_id, "--json"]))
+    attempts = sorted(len(d["attempts"]) for d in trace["deliveries"])
+    ok = (
+        len(trace["publications"]) == 1
+        and attempts == [1, 3]
+        and all(d["state"] == "delivered" for d in trace["deliveries"])
+    )
+    print(
+        f"\n   published once, delivered to 2 endpoints (after 1 and 3 attempts) — "
+        f"{'as expected' if ok else 'NOT as expected'}",
+        file=out,
+    )
+    return ok
+
+
+def _cli(relay: EmbeddedRelay, argv: list[str]) -> str:
+    """`relay ARGV` in-process against the embedded stack, through the state file `make local`
+    would write."""
+    with tempfile.TemporaryDirectory() as directory:
+        state_file = Path(directory) / "relay-local.json"
+        relay.write_state_file(state_file)
+        out, err = io.StringIO(), io.StringIO()
+        status = cli.main(["--state-file", str(state_file), *argv], env={}, out=out, err=err)
     if status:
         raise RuntimeError(f"relay {' '.join(argv)}: {err.getvalue().strip()}")
     return out.getvalue()

@@ -19,9 +19,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from standardwebhooks import Webhook, WebhookVerificationError
-
-from loopback import LoopbackServer, StartStop
+from loopback import LoopbackServer, StartStop, post_handler
+from relay_cli.commands.webhook_listen import signature_problem
 
 
 @dataclass(frozen=True)
@@ -69,16 +68,7 @@ class WebhookReceiver(StartStop):
         return f"{self._http.url}/hooks"
 
     def start(self) -> WebhookReceiver:
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                receiver._handle(self)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._http = LoopbackServer(Handler, name="webhook-receiver").start()
+        self._http = LoopbackServer(post_handler(self._handle), name="webhook-receiver").start()
         return self
 
     def stop(self) -> None:
@@ -101,7 +91,7 @@ class WebhookReceiver(StartStop):
         arrived = time.monotonic()
         body = request.rfile.read(int(request.headers.get("Content-Length", "0"))).decode()
         headers = {name.lower(): value for name, value in request.headers.items()}
-        verified, problem = self._verify(body, headers)
+        problem = signature_problem(self.secret, body, headers)
         with self._lock:
             self.requests += 1
             answer = self._answers.pop(0) if len(self._answers) > 1 else self._answers[0]
@@ -116,7 +106,7 @@ class WebhookReceiver(StartStop):
                     timestamp=headers.get("webhook-timestamp", ""),
                     signature=headers.get("webhook-signature", ""),
                     body=body,
-                    verified=verified,
+                    verified=problem is None,
                     problem=problem,
                     answered=302 if self.redirect_to else answer,
                     received_at=arrived,
@@ -132,12 +122,3 @@ class WebhookReceiver(StartStop):
             request.end_headers()
         except OSError:
             pass  # the sender gave up (its timeout) before the answer
-
-    def _verify(self, body: str, headers: dict[str, str]) -> tuple[bool, str | None]:
-        if self.secret is None:
-            return False, "no secret to verify with"
-        try:
-            Webhook(self.secret).verify(body, headers)
-        except WebhookVerificationError as error:
-            return False, str(error)
-        return True, None

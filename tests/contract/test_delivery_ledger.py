@@ -57,6 +57,22 @@ def test_attempts_list_newest_first(ledger: Ledger) -> None:
     assert ledger.attempts(new_endpoint_id()) == []
 
 
+def test_an_attempt_comes_back_as_it_was_recorded_with_when_its_retry_is_due(
+    ledger: Ledger,
+) -> None:
+    endpoint = new_endpoint_id()
+    retried = AttemptRecord(
+        endpoint, "act_1", 1, T0, None, "connection refused", 3, "retry", T0 + timedelta(seconds=5)
+    )
+    delivered = AttemptRecord(
+        endpoint, "act_1", 2, T0 + timedelta(seconds=5), 200, None, 9, "delivered"
+    )
+    ledger.record_attempt(retried)
+    ledger.record_attempt(delivered)
+
+    assert ledger.attempts(endpoint) == [delivered, retried]
+
+
 def test_a_parked_delivery_is_listed_and_claimed_exactly_once(ledger: Ledger) -> None:
     endpoint = new_endpoint_id()
     ledger.park(Delivery(endpoint, '{"event_id": "act_1"}'), "act_1", T0)
@@ -116,3 +132,27 @@ def test_forgetting_an_endpoint_forgets_everything_of_it(ledger: Ledger) -> None
     assert list(ledger.parked(endpoint)) == []
     assert ledger.attempts(endpoint) == []
     assert [p.endpoint_id for p in ledger.parked(other)] == [other]
+
+
+def test_an_event_s_history_is_every_endpoint_s_attempts_and_parked_deliveries(
+    ledger: Ledger,
+) -> None:
+    delivered, parking = new_endpoint_id(), new_endpoint_id()
+    event_id = f"act_{new_endpoint_id()}"
+    for n, status, action in ((1, 500, "retry"), (2, 200, "delivered")):
+        at = T0 + timedelta(seconds=n)
+        ledger.record_attempt(AttemptRecord(delivered, event_id, n, at, status, None, 9, action))
+    ledger.record_attempt(AttemptRecord(delivered, "act_other", 1, T0, 200, None, 9, "delivered"))
+    ledger.count_attempt(Delivery(delivered, "{}", message_id="m1"), event_id, T0)
+    ledger.park(Delivery(parking, '{"big": "body"}'), event_id, T0)
+
+    attempts, parked = ledger.history(event_id)
+
+    assert sorted((a.endpoint_id, a.attempt, a.status, a.action) for a in attempts) == [
+        (delivered, 1, 500, "retry"),
+        (delivered, 2, 200, "delivered"),
+    ]
+    assert [(p.endpoint_id, p.event_id, p.parked_at, p.body) for p in parked] == [
+        (parking, event_id, T0, "")
+    ]
+    assert ledger.history("act_never") == ([], [])

@@ -422,33 +422,24 @@ def test_the_sync_a_waiting_contact_was_released_for_ends_its_wait(
     assert store.due(RESET + 24 * HOUR, 10) == []
 
 
-def test_a_wait_asked_for_while_a_sync_runs_outlives_that_syncs_save(
-    store: Store, clock: Clock[datetime]
+@pytest.mark.parametrize("hold", ["wait", "defer"])
+def test_a_wait_or_deferral_asked_for_while_a_sync_runs_outlives_that_syncs_save(
+    store: Store, clock: Clock[datetime], hold: str
 ) -> None:
     # Given a sync that began at NOW (it read page 1 then)
     state = synced(store, contact(1))
-    began = NOW
-    # When a message for an activity logged after that read waits for the paced budget,
-    # and a moment later the sync saves its checkpoint
+    # When a message for an activity logged after that read waits for the paced budget (or the
+    # contact is deferred to the quota's reset), and a moment later the sync saves its checkpoint
     clock.now = NOW + timedelta(seconds=30)
-    store.wait(contact(1), clock.now)
-    store.save(replace(state, last_sync_started_at=began))
-
-    # Then the contact is still waiting: the sync could not have read that activity
-    assert store.due(clock.now, 10) == [contact(1)]
-    assert store.load(contact(1)).last_sync_started_at == began  # type: ignore[union-attr]
-
-
-def test_a_deferral_asked_for_while_a_sync_runs_outlives_that_syncs_save(
-    store: Store, clock: Clock[datetime]
-) -> None:
-    state = synced(store, contact(1))
-    clock.now = NOW + timedelta(seconds=30)
-    store.defer(contact(1), RESET)
-
+    if hold == "wait":
+        store.wait(contact(1), clock.now)
+    else:
+        store.defer(contact(1), RESET)
     store.save(replace(state, last_sync_started_at=NOW))
 
-    assert store.due(RESET, 10) == [contact(1)]
+    # Then the contact is still held: the sync could not have read that activity
+    assert store.due(clock.now if hold == "wait" else RESET, 10) == [contact(1)]
+    assert store.load(contact(1)).last_sync_started_at == NOW  # type: ignore[union-attr]
 
 
 def test_a_wait_that_keeps_its_place_still_outlives_a_sync_begun_before_it(

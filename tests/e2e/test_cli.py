@@ -136,15 +136,17 @@ def test_an_entry_that_keeps_failing_is_reported_after_the_last_try() -> None:
 # --- tail, state, reset --------------------------------------------------------------------------
 
 
-def test_tail_prints_events_as_they_arrive(relay: EmbeddedRelay, state_file: Path) -> None:
+def test_tail_from_start_prints_what_the_stacks_subscribers_hold(
+    relay: EmbeddedRelay, state_file: Path
+) -> None:
     contact = relay.sandbox.create_contact(activities=6)
     assert run_cli(state_file, "enqueue", contact).status == 0
     relay.trigger.drain()
     activities = relay.sandbox.activities(contact)
 
-    bus = run_cli(state_file, "tail", "bus", "--count", "4", "--delete")
-    rest = run_cli(state_file, "tail", "bus", "--json", "--idle", "1", "--delete")
-    topic = run_cli(state_file, "tail", "topic", "--idle", "1", "--delete")
+    bus = run_cli(state_file, "tail", "--from-start", "bus", "--count", "4", "--delete")
+    rest = run_cli(state_file, "tail", "--from-start", "bus", "--json", "--idle", "1", "--delete")
+    topic = run_cli(state_file, "tail", "--from-start", "topic", "--idle", "1", "--delete")
 
     lines = bus.out.splitlines()
     assert lines[0].split() == ["SUBSCR", "CONTACT", "TYPE", "OCCURRED_AT", "VIA", "EVENT_ID"]
@@ -170,15 +172,17 @@ def test_tail_leaves_what_it_prints_on_the_queue_unless_told_to_delete(
     expected = sorted(a["id"] for a in relay.sandbox.activities(contact))
 
     # When tail reads them without --delete, each is printed once and stays on the queue
-    first = run_cli(state_file, "tail", "bus", "--json", "--idle", "1")
-    second = run_cli(state_file, "tail", "bus", "--json", "--idle", "1")
+    first = run_cli(state_file, "tail", "--from-start", "bus", "--json", "--idle", "1")
+    second = run_cli(state_file, "tail", "--from-start", "bus", "--json", "--idle", "1")
 
     assert sorted(json.loads(line)["event_id"] for line in first.out.splitlines()) == expected
     assert sorted(json.loads(line)["event_id"] for line in second.out.splitlines()) == expected
     # And with --delete they are gone after printing
-    deleted = run_cli(state_file, "tail", "bus", "--json", "--idle", "1", "--delete")
+    deleted = run_cli(
+        state_file, "tail", "--from-start", "bus", "--json", "--idle", "1", "--delete"
+    )
     assert len(deleted.out.splitlines()) == 3
-    assert run_cli(state_file, "tail", "bus", "--json", "--idle", "1").out == ""
+    assert run_cli(state_file, "tail", "--from-start", "bus", "--json", "--idle", "1").out == ""
 
 
 def test_state_shows_and_reset_forgets_a_contacts_watermark(

@@ -4,7 +4,6 @@ and `relay webhooks …` managing them."""
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -12,25 +11,9 @@ import pytest
 from relay_local.embedded import EmbeddedRelay
 from relay_local.webhook_receiver import WebhookReceiver
 from tests.support.embedded import run_cli
+from tests.support.webhook_cli import add, publish, pump
 
 pytestmark = pytest.mark.e2e
-
-
-def add(state_file: Path, receiver: WebhookReceiver, *options: str) -> str:
-    result = run_cli(state_file, "webhooks", "add", receiver.url, "--json", *options)
-    assert result.status == 0, result.err
-    registered = json.loads(result.out)
-    receiver.secret = registered["secret"]
-    return str(registered["endpoint_id"])
-
-
-def pump(relay: EmbeddedRelay, done: object, timeout: float = 20.0) -> None:
-    """Run the webhook function's triggers until `done()` (retries wait their seconds)."""
-    deadline = time.monotonic() + timeout
-    while not done():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "timed out waiting for deliveries"
-        relay.drain_webhooks()
-        time.sleep(0.1)
 
 
 def test_a_contact_id_in_becomes_signed_posts_at_two_endpoints_filtered(
@@ -112,13 +95,13 @@ def test_manage_endpoints_with_the_cli(relay: EmbeddedRelay, state_file: Path) -
 
         # disable: deliveries are parked unsent; enable sends them
         assert run_cli(state_file, "webhooks", "disable", endpoint_id).status == 0
-        run_cli(state_file, "webhooks", "test", endpoint_id)
+        (missed,) = publish(relay, 1)
         pump(relay, lambda: relay.drain_webhooks() == 0)
         assert len(receiver.deliveries) == 3
         enabled = run_cli(state_file, "webhooks", "enable", endpoint_id)
         assert "1 delivery(ies) it missed queued" in enabled.out
         pump(relay, lambda: len(receiver.deliveries) == 4)
-        assert receiver.deliveries[3].document["event_type"] == "webhook.test"
+        assert receiver.deliveries[3].webhook_id == missed
 
         assert run_cli(state_file, "webhooks", "remove", endpoint_id).status == 0
         assert "0 endpoint(s)" in run_cli(state_file, "webhooks", "list").out
@@ -143,17 +126,6 @@ def test_bad_input_gets_a_clear_error(state_file: Path, argv: list[str], complai
 
     assert result.status == 2
     assert complaint in result.err
-
-
-def publish(relay: EmbeddedRelay, activities: int, activity_type: str = "call") -> list[str]:
-    """New activities of one contact, synced: their events on the topic; their ids."""
-    sandbox = relay.sandbox
-    contact = sandbox.create_contact(activities=0)
-    for _ in range(activities):
-        sandbox.add_activity(contact, activity_type=activity_type)
-    relay.sqs.send_message(QueueUrl=relay.stack.contact_queue_url, MessageBody=contact)
-    relay.trigger.drain()
-    return [a["id"] for a in sandbox.activities(contact)]
 
 
 def test_what_is_published_while_an_endpoint_is_disabled_arrives_once_after_enable(

@@ -40,7 +40,7 @@ from tests.support.receiver import deploy as deploy_receiver
 
 pytestmark = pytest.mark.integration
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+GUARANTEES = Path(__file__).resolve().parents[2] / "docs" / "design.md"
 KEY_SECRET = "leadlex/test/api-key"
 
 
@@ -208,9 +208,9 @@ def retry_horizon_seconds() -> int:
     return int(visibility) * (int(parameters["MaxReceiveCount"]["Default"]) - 1)
 
 
-def test_the_readme_states_the_retry_horizon_of_the_template() -> None:
+def test_the_docs_state_the_retry_horizon_of_the_template() -> None:
     horizon = retry_horizon_seconds()
-    text = re.sub(r"\s+", " ", README.read_text(encoding="utf-8"))
+    text = re.sub(r"\s+", " ", GUARANTEES.read_text(encoding="utf-8"))
 
     assert horizon == 2640
     assert f"{horizon} s, {horizon // 60} minutes" in text

@@ -346,7 +346,7 @@ def test_the_dashboard_shows_both_webhook_functions_and_their_queues(
 
 def test_the_public_receiver_is_capped_by_default(translated: dict[str, Any]) -> None:
     """A flood of unsigned requests takes at most the receiver's reserved concurrency, never
-    the sync and webhook functions' share of the account (README, "LeadLex webhooks in")."""
+    the sync and webhook functions' share of the account (docs/design.md, "LeadLex webhooks in")."""
     parameter = translated["Parameters"]["WebhookReceiverReservedConcurrency"]
     receiver = translated["Resources"]["ReceiveWebhooksFunction"]["Properties"]
     condition = translated["Conditions"]["WebhookReceiverConcurrencyReserved"]

@@ -1,5 +1,7 @@
 """The docs tell the truth about the tree: every file, folder, Make target and `relay` command
-that README.md, benchmarks/README.md or a page of docs/ names exists."""
+that README.md, benchmarks/README.md or a page of docs/ names exists, and every link between them
+lands on a file and a heading that exist. The README stays a short read that links every page
+of docs/."""
 
 from __future__ import annotations
 
@@ -14,7 +16,13 @@ from relay_cli.main import build_parser
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "layers" / "activity_relay" / "activity_relay"
-DOCS = [ROOT / "README.md", ROOT / "benchmarks" / "README.md", *sorted(ROOT.glob("docs/*.md"))]
+README = ROOT / "README.md"
+PAGES = sorted(ROOT.glob("docs/*.md"))
+DOCS = [README, ROOT / "benchmarks" / "README.md", *PAGES]
+DESIGN = ROOT / "docs" / "design.md"
+"""The page whose Layout section draws the tree."""
+README_MAX_BYTES = 12_000
+"""A newcomer's ten minutes: what it is, the two commands, the main path, links."""
 # Where a path in the docs may be relative to: the repository, local/ (its packages), the
 # layer's package (core/..., adapters/...) and the layer itself.
 BASES = [ROOT, ROOT / "local", PACKAGE, PACKAGE.parent]
@@ -76,7 +84,7 @@ def tracked_anywhere(name: str) -> bool:
 
 
 def layout_paths(text: str) -> list[str]:
-    """The entries of README's Layout tree, each with the folders above it."""
+    """The entries of the Layout tree, each with the folders above it."""
     block = text.split("## Layout", 1)[1].split("```", 2)[1]
     parents: list[tuple[int, str]] = []
     paths = []
@@ -123,8 +131,8 @@ def test_every_path_a_doc_names_exists(doc: Path) -> None:
     assert missing == [], f"{doc.name} names paths that do not exist"
 
 
-def test_every_entry_of_the_readme_s_layout_exists() -> None:
-    entries = layout_paths((ROOT / "README.md").read_text())
+def test_every_entry_of_the_layout_exists() -> None:
+    entries = layout_paths(DESIGN.read_text())
     assert len(entries) > 40, "the Layout tree was not read"
     assert [e for e in entries if not exists(e)] == []
 
@@ -167,3 +175,82 @@ def test_the_checks_see_what_is_missing() -> None:
     assert exists("core/sync/engine.py")
     assert "webhooks" in relay_commands()
     assert "add" in relay_commands()["webhooks"]
+
+
+LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
+
+
+def anchors(text: str) -> set[str]:
+    """The anchors GitHub gives a page's headings: lower case, punctuation dropped, spaces to
+    hyphens, a repeated one numbered."""
+    seen: dict[str, int] = {}
+    found = set()
+    fenced = False
+    for line in text.splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        if fenced or not re.match(r"#{1,6} ", line):
+            continue
+        slug = re.sub(r"[^\w\- ]", "", line.lstrip("#").strip().lower()).replace(" ", "-")
+        count = seen.get(slug, 0)
+        seen[slug] = count + 1
+        found.add(slug if count == 0 else f"{slug}-{count}")
+    return found
+
+
+def links(text: str) -> list[str]:
+    """The targets of the Markdown links outside code blocks (a link's text may wrap)."""
+    prose, fenced = [], False
+    for line in text.splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        elif not fenced:
+            prose.append(line)
+    return LINK.findall("\n".join(prose))
+
+
+def broken_links(doc: Path) -> list[str]:
+    broken = []
+    for target in links(doc.read_text()):
+        if re.match(r"[a-z]+:", target):
+            continue  # https:, mailto:: not ours to check
+        path, _, anchor = target.partition("#")
+        file = (doc.parent / path).resolve() if path else doc
+        heading_missing = (
+            file.exists()
+            and file.suffix == ".md"
+            and anchor
+            and anchor not in anchors(file.read_text())
+        )
+        if not file.exists() or heading_missing:
+            broken.append(target)
+    return broken
+
+
+@pytest.mark.parametrize("doc", [*DOCS, ROOT / "SECURITY.md"], ids=lambda p: p.name)
+def test_every_link_lands_on_a_file_and_heading_that_exist(doc: Path) -> None:
+    assert broken_links(doc) == []
+
+
+def test_the_readme_stays_short() -> None:
+    size = len(README.read_bytes())
+    assert size < README_MAX_BYTES, f"README.md is {size} bytes: move detail into docs/"
+
+
+def test_the_readme_links_every_page_of_docs() -> None:
+    linked = {(ROOT / target.partition("#")[0]).resolve() for target in links(README.read_text())}
+    assert PAGES, "docs/ has no pages"
+    assert [page.name for page in PAGES if page.resolve() not in linked] == []
+
+
+def test_the_link_check_sees_what_is_broken(tmp_path: Path) -> None:
+    # Given a page linking a missing file, a missing heading (link text wrapped) and a good one
+    (tmp_path / "other.md").write_text("# Other\n\n## With `sam local invoke`\n")
+    page = tmp_path / "page.md"
+    page.write_text(
+        "See [gone](gone.md), [a wrapped\nheading](other.md#nowhere), "
+        "[this](other.md#with-sam-local-invoke) and [a site](https://example.com).\n"
+    )
+
+    # Then only the first two are reported
+    assert broken_links(page) == ["gone.md", "other.md#nowhere"]

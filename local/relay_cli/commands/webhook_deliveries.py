@@ -21,9 +21,9 @@ from typing import IO, TYPE_CHECKING, Any
 
 from activity_relay.adapters.sqs.batch import SqsBatchSender, SqsEntry
 from activity_relay.adapters.sqs.deliveries import ENDPOINT_ATTRIBUTE
-from activity_relay.core.webhooks_out.filters import check_filter, matches
+from activity_relay.core.webhooks_out.filters import matches
 from activity_relay.core.webhooks_out.parking import CHUNK, resume_parked
-from activity_relay.core.webhooks_out.ports import Delivery, WebhookConfigError
+from activity_relay.core.webhooks_out.ports import Delivery
 from relay_cli.commands.webhook_stack import (
     DEAD_LETTERS,
     EVENT_QUEUE,
@@ -31,6 +31,7 @@ from relay_cli.commands.webhook_stack import (
     endpoint_id_of,
     existing,
     existing_endpoint,
+    filter_policy,
     now,
 )
 from relay_cli.exit_status import status_of
@@ -150,12 +151,7 @@ def run_replay(args: argparse.Namespace, target: Target, out: IO[str], err: IO[s
     until = parse_time(args.until, at, "--until") if args.until else at + timedelta(seconds=1)
     if since >= until:
         raise UsageError("--since must be before --until")
-    try:
-        extra = check_filter(json.loads(args.filter)) if args.filter else {}
-    except json.JSONDecodeError as error:
-        raise UsageError(f"--filter is not JSON: {error}") from None
-    except WebhookConfigError as error:
-        raise UsageError(str(error)) from None
+    extra = filter_policy(args.filter)
     queued = unsent = 0
     for chunk in batched(
         (

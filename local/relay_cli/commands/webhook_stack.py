@@ -4,6 +4,8 @@ webhook queues and the key that seals signing secrets, each made when first used
 from __future__ import annotations
 
 import argparse
+import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -14,8 +16,10 @@ from activity_relay.adapters.dynamodb.events import DynamoDbEventStore
 from activity_relay.adapters.kms_secrets import KmsSecretSealer
 from activity_relay.adapters.sqs.batch import SqsBatchSender
 from activity_relay.adapters.sqs.deliveries import SqsDeliveryQueue
-from activity_relay.core.webhooks_out.endpoints import Endpoint, check_endpoint_id
+from activity_relay.core.webhooks_out.endpoints import Endpoint, check_endpoint_id, new_endpoint_id
+from activity_relay.core.webhooks_out.filters import check_filter
 from activity_relay.core.webhooks_out.ports import WebhookConfigError
+from activity_relay.core.webhooks_out.signing import SealedSecret, generate_secret
 from relay_cli.sqs import SEND_ATTEMPTS
 from relay_cli.target import Target, UsageError
 
@@ -67,6 +71,36 @@ class WebhookStack:
     def sealer(self) -> KmsSecretSealer:
         kms: Any = self.target.session().client("kms", endpoint_url=self.target.endpoint_url)
         return KmsSecretSealer(kms, self.target.output(SECRET_KEY))
+
+
+def filter_policy(text: str | None) -> Mapping[str, Any]:
+    """A `--filter` option: an SNS filter policy the fan-out evaluates; {} without one."""
+    try:
+        return check_filter(json.loads(text)) if text else {}
+    except json.JSONDecodeError as error:
+        raise UsageError(f"--filter is not JSON: {error}") from None
+    except WebhookConfigError as error:
+        raise UsageError(str(error)) from None
+
+
+def register(
+    stack: WebhookStack, url: str, policy: Mapping[str, Any], description: str
+) -> tuple[str, str]:
+    """A new endpoint for `url` (already checked), its secret sealed as it is stored: its id
+    and the secret, which nothing keeps in the clear."""
+    endpoint_id = new_endpoint_id()
+    secret = generate_secret()
+    stack.endpoints.add(
+        Endpoint(
+            endpoint_id=endpoint_id,
+            url=url,
+            secrets=(SealedSecret(stack.sealer.seal(endpoint_id, secret)),),
+            filter_policy=policy,
+            description=description,
+            created_at=now(),
+        )
+    )
+    return endpoint_id, secret
 
 
 def endpoint_id_of(args: argparse.Namespace) -> str:

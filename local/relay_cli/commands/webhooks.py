@@ -6,7 +6,9 @@ list | show ID                                 endpoints; one with its recent at
 disable ID | remove ID
 enable ID [--skip-missed]                      deliver again, with what it missed meanwhile
 rotate-secret ID [--grace-hours N]             a new secret; the old one signs too until then
-test ID                                        a signed webhook.test event, now
+test ID [--wait [--timeout S]]                 a signed webhook.test event, now (and how it went)
+listen [--forward-to URL] [--filter JSON]      local stack: a temporary endpoint here, each
+                                               delivery verified and printed (or forwarded)
 redrive ID | redrive --events                  dead-lettered deliveries (or events) again
 replay ID --since T [--until T] [--filter J]   a time range of events delivered again
 migrate                                        seal secrets stored in the clear; drop old rows
@@ -16,27 +18,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import secrets
 from datetime import UTC, datetime, timedelta
 from typing import IO
 
-from activity_relay.core.webhooks_out.endpoints import (
-    Endpoint,
-    new_endpoint_id,
-)
-from activity_relay.core.webhooks_out.filters import check_filter
-from activity_relay.core.webhooks_out.ports import Delivery, WebhookConfigError
+from activity_relay.core.webhooks_out.endpoints import Endpoint
+from activity_relay.core.webhooks_out.ports import WebhookConfigError
 from activity_relay.core.webhooks_out.sealing import is_sealed, seal
 from activity_relay.core.webhooks_out.signing import SealedSecret, generate_secret
 from activity_relay.core.webhooks_out.targets import check_target
-from relay_cli.commands import webhook_deliveries
+from relay_cli.commands import webhook_deliveries, webhook_listen, webhook_test_event
 from relay_cli.commands.webhook_stack import (
     WebhookStack,
     endpoint_id_of,
     existing_endpoint,
+    filter_policy,
     now,
+    register,
 )
-from relay_cli.exit_status import EXIT_USAGE
 from relay_cli.target import Target, UsageError
 
 
@@ -88,7 +86,6 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     for name, run, text in (
         ("disable", run_disable, "stop delivering; what it misses is kept until enable"),
         ("remove", run_remove, "forget an endpoint, its attempts and what it missed"),
-        ("test", run_test, "send it a signed webhook.test event now"),
     ):
         action = actions.add_parser(name, help=text)
         action.add_argument("endpoint_id", help="the id add printed")
@@ -112,6 +109,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     migrate.set_defaults(run=run_migrate)
 
     webhook_deliveries.add_parsers(actions)
+    webhook_test_event.add_parser(actions)
+    webhook_listen.add_parser(actions)
 
 
 def run_add(args: argparse.Namespace, target: Target, out: IO[str], err: IO[str]) -> int:
@@ -119,25 +118,13 @@ def run_add(args: argparse.Namespace, target: Target, out: IO[str], err: IO[str]
         # The delivery adapter applies the same rules (core/webhooks_out/targets.py); plain
         # http and loopback only on a local stack, whose function allows local targets.
         url = check_target(args.url.strip(), allow_local=target.local, any_port=args.any_port).url
-        policy = check_filter(json.loads(args.filter)) if args.filter else {}
-    except json.JSONDecodeError as error:
-        raise UsageError(f"--filter is not JSON: {error}") from None
     except WebhookConfigError as error:
         raise UsageError(str(error)) from None
+    policy = filter_policy(args.filter)
     stack = WebhookStack(target)
     if not args.allow_duplicate:
         _refuse_duplicate(stack, url)
-    endpoint_id = new_endpoint_id()
-    secret = generate_secret()
-    endpoint = Endpoint(
-        endpoint_id=endpoint_id,
-        url=url,
-        secrets=(SealedSecret(stack.sealer.seal(endpoint_id, secret)),),
-        filter_policy=policy,
-        description=args.description,
-        created_at=now(),
-    )
-    stack.endpoints.add(endpoint)
+    endpoint_id, secret = register(stack, url, policy, args.description)
     if args.json:
         print(json.dumps({"endpoint_id": endpoint_id, "secret": secret}), file=out)
         return 0
@@ -285,25 +272,6 @@ def run_rotate(args: argparse.Namespace, target: Target, out: IO[str], err: IO[s
     print(f"secret    {secret}", file=out)
     if until is not None:
         print(f"          the previous secret also signs until {until.isoformat()}", file=out)
-    return 0
-
-
-def run_test(args: argparse.Namespace, target: Target, out: IO[str], err: IO[str]) -> int:
-    stack, endpoint = existing_endpoint(args, target)
-    event_id = f"evt_test_{secrets.token_hex(8)}"
-    body = json.dumps(
-        {
-            "schema_version": "1.0",
-            "event_id": event_id,
-            "event_type": "webhook.test",
-            "endpoint_id": endpoint.endpoint_id,
-            "occurred_at": now().isoformat().replace("+00:00", "Z"),
-        }
-    )
-    if stack.queue.enqueue([Delivery(endpoint.endpoint_id, body)]):
-        print("could not queue the test delivery", file=err)
-        return EXIT_USAGE
-    print(f"sent webhook.test {event_id} to {endpoint.url} (see: relay webhooks show)", file=out)
     return 0
 
 

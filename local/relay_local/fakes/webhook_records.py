@@ -13,6 +13,7 @@ from datetime import datetime
 
 from activity_relay.core.webhooks_out.attempts import AttemptRecord
 from activity_relay.core.webhooks_out.ports import Delivery, ParkedDelivery, StoredEvent
+from activity_relay.core.webhooks_out.trace import Publication, publication_of
 
 
 @dataclass
@@ -39,6 +40,12 @@ class MemoryDeliveryLedger:
     def attempts(self, endpoint_id: str, limit: int = 20) -> list[AttemptRecord]:
         mine = [r for r in self.records if r.endpoint_id == endpoint_id]
         return sorted(mine, key=lambda r: r.at, reverse=True)[:limit]
+
+    def history(self, event_id: str) -> tuple[list[AttemptRecord], list[ParkedDelivery]]:
+        with self._lock:
+            attempts = [r for r in self.records if r.event_id == event_id]
+            parked = [p for (_, e), p in self.parked_by_key.items() if e == event_id]
+        return attempts, [replace(p, body="") for p in parked]
 
     def park(self, delivery: Delivery, event_id: str, at: datetime) -> None:
         self._check()
@@ -118,6 +125,17 @@ class MemoryEventStore:
         for key in sorted(self.events):
             if since <= key[0] < until:
                 yield self.events[key]
+
+    def publications(self, event_id: str) -> list[Publication]:
+        return [publication_of(self.events[k]) for k in sorted(self.events) if k[1] == event_id]
+
+    def publications_of_contact(
+        self, contact_id: str, since: datetime, until: datetime
+    ) -> Iterator[Publication]:
+        for event in self.between(since, until):
+            publication = publication_of(event)
+            if publication.contact_id == contact_id:
+                yield publication
 
 
 @dataclass

@@ -113,6 +113,28 @@ def test_an_unreachable_registered_webhook_does_not_break_adding(sandbox: Sandbo
     assert [d.status for d in sandbox.webhook_deliveries] == [None]
 
 
+def test_an_activity_can_be_added_without_its_webhook_or_its_webhook_lost(
+    sandbox: SandboxServer, receiver: Receiver
+) -> None:
+    # Given a registered webhook, and LeadLex set to lose the next delivery
+    sandbox.register_webhook(receiver.url, SECRET)
+    contact = sandbox.create_contact()
+    sandbox.faults.lose_webhooks_next(1)
+    assert sandbox.faults.pending()["lose_webhooks_next"] == 1
+
+    # When three activities are added: one without a webhook, one lost, one sent
+    quiet = sandbox.add_activity(contact, webhook=False)
+    lost = sandbox.add_activity(contact)
+    sent = sandbox.add_activity(contact)
+
+    # Then only the last one's webhook went out, and all three are listed
+    assert [json.loads(body)["data"]["activity"]["id"] for _, body in receiver.deliveries] == [
+        sent["id"]
+    ]
+    assert {a["id"] for a in sandbox.activities(contact)} == {quiet["id"], lost["id"], sent["id"]}
+    assert sandbox.faults.pending()["lose_webhooks_next"] == 0
+
+
 # --- POST /v1/webhooks: registration as LeadLex documents it ------------------------------------
 
 

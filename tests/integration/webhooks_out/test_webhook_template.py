@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 import pytest
 
+from activity_relay.adapters.dynamodb.attempts import EVENT_INDEX
 from relay_local.template import LocalStack, load_template
 
 TEMPLATE = load_template()
@@ -82,6 +83,30 @@ def test_stateful_webhook_resources_keep_their_logical_ids_and_tables_are_retain
             "Enabled": True,
         }
     assert RESOURCES["WebhookSecretKey"]["DeletionPolicy"] == "Retain"
+
+
+def test_relay_events_looks_up_by_an_added_index_the_table_keys_unchanged() -> None:
+    # A changed KeySchema would make CloudFormation replace the table, losing what it holds;
+    # an added index is an in-place update (one per table per update).
+    attempts, events = properties("WebhookAttemptTable"), properties("WebhookEventTable")
+    assert attempts["KeySchema"] == [
+        {"AttributeName": "endpoint_id", "KeyType": "HASH"},
+        {"AttributeName": "item", "KeyType": "RANGE"},
+    ]
+    assert events["KeySchema"] == [
+        {"AttributeName": "hour", "KeyType": "HASH"},
+        {"AttributeName": "event_key", "KeyType": "RANGE"},
+    ]
+    assert "GlobalSecondaryIndexes" not in events  # its index items live in the table itself
+    (index,) = attempts["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == EVENT_INDEX
+    assert index["KeySchema"][0] == {"AttributeName": "event_id", "KeyType": "HASH"}
+    # what `relay events show` prints of an attempt, and never a parked delivery's body
+    assert index["Projection"]["ProjectionType"] == "INCLUDE"
+    assert "body" not in index["Projection"]["NonKeyAttributes"]
+    assert {"status_code", "error", "duration_ms", "action", "at", "attempt"} <= set(
+        index["Projection"]["NonKeyAttributes"]
+    )
 
 
 def test_only_the_delivery_function_s_role_may_decrypt_the_signing_secrets() -> None:

@@ -122,6 +122,8 @@ def test_global_options_reach_nested_sub_commands() -> None:
         ["dlq", "list"],
         ["dlq", "redrive"],
         ["dlq", "purge", "--yes"],
+        ["tail"],
+        ["tail", "bus"],
     ],
 )
 def test_without_a_stack_one_line_names_the_three_ways_to_find_one(

@@ -5,13 +5,21 @@ from __future__ import annotations
 import http.client
 import socket
 import threading
+import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
 
-from loopback import HOST, LoopbackServer, PortInUseError, StartStop, check_port_free
+from loopback import (
+    HOST,
+    LoopbackServer,
+    PortInUseError,
+    StartStop,
+    check_port_free,
+    post_handler,
+)
 
 
 class Hello(BaseHTTPRequestHandler):
@@ -151,3 +159,27 @@ def test_start_stop_stops_on_exit_even_when_the_block_raises() -> None:
 
     # Then it was started, then stopped
     assert calls == ["start", "stop"]
+
+
+def test_a_post_handler_passes_every_post_to_its_function_and_refuses_other_methods() -> None:
+    # Given a server whose handler is a function of POST requests
+    paths: list[str] = []
+
+    def handle(request: BaseHTTPRequestHandler) -> None:
+        paths.append(request.path)
+        request.send_response(204)
+        request.end_headers()
+
+    with LoopbackServer(post_handler(handle), name="loopback-test-post") as server:
+        # When a client POSTs, then GETs
+        request = urllib.request.Request(f"{server.url}/hooks", data=b"{}", method="POST")
+        with urllib.request.urlopen(request, timeout=5) as posted:
+            status = posted.status
+        with pytest.raises(urllib.error.HTTPError) as got:
+            get(f"{server.url}/hooks")
+        got.value.close()
+
+    # Then the POST reached the function and the GET did not
+    assert status == 204
+    assert got.value.code == 501
+    assert paths == ["/hooks"]

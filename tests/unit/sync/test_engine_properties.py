@@ -240,7 +240,7 @@ def test_a_first_sync_cut_anywhere_publishes_the_history_once_oldest_first(
     invocations, requests = run_until_synced(engine, api, cycle(cuts))
 
     # Then every activity went out once, oldest first across invocations (equal dates on
-    # either side of a slice boundary keep the list's order, see README), and the requests
+    # either side of a slice boundary keep the list's order, see docs/operate.md), and the requests
     # are the pages plus at most one per invocation
     assert sorted(publisher.ids) == sorted(a["id"] for a in api.contacts[CONTACT])
     assert len(publisher.ids) == len(set(publisher.ids))

@@ -239,6 +239,19 @@ def test_every_attempt_is_recorded_with_its_status() -> None:
     ]
 
 
+def test_a_retried_attempt_records_when_its_retry_is_due_and_a_final_one_none() -> None:
+    sim = Simulation(DEFAULT)
+    endpoint = sim.store.add(make_endpoint())
+    sim.sender.scripts[endpoint.url] = [status(503), status(500), status(200)]
+    queue_event(sim, event())
+    sim.run()
+
+    first, second, delivered = sim.ledger.records
+    assert first.retry_at == first.at + timedelta(seconds=5)
+    assert second.retry_at == second.at + timedelta(minutes=5)
+    assert delivered.retry_at is None
+
+
 def test_out_of_time_deliveries_are_returned_unattempted() -> None:
     sim = Simulation(DEFAULT)
     sim.store.add(make_endpoint())

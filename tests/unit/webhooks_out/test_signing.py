@@ -1,5 +1,5 @@
 """Signatures are checked with the `standardwebhooks` library's verifier (a verifier nobody
-here wrote), the one the README tells receivers to use."""
+here wrote), the one docs/subscribe.md tells receivers to use."""
 
 from __future__ import annotations
 

@@ -11,7 +11,9 @@ Key: `endpoint_id` (hash) and `item` (range):
   it, or the deliverer that found the endpoint enabled claims it (a conditional delete that no
   live hold allows: exactly once), or `retention` ends.
 
-Every item expires by the table's TTL attribute `expires_at`.
+Every item expires by the table's TTL attribute `expires_at`. Attempts and parked deliveries
+carry `event_id`, which the index EVENT_INDEX (template.yaml) keys, with what `relay events
+show` prints of them (not the parked body): one event's history is one Query (`history`).
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ COUNT_RETENTION = timedelta(days=5)
 ATTEMPT_RETENTION = timedelta(days=14)
 DEFAULT_PARK_RETENTION = timedelta(days=14)
 MAX_ERROR_CHARS = 500
+EVENT_INDEX = "AttemptsByEvent"
+"""The attempt table's index by event id, as template.yaml names it."""
 
 
 class DynamoDbDeliveryLedger:
@@ -77,6 +81,8 @@ class DynamoDbDeliveryLedger:
         }
         if record.status is not None:
             item["status_code"] = {"N": str(record.status)}
+        if record.retry_at is not None:
+            item["retry_at"] = {"S": record.retry_at.isoformat()}
         if record.error:
             item["error"] = {"S": record.error[:MAX_ERROR_CHARS]}
         self._client.put_item(TableName=self._table, Item=item)
@@ -91,6 +97,25 @@ class DynamoDbDeliveryLedger:
             Limit=limit,
         )
         return [_attempt(endpoint_id, item) for item in response.get("Items", [])]
+
+    def history(self, event_id: str) -> tuple[list[AttemptRecord], list[ParkedDelivery]]:
+        """Every endpoint's attempts at the event and its parked deliveries (without their body)."""
+        attempts: list[AttemptRecord] = []
+        parked: list[ParkedDelivery] = []
+        paginator = self._client.get_paginator("query")
+        for page in paginator.paginate(
+            TableName=self._table,
+            IndexName=EVENT_INDEX,
+            KeyConditionExpression="event_id = :id",
+            ExpressionAttributeValues={":id": {"S": event_id}},
+        ):
+            for item in page.get("Items", []):
+                endpoint_id, kind = str(item["endpoint_id"]["S"]), str(item["item"]["S"])
+                if kind.startswith(ATTEMPT_PREFIX):
+                    attempts.append(_attempt(endpoint_id, item))
+                elif kind.startswith(PARKED_PREFIX):
+                    parked.append(_parked(endpoint_id, item))
+        return attempts, parked
 
     def park(self, delivery: Delivery, event_id: str, at: datetime) -> None:
         self._client.put_item(
@@ -215,6 +240,7 @@ def _refused(error: ClientError) -> bool:
 
 def _attempt(endpoint_id: str, item: dict[str, Any]) -> AttemptRecord:
     status = item.get("status_code", {}).get("N")
+    retry_at = _text(item, "retry_at")
     return AttemptRecord(
         endpoint_id=endpoint_id,
         event_id=_text(item, "event_id") or "",
@@ -224,4 +250,5 @@ def _attempt(endpoint_id: str, item: dict[str, Any]) -> AttemptRecord:
         error=_text(item, "error"),
         duration_ms=int(item.get("duration_ms", {}).get("N", "0")),
         action=_text(item, "action") or "",
+        retry_at=datetime.fromisoformat(retry_at) if retry_at else None,
     )

@@ -176,3 +176,6 @@ class AttemptRecord:
     duration_ms: int
     action: str
     """delivered / retry / dead_letter"""
+    retry_at: datetime | None = None
+    """When a `retry` is due (its step, jitter and Retry-After applied): what
+    `relay webhooks test --wait` tells."""

@@ -25,7 +25,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 
 from activity_relay.core.webhooks_out.attempts import (
@@ -252,6 +252,9 @@ class WebhookDeliverer:
             error=outcome.error,
             duration_ms=outcome.duration_ms,
             action=verdict.action.value,
+            retry_at=now + timedelta(seconds=verdict.delay_seconds)
+            if verdict.action is Action.RETRY
+            else None,
         )
         try:
             self._ledger.record_attempt(record)
