@@ -9,9 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Final
 
-EXIT_OK: Final = 0
-EXIT_PARTIAL: Final = 1
-EXIT_USAGE: Final = 2
+from relay_cli.exit_status import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE
 
 STACK_OPTIONS_TITLE: Final = "where the stack is (before or after the sub-command)"
 SEE_STACK_OPTIONS: Final = (
@@ -42,7 +40,8 @@ def exit_statuses(partly_done: str | None = None, *, done: str = "done") -> str:
     if partly_done:
         lines.append(f"  {EXIT_PARTIAL}  {partly_done}")
     lines.append(
-        f"  {EXIT_USAGE}  nothing done: a usage error, no stack found, or an error from AWS"
+        f"  {EXIT_USAGE}  nothing done: a usage error, no stack found, an error from AWS, a "
+        "declined confirmation, or every item invalid or failed"
     )
     return "\n".join(lines) + "\n"
 

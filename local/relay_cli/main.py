@@ -33,10 +33,8 @@ from typing import IO, Final
 from botocore.exceptions import BotoCoreError, ClientError
 
 from relay_cli.commands import dlq, enqueue, events, leadlex, sandbox, state, tail, webhooks
+from relay_cli.exit_status import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE
 from relay_cli.help_text import (
-    EXIT_OK,
-    EXIT_PARTIAL,
-    EXIT_USAGE,
     PARTLY_DONE,
     SEE_STACK_OPTIONS,
     STACK_OPTIONS_TITLE,
@@ -126,16 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     tail.add_parser(commands)
 
-    state_parser = commands.add_parser("state", help="show a contact's sync state")
-    state_parser.add_argument("contact_id", help="the contact's UUID")
-    state_parser.add_argument(
-        "--json", action="store_true", help='one JSON object ("known": false when none)'
-    )
-    state_parser.set_defaults(run=state.run_state)
-
-    reset_parser = commands.add_parser("reset", help="forget a contact's sync state")
-    reset_parser.add_argument("contact_id", help="the contact's UUID")
-    reset_parser.set_defaults(run=state.run_reset)
+    state.add_parser(commands)
 
     dlq_parser = commands.add_parser("dlq", help="the dead-letter queue: list, redrive, purge")
     dlq_commands = dlq_parser.add_subparsers(dest="dlq_command", required=True, metavar="ACTION")

@@ -153,6 +153,17 @@ def test_not_found_keeps_an_existing_state(store: Store) -> None:
     assert loaded.version == 1
 
 
+def test_recording_a_failure_changes_neither_the_state_nor_its_version(store: Store) -> None:
+    saved = synced(store, contact(1))
+
+    store.record_failure(contact(1), "TransientSourceError: 503", NOW)
+    store.record_failure(contact(2), "never synced, failed at once", NOW)
+
+    assert store.load(contact(1)) == saved
+    assert store.load(contact(2)) is None
+    assert store.save(replace(saved, seen=fingerprint("a"))).version == saved.version + 1
+
+
 # --- defer, due, postpone ------------------------------------------------------------------------
 
 

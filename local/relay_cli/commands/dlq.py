@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from typing import IO, TYPE_CHECKING
 
+from relay_cli.confirm import confirmed
+from relay_cli.exit_status import EXIT_USAGE, status_of
 from relay_cli.sqs import SQS_BATCH, delete, peek, send_batch, show_again
-from relay_cli.target import Target, UsageError
+from relay_cli.target import Target
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.type_defs import MessageTypeDef
@@ -100,7 +101,7 @@ def run_redrive(args: argparse.Namespace, target: Target, out: IO[str], err: IO[
             "(--include-rejected sends them anyway)",
             file=out,
         )
-    return 1 if failed else 0
+    return status_of(moved, failed)
 
 
 def run_purge(args: argparse.Namespace, target: Target, out: IO[str], err: IO[str]) -> int:
@@ -112,15 +113,14 @@ def run_purge(args: argparse.Namespace, target: Target, out: IO[str], err: IO[st
     count = int(attributes.get("ApproximateNumberOfMessages", 0)) + int(
         attributes.get("ApproximateNumberOfMessagesNotVisible", 0)
     )
-    if not args.yes:
-        if not sys.stdin.isatty():
-            raise UsageError("dlq purge deletes every dead letter: confirm with --yes")
-        print(f"Delete about {count} dead letter(s) from {queue_url}? [y/N] ", end="", file=err)
-        err.flush()
-        answer = sys.stdin.readline()
-        if answer.strip().lower() not in ("y", "yes"):
-            print("nothing purged", file=out)
-            return 0
+    if not confirmed(
+        f"Delete about {count} dead letter(s) from {queue_url}?",
+        yes=args.yes,
+        without_terminal="dlq purge deletes every dead letter: confirm with --yes",
+        err=err,
+    ):
+        print("nothing purged", file=out)
+        return EXIT_USAGE
     sqs.purge_queue(QueueUrl=queue_url)
     print(f"purged {queue_url} (about {count} message(s); SQS takes up to 60 s)", file=out)
     return 0

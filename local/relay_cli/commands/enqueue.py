@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Final
 
 from activity_relay.core.model import parse_contact_id
+from relay_cli.exit_status import status_of
 from relay_cli.sqs import SQS_BATCH, send_batch
 from relay_cli.target import Target, UsageError
 
@@ -141,7 +142,7 @@ def run(args: argparse.Namespace, target: Target, out: IO[str], err: IO[str]) ->
         print(f"not sent: {contact_id} ({why})", file=err)
     duplicates = f", {report.duplicates} duplicate(s) skipped" if report.duplicates else ""
     print(f"sent {len(report.sent)} contact id(s) to {queue_url}{duplicates}", file=out)
-    if report.invalid or report.failed:
+    not_sent = len(report.invalid) + len(report.failed)
+    if not_sent:
         print(f"{len(report.invalid)} invalid, {len(report.failed)} failed", file=err)
-        return 1
-    return 0
+    return status_of(len(report.sent), not_sent)

@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import IO, Any
 
 import requests
+from botocore.exceptions import BotoCoreError, ClientError
 
 from activity_relay.runtime.sync import DEFAULT_API_BASE_URL
+from relay_cli.exit_status import EXIT_PARTIAL, EXIT_USAGE
 from relay_cli.target import STATE_FILE, Target, UsageError
 
 EVENTS = ("activity.created",)
@@ -73,10 +75,10 @@ def run_register(args: argparse.Namespace, target: Target, out: IO[str], err: IO
             " --secret-string '<the secret>'",
             file=err,
         )
-        return 1
+        return EXIT_USAGE
     except RegistrationFailed as failed:
         print(f"relay: {failed}", file=err)
-        return 1
+        return EXIT_USAGE
 
     print(f"registered {url} for {', '.join(EVENTS)} with LeadLex ({base_url})", file=out)
     if store_in is None:
@@ -91,10 +93,15 @@ def run_register(args: argparse.Namespace, target: Target, out: IO[str], err: IO
         target.session().client(
             "secretsmanager", endpoint_url=target.endpoint_url
         ).put_secret_value(SecretId=store_in, SecretString=secret)
-    except Exception:
-        # LeadLex will not show this secret again: it must not be lost with the error.
-        print(f"relay: could not store the secret in {store_in}; here it is:\n{secret}", file=err)
-        raise
+    except (BotoCoreError, ClientError, UsageError) as error:
+        # LeadLex will not show this secret again: it must not be lost with the error. The
+        # registration is done, the storing not: partly done.
+        print(
+            f"relay: could not store the secret in {store_in} ({error}); store it there by "
+            f"hand:\n{secret}",
+            file=err,
+        )
+        return EXIT_PARTIAL
     print(
         f"signing secret stored in {store_in}; the receiver reads it on the next delivery "
         "(no redeploy)",

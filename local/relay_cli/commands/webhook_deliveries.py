@@ -34,6 +34,7 @@ from relay_cli.commands.webhook_stack import (
     filter_policy,
     now,
 )
+from relay_cli.exit_status import status_of
 from relay_cli.sqs import SEND_ATTEMPTS, delete, peek, show_again
 from relay_cli.target import Target, UsageError
 
@@ -123,8 +124,7 @@ def run_redrive(args: argparse.Namespace, target: Target, out: IO[str], err: IO[
     print(f"redrove {len(sent)} {what}", file=out)
     if len(sent) < len(movable):
         print(f"{len(movable) - len(sent)} could not be sent; they stay dead-lettered", file=err)
-        return 1
-    return 0
+    return status_of(len(sent), len(movable) - len(sent))
 
 
 def _fan_out_again(stack: WebhookStack, queue_url: str, messages: Sequence[Any]) -> set[int]:
@@ -175,8 +175,7 @@ def run_replay(args: argparse.Namespace, target: Target, out: IO[str], err: IO[s
         )
     if unsent:
         print(f"{unsent} could not be queued; replay that range again", file=err)
-        return 1
-    return 0
+    return status_of(queued, unsent)
 
 
 _AGO = re.compile(r"(\d+)([mhd])")

@@ -23,6 +23,7 @@ from activity_relay.core.webhooks_out.attempts import AttemptRecord
 from activity_relay.core.webhooks_out.endpoints import Endpoint
 from activity_relay.core.webhooks_out.ports import Delivery
 from relay_cli.commands.webhook_stack import WebhookStack, existing_endpoint, now
+from relay_cli.exit_status import EXIT_USAGE
 from relay_cli.target import Target, UsageError
 
 WAIT_SECONDS = 30.0
@@ -79,7 +80,7 @@ def run_test(args: argparse.Namespace, target: Target, out: IO[str], err: IO[str
     )
     if stack.queue.enqueue([Delivery(endpoint_id, body)]):
         print("could not queue the test delivery", file=err)
-        return 1
+        return EXIT_USAGE
     sent = f"sent webhook.test {event_id} to {endpoint.url}"
     if not args.wait:
         print(f"{sent} (see: relay webhooks show)", file=out)

@@ -1,6 +1,6 @@
 """``relay webhooks …``: the HTTPS endpoints events are delivered to (Standard Webhooks).
 
-add URL [--filter JSON] [--description TEXT] [--any-port]
+add URL [--filter JSON] [--description TEXT] [--any-port] [--allow-duplicate]
                                                register; prints the id and the secret once
 list | show ID                                 endpoints; one with its recent attempts
 disable ID | remove ID
@@ -66,6 +66,11 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add.add_argument("--filter", help='SNS filter policy, e.g. \'{"activity_type": ["call"]}\'')
     add.add_argument("--description", default="", help="a note shown by list and show")
+    add.add_argument(
+        "--allow-duplicate",
+        action="store_true",
+        help="register the URL even if an endpoint has it already (it then gets every event twice)",
+    )
     add.add_argument("--json", action="store_true", help="print JSON")
     add.set_defaults(run=run_add)
 
@@ -117,7 +122,10 @@ def run_add(args: argparse.Namespace, target: Target, out: IO[str], err: IO[str]
     except WebhookConfigError as error:
         raise UsageError(str(error)) from None
     policy = filter_policy(args.filter)
-    endpoint_id, secret = register(WebhookStack(target), url, policy, args.description)
+    stack = WebhookStack(target)
+    if not args.allow_duplicate:
+        _refuse_duplicate(stack, url)
+    endpoint_id, secret = register(stack, url, policy, args.description)
     if args.json:
         print(json.dumps({"endpoint_id": endpoint_id, "secret": secret}), file=out)
         return 0
@@ -127,6 +135,20 @@ def run_add(args: argparse.Namespace, target: Target, out: IO[str], err: IO[str]
     print(f"secret    {secret}", file=out)
     print("          shown once: give it to the receiver to verify signatures with", file=out)
     return 0
+
+
+def _refuse_duplicate(stack: WebhookStack, url: str) -> None:
+    """A second endpoint for a URL would deliver every event to it twice: almost always a
+    mistake (an `add` run again), so it takes --allow-duplicate."""
+    holders = [
+        f"{e.endpoint_id} ({_status(e)})" for e in stack.endpoints.endpoints() if e.url == url
+    ]
+    if holders:
+        raise UsageError(
+            f"{url} is registered already: endpoint {', '.join(holders)}. `relay webhooks show "
+            "ID` shows it; --allow-duplicate adds another endpoint for the same URL, which then "
+            "receives every matching event once per endpoint"
+        )
 
 
 def _status(endpoint: Endpoint) -> str:

@@ -29,6 +29,7 @@ class MemoryStateTable:
 
     states: dict[str, ContactState] = field(default_factory=dict)
     not_found: dict[str, datetime] = field(default_factory=dict)
+    failures: dict[str, tuple[str, datetime]] = field(default_factory=dict)
     deferred: dict[str, datetime] = field(default_factory=dict)
     deferred_asked: dict[str, datetime] = field(default_factory=dict)
     leases: dict[str, Lease] = field(default_factory=dict)
@@ -118,6 +119,9 @@ class MemoryStateTable:
             if lease is not None:
                 self._release(contact_id, lease)
 
+    def record_failure(self, contact_id: str, reason: str, at: datetime) -> None:
+        self.failures[contact_id] = (reason, at)
+
     def _release(self, contact_id: str, lease: Lease) -> None:
         held = self.leases.get(contact_id)
         if held is not None and held.holder == lease.holder:
@@ -129,6 +133,7 @@ class MemoryStateTable:
         self.leases.pop(contact_id, None)
         self.states.pop(contact_id, None)
         self.not_found.pop(contact_id, None)
+        self.failures.pop(contact_id, None)
         self._clear_deferral(contact_id)
 
     def _clear_deferral(self, contact_id: str) -> None:

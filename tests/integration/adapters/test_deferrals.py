@@ -112,6 +112,31 @@ def test_postponing_a_contact_synced_meanwhile_or_unknown_is_harmless(
     assert store.due(clock.now + timedelta(days=2), 10) == []
 
 
+def test_the_item_says_why_the_contact_waits_until_a_save_clears_it(
+    store: DynamoDbStateTable, clock: Clock[datetime], dynamodb: Any, state_table: str
+) -> None:
+    def reason() -> str | None:
+        value: str | None = (
+            stored_item(dynamodb, state_table, CONTACT_ID).get("deferred_reason", {}).get("S")
+        )
+        return value
+
+    state = synced(store, CONTACT_ID, NOW - timedelta(hours=1))
+    store.defer(CONTACT_ID, MIDNIGHT)
+    assert reason() == "quota"
+    clock.now = MIDNIGHT + timedelta(minutes=1)
+    store.postpone([CONTACT_ID], clock.now + timedelta(hours=2))
+    assert reason() == "released"
+    store.wait(CONTACT_ID, clock.now)
+    assert reason() == "paced"
+    store.wait(CONTACT_ID, clock.now + timedelta(minutes=5))  # keeps its place
+    assert reason() == "paced"
+
+    store.save(replace(state, last_sync_started_at=clock.now + timedelta(minutes=10)))
+
+    assert reason() is None
+
+
 # --- the quota item -------------------------------------------------------------------------------
 
 
@@ -162,7 +187,7 @@ def test_stale_pages_through_the_whole_table(
 # --- forget ---------------------------------------------------------------------------------------
 
 
-def test_forget_deletes_everything_about_the_contact(
+def test_forget_keeps_nothing_about_the_contact_but_when_it_was_reset(
     store: DynamoDbStateTable, dynamodb: Any, state_table: str
 ) -> None:
     synced(store, CONTACT_ID, NOW)
@@ -170,9 +195,11 @@ def test_forget_deletes_everything_about_the_contact(
     store.record_quota(snapshot(5))
 
     store.forget(CONTACT_ID)
-    store.forget(contact(99))  # unknown: nothing to do
 
-    assert stored_item(dynamodb, state_table, CONTACT_ID) == {}
+    assert stored_item(dynamodb, state_table, CONTACT_ID) == {
+        "contact_id": {"S": CONTACT_ID},
+        "reset_at": {"S": NOW.isoformat()},
+    }
     assert store.load(CONTACT_ID) is None
     assert store.due(MIDNIGHT, 10) == []
     assert store.load_quota() == snapshot(5)

@@ -145,6 +145,24 @@ def test_a_transient_failure_fails_only_its_own_contact() -> None:
     results = h.run(message(1, CONTACTS[0]), message(2, CONTACTS[1]))
     assert results["m1"].disposition is Disposition.RETRY
     assert results["m2"].disposition is Disposition.SYNCED
+    # And why it failed is kept for `relay state`
+    assert h.store.failures == {CONTACTS[0]: ("TransientSourceError: 503 after retries", h.clock())}
+
+
+def test_a_failure_that_cannot_be_recorded_still_just_retries_its_contact(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class Flaky(FakeLeadLex):
+        def fetch_page(self, contact_id: str, page: int) -> ActivityPage:
+            raise TransientSourceError("503 after retries")
+
+    def unreachable(contact_id: str, reason: str, at: datetime) -> None:
+        raise OSError("table unreachable")
+
+    h = harness(Flaky())
+    monkeypatch.setattr(h.store, "record_failure", unreachable)
+
+    assert h.run(message(1, CONTACTS[0]))["m1"].disposition is Disposition.RETRY
 
 
 class QuotaAfter(FakeLeadLex):
@@ -204,6 +222,9 @@ def test_a_refused_key_is_one_error_line_and_spares_the_rest(caplog) -> None:
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 1
     assert "refused the API key" in errors[0].getMessage()
+    assert [reason for reason, _ in h.store.failures.values()] == [
+        "LeadLex refused the API key: 401 invalid_key"
+    ]
 
 
 def test_no_contact_starts_when_time_is_short() -> None:

@@ -16,6 +16,7 @@ One item per contact, keyed by `contact_id` (S) alone, as template.yaml declares
 | `deferred_partition` | S | `"deferred"` (the quota, pacing) or `"reconcile"` while it waits |
 | `deferred_until` | S | ISO 8601 UTC, when the deferred contact may be synced again |
 | `deferred_asked_at` | S | ISO 8601 UTC, when a deferral or wait was last asked for |
+| `deferred_reason` | S | why it waits: `quota`, `paced`, or `released` (the sweep enqueued it) |
 | `backfill_read_from_end` | N | a continuing sync's position, counted from the list's end |
 | `backfill_total` | N | `meta.total` at that checkpoint (absent before the first) |
 | `backfill_first_sync` | BOOL | the continuing sync is the contact's first: INITIAL_SYNC applies |
@@ -29,12 +30,15 @@ One item per contact, keyed by `contact_id` (S) alone, as template.yaml declares
 | `lease_holder` | S | the sync holding the contact's lease (`Lease.holder`), while it runs |
 | `lease_taken_at` | S | ISO 8601 UTC, when that sync began |
 | `lease_expires_at` | S | ISO 8601 UTC, its invocation's deadline: then anyone may take it |
+| `reset_at` | S | ISO 8601 UTC, when `relay reset` last forgot the contact's state |
+| `last_error` | S | why the latest failed sync failed (at most 1,000 characters), for people |
+| `last_error_at` | S | ISO 8601 UTC, when it failed; a later successful sync leaves both |
 
 The `backfill_*` attributes exist only while a sync continues over several invocations.
 
 A contact has a state once `save` has written it, i.e. once the item has a `version`: an item
-holding only `not_found_at`, a deferral or a lease loads as None, and its first save is a
-version-0 save. The deferral attributes are indexed by `DeferredContacts` (deferrals.py); the
+holding only `not_found_at`, `reset_at`, a deferral or a lease loads as None, and its first save
+is a version-0 save. The deferral attributes are indexed by `DeferredContacts` (deferrals.py); the
 quota observation is one reserved item keyed `#quota`, which no contact's UUID can take.
 
 Timestamps are written by `iso` (`isoformat()` of a UTC datetime, `+00:00`), whose strings sort
@@ -70,7 +74,21 @@ RECONCILE_PARTITION: Final = "reconcile"
 QUOTA_KEY: Final = "#quota"
 """Key of the reserved item holding the latest quota observation (never a contact's UUID)."""
 
-DEFERRAL_ATTRIBUTES: Final = ("deferred_partition", "deferred_until", "deferred_asked_at")
+# Why a contact waits (`deferred_reason`), for people reading the table (`relay state`); the
+# sweep goes by `deferred_until` alone. A reconciliation (its own partition) carries none.
+QUOTA_SPENT: Final = "quota"
+"""Deferred until the daily quota resets."""
+PACED: Final = "paced"
+"""Waiting for the paced budget since `deferred_until`; the sweep releases it."""
+RELEASED: Final = "released"
+"""Enqueued by the sweep; looked at again at `deferred_until` unless a sync clears it."""
+
+DEFERRAL_ATTRIBUTES: Final = (
+    "deferred_partition",
+    "deferred_until",
+    "deferred_asked_at",
+    "deferred_reason",
+)
 BACKFILL_ATTRIBUTES: Final = (
     "backfill_read_from_end",
     "backfill_total",
@@ -84,6 +102,8 @@ BACKFILL_ATTRIBUTES: Final = (
 LEASE_ATTRIBUTES: Final = ("lease_holder", "lease_taken_at", "lease_expires_at")
 PUBLISHING: Final = "publishing"
 CLAIM_PREFIX: Final = "wh_"
+ERROR_LENGTH: Final = 1000
+"""Characters of a failure's reason kept in `last_error`: enough for LeadLex's message."""
 REQUEST_MARGIN: Final = timedelta(seconds=1)
 """A deferral asked for this close before a sync began may be the sync's own request: the
 request's clock and the sync's are two containers'."""

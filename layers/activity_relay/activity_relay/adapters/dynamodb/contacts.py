@@ -22,6 +22,7 @@ from botocore.exceptions import ClientError
 from activity_relay.adapters.dynamodb.codec import (
     BACKFILL_ATTRIBUTES,
     DEFERRAL_ATTRIBUTES,
+    ERROR_LENGTH,
     LEASE_ATTRIBUTES,
     PUBLISHING,
     REQUEST_MARGIN,
@@ -282,9 +283,24 @@ class DynamoDbStateStore(StateTableAdapter):
             # Our lease expired and another sync holds the contact now: leave its lease alone.
             self.record_not_found(contact_id, at)
 
+    def record_failure(self, contact_id: str, reason: str, at: datetime) -> None:
+        self._client.update_item(
+            TableName=self._table_name,
+            Key={"contact_id": {"S": contact_id}},
+            UpdateExpression="SET last_error = :reason, last_error_at = :at",
+            ExpressionAttributeValues={
+                ":reason": {"S": reason[:ERROR_LENGTH]},
+                ":at": {"S": iso(at)},
+            },
+        )
+
     def forget(self, contact_id: str) -> None:
-        """Delete everything stored about the contact: its next sync is a first sync."""
-        self._client.delete_item(TableName=self._table_name, Key={"contact_id": {"S": contact_id}})
+        """Replace everything stored about the contact with when that happened (`reset_at`,
+        which `relay state` shows): its next sync is a first sync."""
+        self._client.put_item(
+            TableName=self._table_name,
+            Item={"contact_id": {"S": contact_id}, "reset_at": {"S": iso(self._clock())}},
+        )
 
 
 def _not_begun(

@@ -24,8 +24,11 @@ from botocore.exceptions import ClientError
 from activity_relay.adapters.dynamodb.codec import (
     DEFERRED_INDEX,
     DEFERRED_PARTITION,
+    PACED,
     QUOTA_KEY,
+    QUOTA_SPENT,
     RECONCILE_PARTITION,
+    RELEASED,
     StateTableAdapter,
     condition_failed,
     iso,
@@ -58,12 +61,13 @@ class DynamoDbDeferrals(StateTableAdapter):
             Key={"contact_id": {"S": contact_id}},
             UpdateExpression=(
                 "SET deferred_partition = :partition, deferred_until = :until,"
-                " deferred_asked_at = :requested"
+                " deferred_asked_at = :requested, deferred_reason = :reason"
             ),
             ExpressionAttributeValues={
                 ":partition": {"S": DEFERRED_PARTITION},
                 ":until": {"S": iso(until)},
                 ":requested": {"S": iso(self._clock())},
+                ":reason": {"S": QUOTA_SPENT},
             },
         )
 
@@ -79,7 +83,7 @@ class DynamoDbDeferrals(StateTableAdapter):
                 Key={"contact_id": {"S": contact_id}},
                 UpdateExpression=(
                     "SET deferred_partition = :partition, deferred_until = :since,"
-                    " deferred_asked_at = :requested"
+                    " deferred_asked_at = :requested, deferred_reason = :reason"
                 ),
                 ConditionExpression=(
                     "attribute_not_exists(deferred_until) OR deferred_until > :since"
@@ -88,6 +92,7 @@ class DynamoDbDeferrals(StateTableAdapter):
                     ":partition": {"S": DEFERRED_PARTITION},
                     ":since": {"S": iso(since)},
                     ":requested": requested,
+                    ":reason": {"S": PACED},
                 },
             )
         except ClientError as error:
@@ -99,11 +104,13 @@ class DynamoDbDeferrals(StateTableAdapter):
                 TableName=self._table_name,
                 Key={"contact_id": {"S": contact_id}},
                 UpdateExpression=(
-                    "SET deferred_partition = :partition, deferred_asked_at = :requested"
+                    "SET deferred_partition = :partition, deferred_asked_at = :requested,"
+                    " deferred_reason = :reason"
                 ),
                 ExpressionAttributeValues={
                     ":partition": {"S": DEFERRED_PARTITION},
                     ":requested": requested,
+                    ":reason": {"S": PACED},
                 },
             )
 
@@ -138,13 +145,17 @@ class DynamoDbDeferrals(StateTableAdapter):
         # the contact's message may already have been processed: a sync that succeeded
         # removed the deferral itself, and one that ran out of quota again deferred it to the
         # next reset, which lies in the future and must survive.
-        values = {":now": {"S": iso(self._clock())}, ":until": {"S": iso(until)}}
+        values = {
+            ":now": {"S": iso(self._clock())},
+            ":until": {"S": iso(until)},
+            ":released": {"S": RELEASED},
+        }
         for contact_id in contact_ids:
             try:
                 self._client.update_item(
                     TableName=self._table_name,
                     Key={"contact_id": {"S": contact_id}},
-                    UpdateExpression="SET deferred_until = :until",
+                    UpdateExpression="SET deferred_until = :until, deferred_reason = :released",
                     ConditionExpression="deferred_until <= :now",
                     ExpressionAttributeValues=values,
                 )

@@ -265,6 +265,7 @@ class BatchSync:
             return self._halted(contact_id, deferral, batch, tally.requests)
         except (AuthenticationFailed, PermissionDenied) as refusal:
             batch.credentials_refused = True
+            self._note_failure(contact_id, f"LeadLex refused the API key: {refusal}")
             if batch.stop(_Halt(f"LeadLex refused the API key: {refusal}", Disposition.RETRY)):
                 logger.error(
                     "LeadLex refused the API key (%s, request %s); this batch's messages "
@@ -284,6 +285,7 @@ class BatchSync:
                 contact_id,
                 tally.requests,
             )
+            self._note_failure(contact_id, f"unexpected {type(bug).__name__}: {bug}")
             return _Settled(Disposition.RETRY, requests=tally.requests, reason=repr(bug))
         return self._synced(contact_id, outcome)
 
@@ -359,7 +361,16 @@ class BatchSync:
             type(failure).__name__,
             failure,
         )
+        self._note_failure(contact_id, f"{type(failure).__name__}: {failure}")
         return _Settled(Disposition.RETRY, requests=requests, reason=str(failure))
+
+    def _note_failure(self, contact_id: str, reason: str) -> None:
+        """For people asking why (`relay state`): one write, and never a reason to fail the
+        message a second way."""
+        try:
+            self.engine.store.record_failure(contact_id, reason, self.clock())
+        except Exception:
+            logger.warning("contact %s: could not record its failure", contact_id, exc_info=True)
 
     def _synced(self, contact_id: str, outcome: SyncOutcome) -> _Settled:
         disposition = {

@@ -85,6 +85,11 @@ class StateStore(Protocol):
         """Remember the API's 404, releasing `lease`."""
         ...
 
+    def record_failure(self, contact_id: str, reason: str, at: datetime) -> None:
+        """Remember why the contact's latest failed sync failed, for people asking (`relay
+        state`); the relay never reads it back. Touches neither the state nor its version."""
+        ...
+
 
 class Publisher(Protocol):
     def publish(self, events: Sequence[ActivityEvent]) -> None:
