@@ -30,8 +30,11 @@ $(VENV)/.installed: requirements/dev.lock pyproject.toml layers/activity_relay/p
 	@touch $@
 
 ## test: .venv when missing, then the whole suite (unit, integration over real HTTP, end to end)
+# One pytest-xdist worker per core (TEST_WORKERS=0 runs in one process): every test owns its
+# moto and binds ephemeral ports on 127.0.0.1, so workers share nothing.
+TEST_WORKERS ?= auto
 test: venv
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS)
 
 ## unit: the fast loop, seconds: unit tests and the contract cases on the in-memory fakes
 .PHONY: unit
