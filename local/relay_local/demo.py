@@ -1,4 +1,4 @@
-"""``make demo``: the relay end to end on an embedded AWS, in four rounds, then everything stops.
+"""`make demo`: the relay end to end on an embedded AWS, in four rounds, then everything stops.
 
 Round 1 enqueues a handful of seeded contacts: every activity arrives, once, at both
 subscribers (the topic's queue only calls and meetings, by its filter policy). Round 2 logs new
