@@ -83,13 +83,27 @@ PERMANENT = {
     "access denied": (400, "AccessDeniedException"),
     "KMS key unusable": (400, "DecryptionFailure"),
 }
-TRANSIENT = {
+TRANSIENT: dict[str, tuple[int, str] | Exception] = {
     "throttled": (400, "ThrottlingException"),
     "failing": (500, "InternalServiceError"),
     "unreachable": EndpointConnectionError(
         endpoint_url="https://secretsmanager.us-east-1.amazonaws.com/"
     ),
 }
+
+
+@pytest.fixture(params=list(PERMANENT.values()), ids=list(PERMANENT))
+def refusal(outage: Outage, request: pytest.FixtureRequest) -> Outage:
+    """An outage refusing the secret for good, once for each PERMANENT answer."""
+    outage.answer = request.param
+    return outage
+
+
+@pytest.fixture(params=list(TRANSIENT.values()), ids=list(TRANSIENT))
+def unreadable(outage: Outage, request: pytest.FixtureRequest) -> Outage:
+    """An outage leaving the secret unreadable for now, once for each TRANSIENT answer."""
+    outage.answer = request.param
+    return outage
 
 
 def problems(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
@@ -150,14 +164,9 @@ def test_a_missing_key_secret_is_one_line_naming_the_setting(
     assert "ResourceNotFoundException" in message
 
 
-@pytest.mark.parametrize("answer", PERMANENT.values(), ids=PERMANENT.keys())
 def test_a_key_secret_refused_for_good_is_one_line_naming_the_setting(
-    answer: tuple[int, str],
-    sync_function: SandboxServer,
-    outage: Outage,
-    caplog: pytest.LogCaptureFixture,
+    sync_function: SandboxServer, refusal: Outage, caplog: pytest.LogCaptureFixture
 ) -> None:
-    outage.answer = answer
     event = sqs_event(sync_function.create_contact(activities=3))
 
     returned = invoke(event)
@@ -165,18 +174,14 @@ def test_a_key_secret_refused_for_good_is_one_line_naming_the_setting(
     assert returned == [r["messageId"] for r in event["Records"]]
     message = the_problem(caplog, logging.ERROR)
     assert message.startswith("configuration error: LEADLEX_API_KEY_SECRET_ID: ")
-    assert answer[1] in message
-    assert outage.calls == 1  # refused: not retried
+    assert isinstance(refusal.answer, tuple)
+    assert refusal.answer[1] in message
+    assert refusal.calls == 1  # refused: not retried
 
 
-@pytest.mark.parametrize("answer", TRANSIENT.values(), ids=TRANSIENT.keys())
 def test_an_unreadable_key_secret_returns_the_batch_with_one_warning(
-    answer: tuple[int, str] | Exception,
-    sync_function: SandboxServer,
-    outage: Outage,
-    caplog: pytest.LogCaptureFixture,
+    sync_function: SandboxServer, unreadable: Outage, caplog: pytest.LogCaptureFixture
 ) -> None:
-    outage.answer = answer
     contacts = [sync_function.create_contact(activities=2) for _ in range(3)]
     event = sqs_event(*contacts)
 
@@ -188,10 +193,10 @@ def test_an_unreadable_key_secret_returns_the_batch_with_one_warning(
     message = the_problem(caplog, logging.WARNING)
     assert message.startswith("LEADLEX_API_KEY_SECRET_ID: secret leadlex/test/api-key")
     assert message.endswith("the batch's 3 message(s) return to the queue")
-    assert outage.calls == 2  # botocore's one retry, then the batch returns at once
+    assert unreadable.calls == 2  # botocore's one retry, then the batch returns at once
 
     # And once Secrets Manager answers again, the next batch syncs
-    outage.on = False
+    unreadable.on = False
     assert invoke(sqs_event(*contacts)) == []
 
 
@@ -282,14 +287,9 @@ def test_a_missing_signing_secret_is_one_line_naming_the_setting_and_a_500(
     assert "ResourceNotFoundException" in message
 
 
-@pytest.mark.parametrize("answer", PERMANENT.values(), ids=PERMANENT.keys())
 def test_a_signing_secret_refused_for_good_is_a_500_naming_the_setting(
-    answer: tuple[int, str],
-    receiver: LocalStack,
-    outage: Outage,
-    caplog: pytest.LogCaptureFixture,
+    receiver: LocalStack, refusal: Outage, caplog: pytest.LogCaptureFixture
 ) -> None:
-    outage.answer = answer
     body, signature = delivery()
 
     assert post(body, signature)["statusCode"] == 500
@@ -297,21 +297,16 @@ def test_a_signing_secret_refused_for_good_is_a_500_naming_the_setting(
     assert message.startswith("configuration error: LEADLEX_WEBHOOK_SECRET_ID: ")
 
 
-@pytest.mark.parametrize("answer", TRANSIENT.values(), ids=TRANSIENT.keys())
 def test_an_unreadable_signing_secret_is_a_503_that_leadlex_retries(
-    answer: tuple[int, str] | Exception,
-    receiver: LocalStack,
-    outage: Outage,
-    caplog: pytest.LogCaptureFixture,
+    receiver: LocalStack, unreadable: Outage, caplog: pytest.LogCaptureFixture
 ) -> None:
-    outage.answer = answer
     body, signature = delivery()
 
     assert post(body, signature)["statusCode"] == 503
     assert queued(receiver) == []
     assert "LEADLEX_WEBHOOK_SECRET_ID" in the_problem(caplog, logging.WARNING)
     # Once Secrets Manager answers again, so does the receiver
-    outage.on = False
+    unreadable.on = False
     registry.reset()
     assert post(body, signature)["statusCode"] == 202
 
