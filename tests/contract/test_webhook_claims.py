@@ -21,7 +21,7 @@ from activity_relay.core.model import (
 )
 from activity_relay.core.quota.ports import Deferrals
 from activity_relay.core.sync.ports import Lease, StateConflict, StateStore
-from activity_relay.core.webhooks_in.ports import WebhookLedger
+from activity_relay.core.webhooks_in.ports import ClaimRequest, WebhookLedger
 from tests.contract.conftest import NOW, Clock
 
 CONTACT = "123e4567-e89b-12d3-a456-426614174000"
@@ -48,7 +48,9 @@ def claim_of(number: int, *, at: object = NOW, published: bool = False) -> Webho
 
 def take(store: Table, number: int, *, version: int | None = None) -> bool:
     return store.claim(
-        CONTACT, claim_of(number), version=version, replacing=None, reconcile_at=NOW + WINDOW
+        ClaimRequest(
+            CONTACT, claim_of(number), version=version, replacing=None, reconcile_at=NOW + WINDOW
+        )
     )
 
 
@@ -144,14 +146,16 @@ def test_a_stale_claim_is_replaced_only_by_who_read_it(store: Table) -> None:
     later = claim_of(1, at=NOW + timedelta(minutes=1))
 
     assert store.claim(
-        CONTACT, later, version=None, replacing=claim_of(1), reconcile_at=NOW + WINDOW
+        ClaimRequest(CONTACT, later, version=None, replacing=claim_of(1), reconcile_at=NOW + WINDOW)
     )
     assert not store.claim(
-        CONTACT,
-        claim_of(1, at=NOW + timedelta(minutes=2)),
-        version=None,
-        replacing=claim_of(1),
-        reconcile_at=NOW + WINDOW,
+        ClaimRequest(
+            CONTACT,
+            claim_of(1, at=NOW + timedelta(minutes=2)),
+            version=None,
+            replacing=claim_of(1),
+            reconcile_at=NOW + WINDOW,
+        )
     )
     assert dict(store.look(CONTACT).claims) == {later.id_hash: later}
 
@@ -202,11 +206,13 @@ def test_reconciliations_come_due_in_order_and_are_postponed_like_deferrals(
     for number, minutes in ((1, 30), (2, 10), (3, 20)):
         contact = f"00000000-0000-4000-8000-{number:012d}"
         assert store.claim(
-            contact,
-            claim_of(number),
-            version=None,
-            replacing=None,
-            reconcile_at=NOW + timedelta(minutes=minutes),
+            ClaimRequest(
+                contact,
+                claim_of(number),
+                version=None,
+                replacing=None,
+                reconcile_at=NOW + timedelta(minutes=minutes),
+            )
         )
     due = store.reconciliations(NOW + timedelta(hours=1), 2)
     assert due == [

@@ -12,7 +12,7 @@ from activity_relay.adapters.dynamodb.codec import REQUEST_MARGIN
 from activity_relay.core.model import Activity, ContactState, WebhookClaim, id_hash
 from activity_relay.core.quota.ports import QuotaSnapshot
 from activity_relay.core.sync.ports import Covered, Lease, LeaseHeld, StateConflict
-from activity_relay.core.webhooks_in.ports import LedgerEntry
+from activity_relay.core.webhooks_in.ports import ClaimRequest, LedgerEntry
 
 
 def _now() -> datetime:
@@ -223,27 +223,20 @@ class MemoryStateTable:
                 publishing=frozenset(self.publishing.get(contact_id, set())),
             )
 
-    def claim(
-        self,
-        contact_id: str,
-        claim: WebhookClaim,
-        *,
-        version: int | None,
-        replacing: WebhookClaim | None,
-        reconcile_at: datetime,
-    ) -> bool:
+    def claim(self, request: ClaimRequest) -> bool:
+        contact_id, claim = request.contact_id, request.claim
         with self._lock:
             stored = self.states.get(contact_id)
             current = self.claims.get(contact_id, {}).get(claim.id_hash)
             if (
-                (stored.version if stored is not None else None) != version
-                or current != replacing
+                (stored.version if stored is not None else None) != request.version
+                or current != request.replacing
                 or claim.id_hash in self.publishing.get(contact_id, set())
             ):
                 return False
             self.claims.setdefault(contact_id, {})[claim.id_hash] = claim
             if contact_id not in self.deferred and contact_id not in self.reconciling:
-                self.reconciling[contact_id] = reconcile_at
+                self.reconciling[contact_id] = request.reconcile_at
             self.deferred_asked[contact_id] = self.clock()
             return True
 

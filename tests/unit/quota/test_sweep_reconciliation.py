@@ -11,6 +11,7 @@ from activity_relay.core.contracts.contact_queue import Purpose, QueuedContact
 from activity_relay.core.model import WebhookClaim
 from activity_relay.core.quota.ports import QuotaSnapshot
 from activity_relay.core.quota.sweep import sweep
+from activity_relay.core.webhooks_in.ports import ClaimRequest
 from relay_local.fakes.state_table import MemoryStateTable
 from tests.support.sweep import policy
 
@@ -45,7 +46,9 @@ def table_with(remaining: int) -> MemoryStateTable:
 
 def reconcile(table: MemoryStateTable, number: int, due: datetime) -> None:
     claim = WebhookClaim(number, 0, claimed_at=DAY)
-    assert table.claim(contact(number), claim, version=None, replacing=None, reconcile_at=due)
+    assert table.claim(
+        ClaimRequest(contact(number), claim, version=None, replacing=None, reconcile_at=due)
+    )
 
 
 def test_reconciliations_go_after_the_waiting_contacts_in_the_budget_left() -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -26,7 +25,7 @@ from activity_relay.adapters.dynamodb.codec import (
     iso,
 )
 from activity_relay.core.model import Fingerprint, WebhookClaim
-from activity_relay.core.webhooks_in.ports import LedgerEntry, ReceiverUnavailable
+from activity_relay.core.webhooks_in.ports import ClaimRequest, LedgerEntry, ReceiverUnavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import UniversalAttributeValueTypeDef
@@ -49,32 +48,24 @@ class DynamoDbWebhookLedger(StateTableAdapter):
             publishing=frozenset(int(n) for n in item.get(PUBLISHING, {}).get("NS", [])),
         )
 
-    def claim(
-        self,
-        contact_id: str,
-        claim: WebhookClaim,
-        *,
-        version: int | None,
-        replacing: WebhookClaim | None,
-        reconcile_at: datetime,
-    ) -> bool:
+    def claim(self, request: ClaimRequest) -> bool:
         values: dict[str, UniversalAttributeValueTypeDef] = {
-            ":claim": encode_claim(claim),
-            ":hash": {"N": str(claim.id_hash)},
+            ":claim": encode_claim(request.claim),
+            ":hash": {"N": str(request.claim.id_hash)},
             ":reconcile": {"S": RECONCILE_PARTITION},
-            ":due": {"S": iso(reconcile_at)},
+            ":due": {"S": iso(request.reconcile_at)},
             ":asked": {"S": iso(self._clock())},
         }
-        if version is None:
+        if request.version is None:
             unchanged = "attribute_not_exists(#version)"
         else:
             unchanged = "#version = :version"
-            values[":version"] = {"N": str(version)}
-        if replacing is None:
+            values[":version"] = {"N": str(request.version)}
+        if request.replacing is None:
             unclaimed = "attribute_not_exists(#claim)"
         else:
             unclaimed = "#claim.t = :replacing"
-            values[":replacing"] = {"S": iso(replacing.claimed_at)}
+            values[":replacing"] = {"S": iso(request.replacing.claimed_at)}
         condition = (
             f"{unchanged} AND {unclaimed}"
             f" AND (attribute_not_exists({PUBLISHING}) OR NOT contains({PUBLISHING}, :hash))"
@@ -83,7 +74,7 @@ class DynamoDbWebhookLedger(StateTableAdapter):
             with _reachable("claim the activity"):
                 self._client.update_item(
                     TableName=self._table_name,
-                    Key={"contact_id": {"S": contact_id}},
+                    Key={"contact_id": {"S": request.contact_id}},
                     # The contact's reconciliation, unless it waits for something already.
                     UpdateExpression=(
                         "SET #claim = :claim,"
@@ -93,7 +84,7 @@ class DynamoDbWebhookLedger(StateTableAdapter):
                     ),
                     ConditionExpression=condition,
                     ExpressionAttributeNames={
-                        "#claim": claim_attribute(claim.id_hash),
+                        "#claim": claim_attribute(request.claim.id_hash),
                         "#version": "version",
                     },
                     ExpressionAttributeValues=values,

@@ -40,7 +40,7 @@ from activity_relay.core.model import (
 )
 from activity_relay.core.sync.claims import PENDING_FRESH
 from activity_relay.core.sync.ports import Publisher, PublishFailed
-from activity_relay.core.webhooks_in.ports import ReceiverUnavailable, WebhookLedger
+from activity_relay.core.webhooks_in.ports import ClaimRequest, ReceiverUnavailable, WebhookLedger
 
 logger = logging.getLogger(__name__)
 
@@ -86,13 +86,14 @@ class FastPath:
             if existing is not None and now - existing.claimed_at < PENDING_FRESH:
                 return FastPathResult(FastPathOutcome.IN_FLIGHT)
             claim = WebhookClaim(hashed, activity.created_micros, claimed_at=now)
-            if self.ledger.claim(
+            request = ClaimRequest(
                 contact_id,
                 claim,
                 version=entry.version,
                 replacing=existing,
                 reconcile_at=now + self.reconcile_window,
-            ):
+            )
+            if self.ledger.claim(request):
                 break
         else:
             return FastPathResult(FastPathOutcome.LEFT_TO_A_POLL, "its state kept changing")

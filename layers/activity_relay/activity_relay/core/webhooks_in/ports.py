@@ -28,6 +28,20 @@ class LedgerEntry:
     publishing: frozenset[int] = frozenset()  # what a sync said it is publishing right now
 
 
+@dataclass(frozen=True, slots=True)
+class ClaimRequest:
+    """Take an activity on for a contact: write `claim` if the contact is still at `version`
+    (None: no sync has saved it yet), holds no claim for the activity (or still `replacing`, a
+    claim whose receiver died) and no sync announced it; and schedule the contact's
+    reconciliation at `reconcile_at` unless something is scheduled already."""
+
+    contact_id: str
+    claim: WebhookClaim
+    version: int | None
+    replacing: WebhookClaim | None
+    reconcile_at: datetime
+
+
 class WebhookLedger(Protocol):
     """The state table as the fast path uses it: every write is conditional, so that what a
     webhook publishes and what a sync publishes never overlap."""
@@ -36,19 +50,9 @@ class WebhookLedger(Protocol):
         """The contact's state now (a consistent read)."""
         ...
 
-    def claim(
-        self,
-        contact_id: str,
-        claim: WebhookClaim,
-        *,
-        version: int | None,
-        replacing: WebhookClaim | None,
-        reconcile_at: datetime,
-    ) -> bool:
-        """Take the activity on: write `claim` if the contact is still at `version`, holds no
-        claim for it (or still `replacing`, a claim whose receiver died) and no sync announced
-        it; and schedule the contact's reconciliation at `reconcile_at` unless something is
-        scheduled already. False, writing nothing, when a condition failed."""
+    def claim(self, request: ClaimRequest) -> bool:
+        """Take the activity on as `request` says. False, writing nothing, when a condition
+        failed."""
         ...
 
     def confirm(self, contact_id: str, claim: WebhookClaim) -> None:
