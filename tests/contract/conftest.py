@@ -50,6 +50,22 @@ def no_pause(_: float) -> None:
     """Adapters' retry sleeps: nothing to wait for in a test."""
 
 
+def fake_or_real[F, R](
+    request: pytest.FixtureRequest,
+    fake: Callable[[], F],
+    real: Callable[[Any, str], R],
+    service: str,
+    output: str,
+) -> F | R:
+    """For a `params=[FAKE, REAL]` fixture: `fake()` on the fake side; on the real side the
+    reference, `real(client, resource)` with a boto3 `service` client and the stack output
+    `output` naming its resource."""
+    if request.param == "fake":
+        return fake()
+    stack: LocalStack = request.getfixturevalue("aws_stack")
+    return real(boto3.client(service, region_name=REGION), stack.outputs[output])
+
+
 # --- StateStore + Deferrals ----------------------------------------------------------------------
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import boto3
 import pytest
 
 from activity_relay.adapters.dynamodb.attempts import DynamoDbDeliveryLedger
@@ -14,8 +13,7 @@ from activity_relay.core.webhooks_out.attempts import AttemptRecord
 from activity_relay.core.webhooks_out.endpoints import new_endpoint_id
 from activity_relay.core.webhooks_out.ports import Delivery, ParkedDelivery
 from relay_local.fakes.webhook_records import MemoryDeliveryLedger
-from relay_local.template import LocalStack
-from tests.contract.conftest import FAKE, REAL, REGION
+from tests.contract.conftest import FAKE, REAL, fake_or_real
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -24,11 +22,8 @@ Ledger = MemoryDeliveryLedger | DynamoDbDeliveryLedger
 
 @pytest.fixture(params=[FAKE, REAL])
 def ledger(request: pytest.FixtureRequest) -> Ledger:
-    if request.param == "fake":
-        return MemoryDeliveryLedger()
-    stack: LocalStack = request.getfixturevalue("aws_stack")
-    return DynamoDbDeliveryLedger(
-        boto3.client("dynamodb", region_name=REGION), stack.outputs["WebhookAttemptTableName"]
+    return fake_or_real(
+        request, MemoryDeliveryLedger, DynamoDbDeliveryLedger, "dynamodb", "WebhookAttemptTableName"
     )
 
 

@@ -7,15 +7,13 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-import boto3
 import pytest
 
 from activity_relay.adapters.dynamodb.endpoints import DynamoDbEndpointStore
 from activity_relay.core.webhooks_out.endpoints import Endpoint, new_endpoint_id
 from activity_relay.core.webhooks_out.signing import SigningSecret, generate_secret
 from relay_local.fakes.webhooks_out import MemoryEndpointStore
-from relay_local.template import LocalStack
-from tests.contract.conftest import FAKE, REAL, REGION
+from tests.contract.conftest import FAKE, REAL, fake_or_real
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -24,11 +22,8 @@ Store = MemoryEndpointStore | DynamoDbEndpointStore
 
 @pytest.fixture(params=[FAKE, REAL])
 def store(request: pytest.FixtureRequest) -> Store:
-    if request.param == "fake":
-        return MemoryEndpointStore()
-    stack: LocalStack = request.getfixturevalue("aws_stack")
-    return DynamoDbEndpointStore(
-        boto3.client("dynamodb", region_name=REGION), stack.outputs["WebhookEndpointTableName"]
+    return fake_or_real(
+        request, MemoryEndpointStore, DynamoDbEndpointStore, "dynamodb", "WebhookEndpointTableName"
     )
 
 

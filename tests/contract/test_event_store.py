@@ -7,14 +7,12 @@ import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import boto3
 import pytest
 
 from activity_relay.adapters.dynamodb.events import DynamoDbEventStore
 from activity_relay.core.webhooks_out.ports import StoredEvent
 from relay_local.fakes.webhook_records import MemoryEventStore
-from relay_local.template import LocalStack
-from tests.contract.conftest import FAKE, REAL, REGION
+from tests.contract.conftest import FAKE, REAL, fake_or_real
 
 T0 = datetime(2026, 3, 1, 9, 59, 58, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -24,11 +22,8 @@ Store = MemoryEventStore | DynamoDbEventStore
 
 @pytest.fixture(params=[FAKE, REAL])
 def store(request: pytest.FixtureRequest) -> Store:
-    if request.param == "fake":
-        return MemoryEventStore()
-    stack: LocalStack = request.getfixturevalue("aws_stack")
-    return DynamoDbEventStore(
-        boto3.client("dynamodb", region_name=REGION), stack.outputs["WebhookEventTableName"]
+    return fake_or_real(
+        request, MemoryEventStore, DynamoDbEventStore, "dynamodb", "WebhookEventTableName"
     )
 
 

@@ -3,27 +3,20 @@ reference): what is sealed for an endpoint unseals for it, and for no other."""
 
 from __future__ import annotations
 
-import boto3
 import pytest
 
 from activity_relay.adapters.kms_secrets import KmsSecretSealer
 from activity_relay.core.webhooks_out.endpoints import new_endpoint_id
 from activity_relay.core.webhooks_out.signing import generate_secret
 from relay_local.fakes.webhook_records import FakeSealer
-from relay_local.template import LocalStack
-from tests.contract.conftest import FAKE, REAL, REGION
+from tests.contract.conftest import FAKE, REAL, fake_or_real
 
 Sealer = FakeSealer | KmsSecretSealer
 
 
 @pytest.fixture(params=[FAKE, REAL])
 def sealer(request: pytest.FixtureRequest) -> Sealer:
-    if request.param == "fake":
-        return FakeSealer()
-    stack: LocalStack = request.getfixturevalue("aws_stack")
-    return KmsSecretSealer(
-        boto3.client("kms", region_name=REGION), stack.outputs["WebhookSecretKeyArn"]
-    )
+    return fake_or_real(request, FakeSealer, KmsSecretSealer, "kms", "WebhookSecretKeyArn")
 
 
 def test_a_sealed_secret_unseals_for_its_endpoint_and_does_not_show(sealer: Sealer) -> None:
