@@ -19,7 +19,7 @@ import random
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from leadlex_sandbox import fake_data, webhooks
 from leadlex_sandbox.clock import Clock
@@ -35,6 +35,17 @@ from leadlex_sandbox.routing import (
 )
 from leadlex_sandbox.store import READ_SCOPE, Store
 from leadlex_sandbox.webhooks import WebhookDelivery, Webhooks
+
+
+class SandboxSettings(TypedDict, total=False):
+    """`Sandbox`'s keywords, for what builds on it (the server) to pass on unchanged; the
+    defaults are `Sandbox.__init__`'s."""
+
+    plan: str | Plan
+    seed: int
+    type_field: str
+    retry_after: bool
+    clock: Clock | None
 
 
 class Sandbox:

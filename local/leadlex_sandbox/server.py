@@ -8,14 +8,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Unpack
 from urllib.parse import parse_qsl, urlsplit
 
 from leadlex_sandbox import fake_data
-from leadlex_sandbox.clock import Clock
 from leadlex_sandbox.quota import Plan
 from leadlex_sandbox.routing import RequestRecord, Response
-from leadlex_sandbox.sandbox import Sandbox
+from leadlex_sandbox.sandbox import Sandbox, SandboxSettings
 from loopback import LoopbackServer, StartStop
 
 ADMIN_PREFIX = "/_admin"
@@ -27,7 +26,7 @@ class SandboxServer(Sandbox, StartStop):
     `with SandboxServer() as sandbox:` binds an ephemeral port (unless `port` is given) and
     shuts down, closing open keep-alive connections, on exit. `base_url` is the API base
     without `/v1`, ending in `path_prefix` (e.g. "/functions/v1/api-gateway" to mimic the
-    real base URL).
+    real base URL). The other keywords are `Sandbox`'s.
     """
 
     def __init__(
@@ -36,15 +35,9 @@ class SandboxServer(Sandbox, StartStop):
         host: str = "127.0.0.1",
         port: int = 0,
         path_prefix: str = "",
-        plan: str | Plan = "unlimited",
-        seed: int = 0,
-        type_field: str = "activity_type",
-        retry_after: bool = False,
-        clock: Clock | None = None,
+        **settings: Unpack[SandboxSettings],
     ) -> None:
-        super().__init__(
-            plan=plan, seed=seed, type_field=type_field, retry_after=retry_after, clock=clock
-        )
+        super().__init__(**settings)
         self.host = host
         self.port = port
         self.path_prefix = path_prefix.rstrip("/")
