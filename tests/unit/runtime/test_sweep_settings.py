@@ -1,14 +1,12 @@
-"""The sweep's settings: defaults, every variable read, and one clear error naming the variable
-at fault."""
+"""The sweep's settings: defaults and every variable read (a bad value:
+test_settings_refused.py)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from activity_relay.runtime.sweep import SweepSettings
-from tests.support.settings import SWEEP_ENV, assert_refused
+from tests.support.settings import SWEEP_ENV
 
 
 def test_sweep_settings_defaults() -> None:
@@ -35,20 +33,3 @@ def test_sweep_settings_read_every_variable() -> None:
     assert read.default_daily_quota == 1000
     assert read.stale_after == timedelta(hours=24)
     assert SweepSettings.from_env({**SWEEP_ENV, "STALE_AFTER_HOURS": "0"}).stale_after is None
-
-
-@pytest.mark.parametrize(
-    ("change", "variable"),
-    [
-        ({"WATERMARK_TABLE_NAME": " "}, "WATERMARK_TABLE_NAME"),
-        ({"CONTACT_QUEUE_URL": ""}, "CONTACT_QUEUE_URL"),
-        ({"LEADLEX_QUOTA_RESERVE": "-1"}, "LEADLEX_QUOTA_RESERVE"),
-        ({"LEADLEX_QUOTA_RESERVE": "ten"}, "LEADLEX_QUOTA_RESERVE"),
-        ({"DEFAULT_DAILY_QUOTA": "0"}, "DEFAULT_DAILY_QUOTA"),
-        ({"STALE_AFTER_HOURS": "1.5"}, "STALE_AFTER_HOURS"),
-    ],
-)
-def test_a_bad_sweep_setting_is_one_error_naming_the_variable(
-    change: dict[str, str], variable: str
-) -> None:
-    assert_refused(SweepSettings, {**SWEEP_ENV, **change}, variable)
