@@ -12,7 +12,7 @@ import inspect
 import json
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TextIO
@@ -123,6 +123,26 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 
     rule = "  ".join("-" * width for width in widths)
     return "\n".join([line(cells[0]), rule, *(line(row) for row in cells[1:])])
+
+
+def shown(value: object) -> object:
+    """A figure as a report's table shows it: a flag as yes/NO, None as "-" (the figure was not
+    taken); anything else as it is, for table() to format."""
+    if isinstance(value, bool):
+        return "yes" if value else "NO"
+    return "-" if value is None else value
+
+
+def shown_rounded(value: object) -> object:
+    """As shown(), a float rounded besides: to 2 places under 10, else to a whole number."""
+    if isinstance(value, float):
+        return round(value, 2) if value < 10 else round(value)
+    return shown(value)
+
+
+def records_table(records: Sequence[Mapping[str, object]], columns: Sequence[str]) -> str:
+    """table() of `records`, one a row; `columns` names both the keys shown and the headers."""
+    return table(columns, [[shown(record[c]) for c in columns] for record in records])
 
 
 def _cell(value: object) -> str:

@@ -42,7 +42,7 @@ from activity_relay.core.contracts.contact_queue import MAX_DELAY_SECONDS
 from activity_relay.core.model import Activity
 from activity_relay.core.quota.pacing import PacePolicy
 from activity_relay.core.webhooks_in.fast_path import FastPath, FastPathOutcome
-from benchmarks._harness import BenchmarkParser, conclude, table
+from benchmarks._harness import BenchmarkParser, conclude, shown_rounded, table
 from benchmarks.pro_day import (
     DAY,
     PRESETS,
@@ -272,12 +272,7 @@ def report(figures: dict[str, object]) -> str:
 
     def value(run: dict[str, Any], key: str, part: str | None) -> object:
         found = (run.get(part) or {}) if part else run
-        v = found.get(key)
-        if isinstance(v, bool):
-            return "yes" if v else "NO"
-        if isinstance(v, float):
-            return round(v, 2) if v < 10 else round(v)
-        return "-" if v is None else v
+        return shown_rounded(found.get(key))
 
     rows = [[label, *(value(runs[n], key, part) for n in names)] for label, key, part in ROWS]
     plan = figures["plan"]

@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 
 from activity_relay.core.model import parse_timestamp
 from activity_relay.core.sync.engine import SyncStatus
-from benchmarks._harness import BenchmarkParser, Rig, build_rig, conclude, table
+from benchmarks._harness import BenchmarkParser, Rig, build_rig, conclude, records_table
 from leadlex_sandbox import SandboxServer
 
 START = datetime(2026, 3, 3, 12, 0, tzinfo=UTC)
@@ -134,23 +134,10 @@ def run(history: int = 10_000, since: Sequence[int] = SINCE, seed: int = 7) -> d
 def report(figures: dict[str, object]) -> str:
     rows = figures["rows"]
     assert isinstance(rows, list)
-    headers = ("scenario", "requests", "goal", "published", "ok")
     lines = [
         "First syncs under INITIAL_SYNC (counted by the sandbox; 100 activities per page)",
         "",
-        table(
-            headers,
-            [
-                [
-                    r["scenario"],
-                    r["requests"],
-                    "-" if r["goal"] is None else r["goal"],
-                    r["published"],
-                    "yes" if r["ok"] else "NO",
-                ]
-                for r in rows
-            ],
-        ),
+        records_table(rows, ("scenario", "requests", "goal", "published", "ok")),
         "",
     ]
     return "\n".join(lines)

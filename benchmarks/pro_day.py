@@ -125,7 +125,15 @@ from activity_relay.core.quota.pacing import PacePolicy
 from activity_relay.core.quota.sweep import SweepPolicy, sweep
 from activity_relay.core.sync.engine import SyncStatus
 from activity_relay.core.sync.messages import ContactMessage, Disposition, MessageResult
-from benchmarks._harness import PLENTY_OF_TIME_MS, BenchmarkParser, Rig, build_rig, conclude, table
+from benchmarks._harness import (
+    PLENTY_OF_TIME_MS,
+    BenchmarkParser,
+    Rig,
+    build_rig,
+    conclude,
+    shown_rounded,
+    table,
+)
 from leadlex_sandbox import Plan, SandboxServer
 from relay_local.fakes.state_table import MemoryStateTable
 
@@ -848,17 +856,10 @@ def report(figures: dict[str, object]) -> str:
     assert isinstance(stream, dict)
     assert isinstance(runs, dict)
     names = list(runs)
-
-    def value(v: object) -> object:
-        if isinstance(v, bool):
-            return "yes" if v else "NO"
-        if isinstance(v, float):
-            return round(v, 2) if v < 10 else round(v)
-        return "-" if v is None else v
-
-    rows = [[label, *(value(runs[n][key]) for n in names)] for label, key in ROWS]
+    rows = [[label, *(shown_rounded(runs[n][key]) for n in names)] for label, key in ROWS]
     rows += [
-        [label, *(value(runs[n]["catch_up"][key]) for n in names)] for label, key in CATCH_UP_ROWS
+        [label, *(shown_rounded(runs[n]["catch_up"][key]) for n in names)]
+        for label, key in CATCH_UP_ROWS
     ]
     rows.append(["wall time (s)", *(f"{runs[n]['wall_seconds']:.1f}" for n in names)])
     per_hour = stream["activities_per_hour"]

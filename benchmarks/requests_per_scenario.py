@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 
 from activity_relay.core.model import ActivityEvent
 from activity_relay.core.sync.engine import SyncStatus
-from benchmarks._harness import BenchmarkParser, Rig, build_rig, conclude, table
+from benchmarks._harness import BenchmarkParser, Rig, build_rig, conclude, records_table
 from leadlex_sandbox import SandboxServer
 
 START = datetime(2026, 3, 3, 12, 0, tzinfo=UTC)
@@ -250,26 +250,11 @@ def report(figures: dict[str, object]) -> str:
     sizes = figures["fingerprint_bytes"]
     assert isinstance(rows, list)
     assert isinstance(sizes, dict)
-    headers = ("scenario", "history", "new", "requests", "engine", "model", "published", "ok")
+    columns = ("scenario", "history", "new", "requests", "engine", "model", "published", "ok")
     lines = [
         "LeadLex requests per sync (counted by the sandbox; 100 activities per page)",
         "",
-        table(
-            headers,
-            [
-                [
-                    r["scenario"],
-                    r["history"],
-                    r["new"],
-                    r["requests"],
-                    r["engine"],
-                    "-" if r["model"] is None else r["model"],
-                    r["published"],
-                    "yes" if r["ok"] else "NO",
-                ]
-                for r in rows
-            ],
-        ),
+        records_table(rows, columns),
         "",
         *(f"  {r['scenario']}: {r['note']}" for r in rows if r["note"]),
         "",
