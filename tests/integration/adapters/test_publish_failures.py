@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -55,20 +56,50 @@ def stubbed(service: str) -> tuple[Any, Stubber]:
     return client, Stubber(client)
 
 
+@dataclass(frozen=True)
+class Stubbed[P]:
+    """A publisher sending one call at a time through `client`, whose answers `stubber`
+    scripts (answer, fail) in call order."""
+
+    client: Any
+    stubber: Stubber
+    operation: str
+    """The stubber's name of the publisher's one call (publish_batch, put_events)."""
+    publisher: P
+
+    def answer(self, response: dict[str, Any]) -> None:
+        """Script the answer to the next call."""
+        self.stubber.add_response(self.operation, response)
+
+    def fail(self, code: str, status: int = 400) -> None:
+        """Script the next call to fail with an error `code`, answered with `status`."""
+        self.stubber.add_client_error(
+            self.operation, service_error_code=code, http_status_code=status
+        )
+
+
 @pytest.fixture
-def sns_stub() -> Iterator[tuple[Any, Stubber]]:
+def sns_stub(retry: RetryPolicy) -> Iterator[Stubbed[SnsPublisher]]:
     client, stubber = stubbed("sns")
     with stubber:
-        yield client, stubber
+        yield Stubbed(
+            client,
+            stubber,
+            "publish_batch",
+            SnsPublisher(client, TOPIC_ARN, retry=retry, concurrency=1),
+        )
         # Every scripted answer was asked for: no call was skipped
         stubber.assert_no_pending_responses()
 
 
 @pytest.fixture
-def events_stub() -> Iterator[tuple[Any, Stubber]]:
+def events_stub(retry: RetryPolicy) -> Iterator[Stubbed[EventBridgePublisher]]:
     client, stubber = stubbed("events")
+    publisher = EventBridgePublisher(
+        client, "activities", "leadlex.activities", retry=retry, concurrency=1
+    )
     with stubber:
-        yield client, stubber
+        yield Stubbed(client, stubber, "put_events", publisher)
         stubber.assert_no_pending_responses()
 
 
@@ -94,21 +125,19 @@ def ten(make_event: MakeEvent, count: int = 10) -> list[ActivityEvent]:
 class TestSnsPartialFailures:
     def test_only_the_failed_entries_are_sent_again(
         self,
-        sns_stub: tuple[Any, Stubber],
-        retry: RetryPolicy,
+        sns_stub: Stubbed[SnsPublisher],
         pauses: Pauses,
         make_event: MakeEvent,
     ) -> None:
         # Given a batch of 10 in which entries 3 and 7 fail once
-        client, stubber = sns_stub
         ids = [str(i) for i in range(10)]
-        stubber.add_response("publish_batch", batch_answer(ids, {"3", "7"}))
-        stubber.add_response("publish_batch", batch_answer(["3", "7"], set()))
-        calls = record_calls(client, "PublishBatch")
+        sns_stub.answer(batch_answer(ids, {"3", "7"}))
+        sns_stub.answer(batch_answer(["3", "7"], set()))
+        calls = record_calls(sns_stub.client, "PublishBatch")
         events = ten(make_event)
 
         # When published
-        SnsPublisher(client, TOPIC_ARN, retry=retry, concurrency=1).publish(events)
+        sns_stub.publisher.publish(events)
 
         # Then the second call carries exactly those two, unchanged, after one short pause
         assert [ids_of(call) for call in calls] == [ids, ["3", "7"]]
@@ -119,24 +148,20 @@ class TestSnsPartialFailures:
 
     def test_persistent_failure_reports_the_delivered_prefix(
         self,
-        sns_stub: tuple[Any, Stubber],
-        retry: RetryPolicy,
+        sns_stub: Stubbed[SnsPublisher],
         pauses: Pauses,
         make_event: MakeEvent,
     ) -> None:
         # Given 15 events: the first chunk goes through; in the second, 12 and 13 keep failing
-        client, stubber = sns_stub
-        stubber.add_response("publish_batch", batch_answer([str(i) for i in range(10)], set()))
-        stubber.add_response(
-            "publish_batch", batch_answer([str(i) for i in range(10, 15)], {"12", "13"})
-        )
-        stubber.add_response("publish_batch", batch_answer(["12", "13"], {"12", "13"}))
-        stubber.add_response("publish_batch", batch_answer(["12", "13"], {"12", "13"}))
-        calls = record_calls(client, "PublishBatch")
+        sns_stub.answer(batch_answer([str(i) for i in range(10)], set()))
+        sns_stub.answer(batch_answer([str(i) for i in range(10, 15)], {"12", "13"}))
+        sns_stub.answer(batch_answer(["12", "13"], {"12", "13"}))
+        sns_stub.answer(batch_answer(["12", "13"], {"12", "13"}))
+        calls = record_calls(sns_stub.client, "PublishBatch")
 
         # When published
         with pytest.raises(PublishFailed) as failure:
-            SnsPublisher(client, TOPIC_ARN, retry=retry, concurrency=1).publish(ten(make_event, 15))
+            sns_stub.publisher.publish(ten(make_event, 15))
 
         # Then 12 leading events count as delivered, after three attempts in all
         assert failure.value.delivered == 12
@@ -145,96 +170,87 @@ class TestSnsPartialFailures:
         assert all(0 <= s <= 0.2 for s in pauses.seconds)
 
     def test_a_later_entry_delivered_does_not_extend_the_prefix(
-        self, sns_stub: tuple[Any, Stubber], retry: RetryPolicy, make_event: MakeEvent
+        self, sns_stub: Stubbed[SnsPublisher], make_event: MakeEvent
     ) -> None:
         # 3 recovers on the first retry, 7 never does: 0..6 are a prefix, 8 and 9 are not
-        client, stubber = sns_stub
         ids = [str(i) for i in range(10)]
-        stubber.add_response("publish_batch", batch_answer(ids, {"3", "7"}))
-        stubber.add_response("publish_batch", batch_answer(["3", "7"], {"7"}))
-        stubber.add_response("publish_batch", batch_answer(["7"], {"7"}))
+        sns_stub.answer(batch_answer(ids, {"3", "7"}))
+        sns_stub.answer(batch_answer(["3", "7"], {"7"}))
+        sns_stub.answer(batch_answer(["7"], {"7"}))
 
         with pytest.raises(PublishFailed) as failure:
-            SnsPublisher(client, TOPIC_ARN, retry=retry, concurrency=1).publish(ten(make_event))
+            sns_stub.publisher.publish(ten(make_event))
 
         assert failure.value.delivered == 7
 
     def test_an_entry_sns_does_not_report_on_counts_as_failed(
-        self, sns_stub: tuple[Any, Stubber], retry: RetryPolicy, make_event: MakeEvent
+        self, sns_stub: Stubbed[SnsPublisher], make_event: MakeEvent
     ) -> None:
-        client, stubber = sns_stub
         answer = batch_answer(["0", "1", "2"], set())
         answer["Successful"].pop(1)
-        stubber.add_response("publish_batch", answer)
-        stubber.add_response("publish_batch", batch_answer(["1"], set()))
-        calls = record_calls(client, "PublishBatch")
+        sns_stub.answer(answer)
+        sns_stub.answer(batch_answer(["1"], set()))
+        calls = record_calls(sns_stub.client, "PublishBatch")
 
-        SnsPublisher(client, TOPIC_ARN, retry=retry, concurrency=1).publish(ten(make_event, 3))
+        sns_stub.publisher.publish(ten(make_event, 3))
 
         assert ids_of(calls[1]) == ["1"]
 
     def test_a_client_error_surfaces_with_the_prefix_and_its_cause(
-        self, sns_stub: tuple[Any, Stubber], retry: RetryPolicy, make_event: MakeEvent
+        self, sns_stub: Stubbed[SnsPublisher], make_event: MakeEvent
     ) -> None:
         # Given a first chunk that goes through and a second call that is throttled (after
         # botocore's own retries, which the Stubber bypasses)
-        client, stubber = sns_stub
-        stubber.add_response("publish_batch", batch_answer([str(i) for i in range(10)], set()))
-        stubber.add_client_error("publish_batch", service_error_code="Throttling")
+        sns_stub.answer(batch_answer([str(i) for i in range(10)], set()))
+        sns_stub.fail("Throttling")
 
         with pytest.raises(PublishFailed) as failure:
-            SnsPublisher(client, TOPIC_ARN, retry=retry, concurrency=1).publish(ten(make_event, 12))
+            sns_stub.publisher.publish(ten(make_event, 12))
 
         assert failure.value.delivered == 10
         assert isinstance(failure.value.__cause__, ClientError)
 
     def test_a_client_error_on_a_retry_keeps_what_the_chunk_delivered(
-        self, sns_stub: tuple[Any, Stubber], retry: RetryPolicy, make_event: MakeEvent
+        self, sns_stub: Stubbed[SnsPublisher], make_event: MakeEvent
     ) -> None:
-        client, stubber = sns_stub
-        stubber.add_response("publish_batch", batch_answer([str(i) for i in range(5)], {"2"}))
-        stubber.add_client_error(
-            "publish_batch", service_error_code="InternalError", http_status_code=500
-        )
+        sns_stub.answer(batch_answer([str(i) for i in range(5)], {"2"}))
+        sns_stub.fail("InternalError", status=500)
 
         with pytest.raises(PublishFailed) as failure:
-            SnsPublisher(client, TOPIC_ARN, retry=retry, concurrency=1).publish(ten(make_event, 5))
+            sns_stub.publisher.publish(ten(make_event, 5))
 
         assert failure.value.delivered == 2
 
     def test_failures_are_logged_with_codes_never_with_the_message(
         self,
-        sns_stub: tuple[Any, Stubber],
-        retry: RetryPolicy,
+        sns_stub: Stubbed[SnsPublisher],
         make_event: MakeEvent,
         caplog: pytest.LogCaptureFixture,
     ) -> None:
-        client, stubber = sns_stub
         for _ in range(3):
-            stubber.add_response("publish_batch", batch_answer(["0"], {"0"}))
+            sns_stub.answer(batch_answer(["0"], {"0"}))
         event = make_event(description="confidential call notes")
 
         with (
             caplog.at_level(logging.WARNING, logger="activity_relay.adapters.publishers.batching"),
             pytest.raises(PublishFailed),
         ):
-            SnsPublisher(client, TOPIC_ARN, retry=retry, concurrency=1).publish([event])
+            sns_stub.publisher.publish([event])
 
         assert "InternalError" in caplog.text
         assert event.event_id in caplog.text
         assert "confidential" not in caplog.text
 
     def test_an_event_that_cannot_be_cut_to_size_stops_after_its_predecessors(
-        self, sns_stub: tuple[Any, Stubber], retry: RetryPolicy, make_event: MakeEvent
+        self, sns_stub: Stubbed[SnsPublisher], make_event: MakeEvent
     ) -> None:
         # The id is what consumers need to fetch the activity: it is never cut, so an id of
         # 300 KB cannot fit. Nothing silently skips it.
-        client, stubber = sns_stub
-        stubber.add_response("publish_batch", batch_answer(["0", "1"], set()))
+        sns_stub.answer(batch_answer(["0", "1"], set()))
         events = [make_event(), make_event(), make_event(id="x" * 300_000), make_event()]
 
         with pytest.raises(PublishFailed) as failure:
-            SnsPublisher(client, TOPIC_ARN, retry=retry, concurrency=1).publish(events)
+            sns_stub.publisher.publish(events)
 
         assert failure.value.delivered == 2
 
@@ -255,49 +271,40 @@ def event_ids_of(call: dict[str, Any]) -> list[str]:
 
 class TestEventBridgePartialFailures:
     def test_only_the_failed_entries_are_put_again(
-        self, events_stub: tuple[Any, Stubber], retry: RetryPolicy, make_event: MakeEvent
+        self, events_stub: Stubbed[EventBridgePublisher], make_event: MakeEvent
     ) -> None:
-        client, stubber = events_stub
-        stubber.add_response("put_events", put_answer(10, {3, 7}))
-        stubber.add_response("put_events", put_answer(2, set()))
-        calls = record_calls(client, "PutEvents")
+        events_stub.answer(put_answer(10, {3, 7}))
+        events_stub.answer(put_answer(2, set()))
+        calls = record_calls(events_stub.client, "PutEvents")
         events = ten(make_event)
 
-        EventBridgePublisher(
-            client, "activities", "leadlex.activities", retry=retry, concurrency=1
-        ).publish(events)
+        events_stub.publisher.publish(events)
 
         assert event_ids_of(calls[1]) == [events[3].event_id, events[7].event_id]
 
     def test_persistent_failure_reports_the_delivered_prefix(
-        self, events_stub: tuple[Any, Stubber], retry: RetryPolicy, make_event: MakeEvent
+        self, events_stub: Stubbed[EventBridgePublisher], make_event: MakeEvent
     ) -> None:
-        client, stubber = events_stub
-        stubber.add_response("put_events", put_answer(10, {3, 7}))
-        stubber.add_response("put_events", put_answer(2, {0, 1}))
-        stubber.add_response("put_events", put_answer(2, {0, 1}))
+        events_stub.answer(put_answer(10, {3, 7}))
+        events_stub.answer(put_answer(2, {0, 1}))
+        events_stub.answer(put_answer(2, {0, 1}))
 
         with pytest.raises(PublishFailed) as failure:
-            EventBridgePublisher(
-                client, "activities", "leadlex.activities", retry=retry, concurrency=1
-            ).publish(ten(make_event, 12))
+            events_stub.publisher.publish(ten(make_event, 12))
 
         # The second chunk is never sent: events go out in order
         assert failure.value.delivered == 3
 
     def test_a_missing_result_counts_as_failed(
-        self, events_stub: tuple[Any, Stubber], retry: RetryPolicy, make_event: MakeEvent
+        self, events_stub: Stubbed[EventBridgePublisher], make_event: MakeEvent
     ) -> None:
-        client, stubber = events_stub
         answer = put_answer(3, set())
         answer["Entries"].pop()
-        stubber.add_response("put_events", answer)
-        stubber.add_response("put_events", put_answer(1, set()))
-        calls = record_calls(client, "PutEvents")
+        events_stub.answer(answer)
+        events_stub.answer(put_answer(1, set()))
+        calls = record_calls(events_stub.client, "PutEvents")
         events = ten(make_event, 3)
 
-        EventBridgePublisher(
-            client, "activities", "leadlex.activities", retry=retry, concurrency=1
-        ).publish(events)
+        events_stub.publisher.publish(events)
 
         assert event_ids_of(calls[1]) == [events[2].event_id]
