@@ -199,6 +199,26 @@ class PublisherUnderTest:
     """Make the service refuse every event of the list from this position on."""
 
 
+def _refusing(
+    client: Any, operation: str, entries: str, document: str
+) -> Callable[[Sequence[ActivityEvent], int], None]:
+    """`fail_from` for a real publisher: the service refuses each `operation` call that carries
+    one of the events from the position on (the call's `entries` each hold an event document,
+    in JSON, under `document`)."""
+
+    def fail_from(events: Sequence[ActivityEvent], position: int) -> None:
+        refused = {event.event_id for event in events[position:]}
+        fail_calls(
+            client,
+            operation,
+            lambda params: any(
+                json.loads(e[document])["event_id"] in refused for e in params[entries]
+            ),
+        )
+
+    return fail_from
+
+
 def _sns(stack: LocalStack) -> PublisherUnderTest:
     sns = boto3.client("sns", region_name=REGION)
     sqs = boto3.client("sqs", region_name=REGION)
@@ -209,21 +229,11 @@ def _sns(stack: LocalStack) -> PublisherUnderTest:
         Endpoint=queue_arn,
         Attributes={"RawMessageDelivery": "true"},
     )
-
-    def fail_from(events: Sequence[ActivityEvent], position: int) -> None:
-        refused = {event.event_id for event in events[position:]}
-        fail_calls(
-            sns,
-            "PublishBatch",
-            lambda params: any(
-                json.loads(e["Message"])["event_id"] in refused
-                for e in params["PublishBatchRequestEntries"]
-            ),
-        )
-
     publisher = SnsPublisher(sns, stack.topic_arn, retry=RetryPolicy(sleep=no_pause))
     return PublisherUnderTest(
-        publisher, lambda: [json.loads(m["Body"]) for m in drain(sqs, queue_url)], fail_from
+        publisher,
+        lambda: [json.loads(m["Body"]) for m in drain(sqs, queue_url)],
+        _refusing(sns, "PublishBatch", "PublishBatchRequestEntries", "Message"),
     )
 
 
@@ -238,24 +248,13 @@ def _eventbridge(stack: LocalStack) -> PublisherUnderTest:
     events.put_targets(
         Rule="all", EventBusName=stack.bus_name, Targets=[{"Id": "queue", "Arn": queue_arn}]
     )
-
-    def fail_from(published: Sequence[ActivityEvent], position: int) -> None:
-        refused = {event.event_id for event in published[position:]}
-        fail_calls(
-            events,
-            "PutEvents",
-            lambda params: any(
-                json.loads(e["Detail"])["event_id"] in refused for e in params["Entries"]
-            ),
-        )
-
     publisher = EventBridgePublisher(
         events, stack.bus_name, source, retry=RetryPolicy(sleep=no_pause)
     )
     return PublisherUnderTest(
         publisher,
         lambda: [json.loads(m["Body"])["detail"] for m in drain(sqs, queue_url)],
-        fail_from,
+        _refusing(events, "PutEvents", "Entries", "Detail"),
     )
 
 
