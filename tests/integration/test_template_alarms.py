@@ -57,18 +57,22 @@ def function_dimension(function_id: str) -> list[dict[str, Any]]:
     return [{"Name": "FunctionName", "Value": {"Ref": function_id}}]
 
 
+def queue_dimension(queue_id: str) -> list[dict[str, Any]]:
+    return [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}}]
+
+
 # alarm → (namespace, metric, dimensions, threshold parameter)
 SIMPLE_ALARMS = {
     "DeadLetterQueueAlarm": (
         "AWS/SQS",
         "ApproximateNumberOfMessagesVisible",
-        [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["ContactDeadLetterQueue", "QueueName"]}}],
+        queue_dimension("ContactDeadLetterQueue"),
         "DeadLetterAlarmThreshold",
     ),
     "OldestMessageAlarm": (
         "AWS/SQS",
         "ApproximateAgeOfOldestMessage",
-        [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["ContactQueue", "QueueName"]}}],
+        queue_dimension("ContactQueue"),
         "OldestMessageAlarmSeconds",
     ),
     "SyncActivitiesErrorsAlarm": (
@@ -136,19 +140,19 @@ SIMPLE_ALARMS = {
     "WebhookDeadLetterQueueAlarm": (
         "AWS/SQS",
         "ApproximateNumberOfMessagesVisible",
-        [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["WebhookDeadLetterQueue", "QueueName"]}}],
+        queue_dimension("WebhookDeadLetterQueue"),
         "WebhookDeadLetterAlarmThreshold",
     ),
     "WebhookEventQueueAgeAlarm": (
         "AWS/SQS",
         "ApproximateAgeOfOldestMessage",
-        [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["WebhookEventQueue", "QueueName"]}}],
+        queue_dimension("WebhookEventQueue"),
         "WebhookQueueAgeAlarmSeconds",
     ),
     "WebhookDeliveryQueueAgeAlarm": (
         "AWS/SQS",
         "ApproximateAgeOfOldestMessage",
-        [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["WebhookDeliveryQueue", "QueueName"]}}],
+        queue_dimension("WebhookDeliveryQueue"),
         "WebhookQueueAgeAlarmSeconds",
     ),
     "DeliveriesDroppedAlarm": (RELAY[0], "DeliveriesDropped", RELAY[1], "WebhookAlarmThreshold"),
