@@ -7,6 +7,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+COUNTED = ("drop_next", "malform_next", "lose_webhooks_next")
+"""The faults that are a count and nothing more, each named as `pending()` reports it."""
+
 
 class Faults:
     """Failures injected into /v1 requests, settable while the server runs.
@@ -24,9 +27,7 @@ class Faults:
         self.error_rate = 0.0
         self.error_status = 503
         self._fail: list[tuple[int, int | None]] = []
-        self._malform = 0
-        self._drop = 0
-        self._lost_webhooks = 0
+        self._counted = dict.fromkeys(COUNTED, 0)
         self._mutations: list[Callable[[dict[str, Any]], object]] = []
 
     def fail_next(self, count: int = 1, status: int = 503, retry_after: int | None = None) -> None:
@@ -42,16 +43,17 @@ class Faults:
             self._mutations.extend([mutate] * count)
 
     def malform_next(self, count: int = 1) -> None:
-        with self._lock:
-            self._malform += count
+        self._add("malform_next", count)
 
     def drop_next(self, count: int = 1) -> None:
-        with self._lock:
-            self._drop += count
+        self._add("drop_next", count)
 
     def lose_webhooks_next(self, count: int = 1) -> None:
+        self._add("lose_webhooks_next", count)
+
+    def _add(self, kind: str, count: int) -> None:
         with self._lock:
-            self._lost_webhooks += count
+            self._counted[kind] += count
 
     def reset(self) -> None:
         with self._lock:
@@ -60,25 +62,17 @@ class Faults:
             self.error_status = 503
             self._fail.clear()
             self._mutations.clear()
-            self._malform = 0
-            self._drop = 0
-            self._lost_webhooks = 0
+            self._counted = dict.fromkeys(COUNTED, 0)
 
     def pending(self) -> dict[str, int]:
         """The counted faults still to come, by kind."""
         with self._lock:
-            return {
-                "fail_next": len(self._fail),
-                "drop_next": self._drop,
-                "malform_next": self._malform,
-                "lose_webhooks_next": self._lost_webhooks,
-            }
+            return {"fail_next": len(self._fail), **self._counted}
 
     def take_failure(self) -> tuple[str, int, int | None] | None:
         """("drop", 0, None), ("fail", status, retry_after), or None for a normal request."""
         with self._lock:
-            if self._drop:
-                self._drop -= 1
+            if self._take("drop_next"):
                 return ("drop", 0, None)
             if self._fail:
                 status, retry_after = self._fail.pop(0)
@@ -89,10 +83,7 @@ class Faults:
 
     def take_lost_webhook(self) -> bool:
         with self._lock:
-            if self._lost_webhooks:
-                self._lost_webhooks -= 1
-                return True
-            return False
+            return self._take("lose_webhooks_next")
 
     def take_mutation(self) -> Callable[[dict[str, Any]], object] | None:
         with self._lock:
@@ -100,7 +91,11 @@ class Faults:
 
     def take_malform(self) -> bool:
         with self._lock:
-            if self._malform:
-                self._malform -= 1
-                return True
-            return False
+            return self._take("malform_next")
+
+    def _take(self, kind: str) -> bool:
+        """Consume one fault of `kind`, if one is due (the caller holds the lock)."""
+        if self._counted[kind]:
+            self._counted[kind] -= 1
+            return True
+        return False
