@@ -19,7 +19,7 @@ from botocore.stub import Stubber
 from relay_cli.commands.enqueue import enqueue
 from relay_local.embedded import EmbeddedRelay
 from tests.support.aws import drain
-from tests.support.embedded import StartRelay, run_cli
+from tests.support.embedded import StartRelay, refuse_the_sync_key, run_cli
 from tests.support.terminal import no_terminal, type_at_terminal
 
 pytestmark = pytest.mark.e2e
@@ -230,10 +230,7 @@ def test_dlq_list_and_redrive_after_max_receive_count(
     state_file = tmp_path / "state.json"
     relay.write_state_file(state_file)
     contact = relay.sandbox.create_contact(activities=2)
-    good_key = os.environ["LEADLEX_API_KEY"]
-    revoked = relay.sandbox.create_key()
-    relay.sandbox.revoke_key(revoked)
-    relay.update_function_environment({"LEADLEX_API_KEY": revoked})
+    good_key = refuse_the_sync_key(relay)
 
     # Given a contact whose sync failed maxReceiveCount times, and an unreadable message
     run_cli(state_file, "enqueue", contact)

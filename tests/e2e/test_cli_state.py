@@ -5,7 +5,6 @@ stack, with exit statuses as the README states them (issue 21)."""
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,7 +17,7 @@ from activity_relay.core.sync.ports import Lease
 from leadlex_sandbox.quota import Plan
 from relay_local.embedded import EmbeddedRelay
 from tests.support.aws import drain
-from tests.support.embedded import run_cli
+from tests.support.embedded import refuse_the_sync_key, run_cli
 from tests.support.state_table import DynamoDbStateTable
 from tests.support.terminal import no_terminal, type_at_terminal
 
@@ -176,10 +175,7 @@ def test_state_shows_why_the_last_sync_failed_until_one_succeeds(
     relay: EmbeddedRelay, state_file: Path
 ) -> None:
     contact = relay.sandbox.create_contact(activities=2)
-    good_key = os.environ["LEADLEX_API_KEY"]
-    revoked = relay.sandbox.create_key()
-    relay.sandbox.revoke_key(revoked)
-    relay.update_function_environment({"LEADLEX_API_KEY": revoked})
+    good_key = refuse_the_sync_key(relay)
 
     # Given a sync that failed: LeadLex refused the key
     run_cli(state_file, "enqueue", contact)

@@ -5,7 +5,6 @@ maxReceiveCount (moto's own redrive policy)."""
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import time
 from typing import Any
@@ -15,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from relay_local.embedded import EmbeddedRelay
 from relay_local.trigger import EventSourceMapping, SqsTrigger
-from tests.support.embedded import StartRelay
+from tests.support.embedded import StartRelay, refuse_the_sync_key
 from tests.support.lambdas import SQS_RECORD_KEYS
 
 pytestmark = pytest.mark.e2e
@@ -166,10 +165,7 @@ def test_the_handler_syncs_through_the_trigger_and_the_dlq_takes_what_keeps_fail
     contact = sandbox.create_contact(activities=3)
     url = relay.stack.contact_queue_url
     # Given a key LeadLex refuses: every receive fails, as an auth failure does
-    good_key = os.environ["LEADLEX_API_KEY"]
-    revoked = sandbox.create_key()
-    sandbox.revoke_key(revoked)
-    relay.update_function_environment({"LEADLEX_API_KEY": revoked})
+    good_key = refuse_the_sync_key(relay)
     relay.sqs.send_message(QueueUrl=url, MessageBody=contact)
 
     # When the trigger polls past maxReceiveCount receives

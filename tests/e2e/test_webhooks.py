@@ -11,7 +11,7 @@ import pytest
 from relay_local.embedded import EmbeddedRelay
 from relay_local.webhook_receiver import WebhookReceiver
 from tests.support.embedded import run_cli
-from tests.support.webhook_cli import add, publish, pump
+from tests.support.webhook_cli import add, add_disabled, publish, pump
 
 pytestmark = pytest.mark.e2e
 
@@ -132,8 +132,7 @@ def test_what_is_published_while_an_endpoint_is_disabled_arrives_once_after_enab
     relay: EmbeddedRelay, state_file: Path
 ) -> None:
     with WebhookReceiver() as receiver:
-        endpoint_id = add(state_file, receiver)
-        assert run_cli(state_file, "webhooks", "disable", endpoint_id).status == 0
+        endpoint_id = add_disabled(state_file, receiver)
 
         ids = publish(relay, 12)
         pump(relay, lambda: relay.drain_webhooks() == 0)
@@ -153,8 +152,7 @@ def test_skip_missed_drops_what_was_published_while_disabled(
     relay: EmbeddedRelay, state_file: Path
 ) -> None:
     with WebhookReceiver() as receiver:
-        endpoint_id = add(state_file, receiver)
-        run_cli(state_file, "webhooks", "disable", endpoint_id)
+        endpoint_id = add_disabled(state_file, receiver)
         publish(relay, 3)
         pump(relay, lambda: relay.drain_webhooks() == 0)
 

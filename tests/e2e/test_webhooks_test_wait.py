@@ -12,7 +12,7 @@ import pytest
 from relay_local.embedded import EmbeddedRelay
 from relay_local.webhook_receiver import WebhookReceiver
 from tests.support.embedded import run_cli
-from tests.support.webhook_cli import add, pump
+from tests.support.webhook_cli import add, add_disabled, pump
 
 pytestmark = pytest.mark.e2e
 
@@ -67,8 +67,7 @@ def test_a_disabled_endpoint_gets_no_test_and_the_command_fails_saying_so(
     relay: EmbeddedRelay, state_file: Path
 ) -> None:
     with WebhookReceiver() as receiver:
-        endpoint_id = add(state_file, receiver)
-        run_cli(state_file, "webhooks", "disable", endpoint_id)
+        endpoint_id = add_disabled(state_file, receiver)
 
         waited = run_cli(state_file, "webhooks", "test", endpoint_id, "--wait")
         plain = run_cli(state_file, "webhooks", "test", endpoint_id)

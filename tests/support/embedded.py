@@ -4,6 +4,7 @@ type of the `start_relay` fixture, and the relay CLI run in-process against its 
 from __future__ import annotations
 
 import io
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -28,3 +29,13 @@ def run_cli(state_file: Path, *argv: str, env: dict[str, str] | None = None) -> 
     out, err = io.StringIO(), io.StringIO()
     status = cli.main(["--state-file", str(state_file), *argv], env=env or {}, out=out, err=err)
     return CliResult(status, out.getvalue(), err.getvalue())
+
+
+def refuse_the_sync_key(relay: EmbeddedRelay) -> str:
+    """Give the sync function a key LeadLex has revoked, so every sync fails as an auth failure
+    does; returns the good key, which `relay.update_function_environment` puts back."""
+    good_key = os.environ["LEADLEX_API_KEY"]
+    revoked = relay.sandbox.create_key()
+    relay.sandbox.revoke_key(revoked)
+    relay.update_function_environment({"LEADLEX_API_KEY": revoked})
+    return good_key

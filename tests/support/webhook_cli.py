@@ -20,6 +20,13 @@ def add(state_file: Path, receiver: WebhookReceiver, *options: str) -> str:
     return str(registered["endpoint_id"])
 
 
+def add_disabled(state_file: Path, receiver: WebhookReceiver) -> str:
+    """An endpoint registered, then disabled by hand (`relay webhooks disable`): its id."""
+    endpoint_id = add(state_file, receiver)
+    assert run_cli(state_file, "webhooks", "disable", endpoint_id).status == 0
+    return endpoint_id
+
+
 def pump(relay: EmbeddedRelay, done: object, timeout: float = 20.0) -> None:
     """Run the webhook function's triggers until `done()` (retries wait their seconds)."""
     deadline = time.monotonic() + timeout
