@@ -8,13 +8,10 @@ from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from activity_relay.core.webhooks_out.delivery import DeliveryResult, Fate
-from activity_relay.core.webhooks_out.ports import Delivery
+from activity_relay.core.webhooks_out.ports import ENDPOINT_ATTRIBUTE, Delivery
 from activity_relay.lambda_events import SqsRecord, sqs_batch_handler
 from activity_relay.observability import metrics
 from activity_relay.runtime import deliver
-
-ENDPOINT_ATTRIBUTE = "webhook_endpoint_id"
-"""adapters/sqs/deliveries.py's, written here so that the import loads no botocore."""
 
 
 @sqs_batch_handler

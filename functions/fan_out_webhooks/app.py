@@ -27,6 +27,5 @@ def lambda_handler(records: list[SqsRecord], context: LambdaContext) -> list[str
 
 
 def _event(record: SqsRecord) -> IncomingEvent:
-    sent = record.sent_timestamp_ms
-    published = datetime.fromtimestamp(sent / 1000, UTC) if sent else datetime.now(UTC)
+    published = record.sent_at or datetime.now(UTC)
     return IncomingEvent(record.message_id, record.body, record.string_attributes, published)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -42,11 +40,10 @@ def lambda_handler(records: list[SqsRecord], context: LambdaContext) -> list[str
 
 
 def _message(record: SqsRecord) -> ContactMessage:
-    sent = record.sent_timestamp_ms
     return ContactMessage(
         message_id=record.message_id,
         body=record.body,
-        sent_at=datetime.fromtimestamp(sent / 1000, UTC) if sent is not None else None,
+        sent_at=record.sent_at,
         receive_count=record.receive_count,
     )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from activity_relay.observability import logger, metrics, tracer
@@ -29,6 +30,12 @@ class SqsRecord:
     sent_timestamp_ms: int | None  # attributes.SentTimestamp
     receive_count: int  # attributes.ApproximateReceiveCount; 1 when absent
     string_attributes: Mapping[str, str]  # messageAttributes that carry a stringValue
+
+    @property
+    def sent_at(self) -> datetime | None:
+        """When SQS received the message (SentTimestamp), if Lambda said."""
+        sent = self.sent_timestamp_ms
+        return datetime.fromtimestamp(sent / 1000, UTC) if sent is not None else None
 
 
 def sqs_records(event: Mapping[str, Any]) -> list[SqsRecord]:

@@ -20,10 +20,9 @@ from itertools import batched
 from typing import IO, TYPE_CHECKING, Any
 
 from activity_relay.adapters.sqs.batch import SqsBatchSender, SqsEntry
-from activity_relay.adapters.sqs.deliveries import ENDPOINT_ATTRIBUTE
 from activity_relay.core.webhooks_out.filters import matches
 from activity_relay.core.webhooks_out.parking import CHUNK, resume_parked
-from activity_relay.core.webhooks_out.ports import Delivery
+from activity_relay.core.webhooks_out.ports import ENDPOINT_ATTRIBUTE, Delivery
 from relay_cli.commands.webhook_stack import (
     DEAD_LETTERS,
     EVENT_QUEUE,

@@ -11,10 +11,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from activity_relay.adapters.sqs.batch import MAX_MESSAGE_BYTES, TOO_LARGE, SqsEntry
-from activity_relay.adapters.sqs.deliveries import ENDPOINT_ATTRIBUTE
 from activity_relay.core.webhooks_out.attempts import AttemptOutcome
 from activity_relay.core.webhooks_out.endpoints import Endpoint
-from activity_relay.core.webhooks_out.ports import Delivery
+from activity_relay.core.webhooks_out.ports import ENDPOINT_ATTRIBUTE, Delivery
 from activity_relay.core.webhooks_out.signing import StoredSecret
 
 

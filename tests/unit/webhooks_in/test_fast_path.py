@@ -23,7 +23,7 @@ from activity_relay.core.model import (
     WebhookClaim,
     id_hash,
 )
-from activity_relay.core.sync.claims import PENDING_FRESH
+from activity_relay.core.model.state import PENDING_FRESH
 from activity_relay.core.sync.engine import SyncEngine
 from activity_relay.core.sync.ports import PublishFailed
 from activity_relay.core.webhooks_in.fast_path import FastPath, FastPathOutcome

@@ -36,7 +36,8 @@ _SESSION_LOCK = threading.Lock()
 
 
 class AwsClients:
-    """Clients of the container's session, with botocore's standard retries and these timeouts."""
+    """Clients of the container's session, with botocore's standard retries and these timeouts;
+    one per service (a client is thread-safe, and each costs milliseconds at a cold start)."""
 
     def __init__(
         self, *, max_attempts: int = 5, connect_timeout: float = 3, read_timeout: float = 10
@@ -50,6 +51,7 @@ class AwsClients:
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
         )
+        self._clients: dict[str, Any] = {}
 
     def sns(self) -> SNSClient:
         return cast("SNSClient", self._client("sns"))
@@ -72,4 +74,6 @@ class AwsClients:
     def _client(self, service: Any) -> Any:
         # Typed by the callers above: boto3-stubs types client() per literal service name.
         with _SESSION_LOCK:
-            return self._session.client(service, config=self._config)
+            if service not in self._clients:
+                self._clients[service] = self._session.client(service, config=self._config)
+            return self._clients[service]

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from activity_relay.adapters.dynamodb.codec import condition_failed
 from activity_relay.core.webhooks_out.attempts import AttemptRecord
 from activity_relay.core.webhooks_out.ports import Delivery, ParkedDelivery
 
@@ -141,7 +142,7 @@ class DynamoDbDeliveryLedger:
                 ReturnValues="ALL_OLD",
             )
         except ClientError as error:
-            if _refused(error):
+            if condition_failed(error):
                 return None
             raise
         item = response.get("Attributes")
@@ -160,7 +161,7 @@ class DynamoDbDeliveryLedger:
                 ReturnValues="ALL_NEW",
             )
         except ClientError as error:
-            if _refused(error):
+            if condition_failed(error):
                 return None
             raise
         return _parked(endpoint_id, dict(response.get("Attributes", {})))
@@ -232,10 +233,6 @@ _NOT_HELD = "(attribute_not_exists(held_until) OR held_until <= :now)"
 
 def _epoch(at: datetime) -> dict[str, str]:
     return {"N": f"{at.timestamp():.6f}"}
-
-
-def _refused(error: ClientError) -> bool:
-    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
 def _attempt(endpoint_id: str, item: dict[str, Any]) -> AttemptRecord:

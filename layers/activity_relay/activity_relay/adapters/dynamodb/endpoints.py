@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from activity_relay.adapters.dynamodb.codec import condition_failed
 from activity_relay.core.webhooks_out.endpoints import Endpoint
 from activity_relay.core.webhooks_out.signing import SealedSecret, SigningSecret, StoredSecret
 
@@ -34,7 +35,6 @@ ENDPOINT_ITEM = "endpoint"
 REMOVED_RETENTION = timedelta(days=5)
 """A removed endpoint's tombstone outlives the delivery queue's retention (4 days)."""
 
-_EXISTS = "attribute_exists(endpoint_id)"
 _LIVE = "attribute_exists(endpoint_id) AND #status <> :removed"
 
 
@@ -146,7 +146,7 @@ class DynamoDbEndpointStore:
                 ExpressionAttributeValues={":removed": {"S": "removed"}},
             )
         except ClientError as error:
-            if _condition_failed(error):
+            if condition_failed(error):
                 return False
             raise
         return True
@@ -190,7 +190,7 @@ class DynamoDbEndpointStore:
         try:
             response = self._client.update_item(**request)
         except ClientError as error:
-            if _condition_failed(error):
+            if condition_failed(error):
                 return None
             raise
         return dict(response.get("Attributes") or {}) or None
@@ -209,10 +209,6 @@ class DynamoDbEndpointStore:
 
 def _key(endpoint_id: str, item: str = ENDPOINT_ITEM) -> dict[str, Any]:
     return {"endpoint_id": {"S": endpoint_id}, "item": {"S": item}}
-
-
-def _condition_failed(error: ClientError) -> bool:
-    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
 def _secrets_attribute(secrets: tuple[StoredSecret, ...]) -> dict[str, Any]:

@@ -6,8 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from activity_relay.adapters.sqs.batch import ATTRIBUTE_TYPE, MAX_MESSAGE_BYTES, SqsEntry
-from activity_relay.adapters.sqs.deliveries import ENDPOINT_ATTRIBUTE
-from activity_relay.core.webhooks_out.ports import Delivery
+from activity_relay.core.webhooks_out.ports import ENDPOINT_ATTRIBUTE, Delivery
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

@@ -13,14 +13,12 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from activity_relay.adapters.sqs.batch import SqsBatchSender, SqsEntry
-from activity_relay.core.webhooks_out.ports import Delivery
+from activity_relay.core.webhooks_out.ports import ENDPOINT_ATTRIBUTE, Delivery
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 logger = logging.getLogger(__name__)
-
-ENDPOINT_ATTRIBUTE = "webhook_endpoint_id"
 
 
 class SqsDeliveryQueue:

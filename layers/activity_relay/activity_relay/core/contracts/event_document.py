@@ -43,6 +43,15 @@ def event_document(event: ActivityEvent) -> dict[str, Any]:
     }
 
 
+def read_document(body: str) -> Mapping[str, Any]:
+    """A received body as a document: an empty one when it is not a JSON object."""
+    try:
+        document: Any = json.loads(body)
+    except ValueError:
+        return {}
+    return document if isinstance(document, Mapping) else {}
+
+
 def filter_attributes(document: Mapping[str, Any]) -> dict[str, str | None]:
     """The filter attributes of a document: each a string, or None where it has none."""
     activity = document.get("activity")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from activity_relay.core.model.fingerprint import Fingerprint
 
@@ -34,6 +34,10 @@ class Backfill:
     parked: bool = False
 
 
+PENDING_FRESH = timedelta(seconds=15)
+"""A receiver's claim older than this outlived its invocation (the receiver's timeout, 8 s)."""
+
+
 @dataclass(frozen=True, slots=True)
 class WebhookClaim:
     """An activity the webhook fast path took on for a contact: being published (`published`
@@ -44,6 +48,11 @@ class WebhookClaim:
     created_micros: int
     claimed_at: datetime
     published: bool = False
+
+    def in_flight(self, now: datetime) -> bool:
+        """Being published by a receiver that may still be running: not older than
+        PENDING_FRESH. An older unpublished claim outlived its receiver (it crashed)."""
+        return not self.published and now - self.claimed_at < PENDING_FRESH
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,13 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import KW_ONLY, dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from activity_relay.core.model import Activity, WebhookClaim, id_hash
 from activity_relay.core.sync.ports import Lease, StateStore
 
-PENDING_FRESH = timedelta(seconds=15)
-"""A receiver's claim older than this outlived its invocation (the receiver's timeout, 8 s)."""
 PENDING_WAIT = 3.0
 """Seconds a sync waits, at most, for claims a receiver is publishing right now."""
 PENDING_POLL = 0.2
@@ -67,9 +65,7 @@ class PublishGate:
     def _in_flight(self, claims: dict[int, WebhookClaim], activities: list[Activity]) -> bool:
         now = self.clock()
         return any(
-            (claim := claims.get(id_hash(activity.id))) is not None
-            and not claim.published
-            and now - claim.claimed_at < PENDING_FRESH
+            (claim := claims.get(id_hash(activity.id))) is not None and claim.in_flight(now)
             for activity in activities
         )
 

@@ -38,7 +38,6 @@ from activity_relay.core.model import (
     WebhookClaim,
     id_hash,
 )
-from activity_relay.core.sync.claims import PENDING_FRESH
 from activity_relay.core.sync.ports import Publisher, PublishFailed
 from activity_relay.core.webhooks_in.ports import ClaimRequest, ReceiverUnavailable, WebhookLedger
 
@@ -83,7 +82,7 @@ class FastPath:
             if known or hashed in entry.publishing or (existing and existing.published):
                 return FastPathResult(FastPathOutcome.ALREADY_PUBLISHED)
             now = self.clock()
-            if existing is not None and now - existing.claimed_at < PENDING_FRESH:
+            if existing is not None and existing.in_flight(now):
                 return FastPathResult(FastPathOutcome.IN_FLIGHT)
             claim = WebhookClaim(hashed, activity.created_micros, claimed_at=now)
             request = ClaimRequest(

@@ -16,7 +16,6 @@ The endpoint list is read from the table at most once per `ttl` (EndpointDirecto
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -24,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from activity_relay.core.contracts.event_document import filter_attributes
+from activity_relay.core.contracts.event_document import filter_attributes, read_document
 from activity_relay.core.webhooks_out.endpoints import Endpoint
 from activity_relay.core.webhooks_out.filters import matches
 from activity_relay.core.webhooks_out.ports import (
@@ -62,24 +61,19 @@ class FanOutResult:
     """Events that come back whole: not stored, or a delivery neither queued nor kept."""
 
 
-def event_attributes(body: str, attributes: Mapping[str, str]) -> dict[str, str | None]:
+def event_attributes(
+    document: Mapping[str, Any], attributes: Mapping[str, str]
+) -> dict[str, str | None]:
     """The filter attributes: the message attributes SNS delivered, else the document's."""
-    document = _document(body)
     from_document = filter_attributes(document)
     return {name: attributes.get(name, value) for name, value in from_document.items()}
 
 
-def event_id_of(body: str) -> str | None:
-    event_id = _document(body).get("event_id")
+def event_id_of(body: str | Mapping[str, Any]) -> str | None:
+    """The event id of a body, or of a document already read from one."""
+    document = read_document(body) if isinstance(body, str) else body
+    event_id = document.get("event_id")
     return event_id if isinstance(event_id, str) and event_id else None
-
-
-def _document(body: str) -> Mapping[str, Any]:
-    try:
-        document: Any = json.loads(body)
-    except ValueError:
-        return {}
-    return document if isinstance(document, Mapping) else {}
 
 
 class EndpointDirectory:
@@ -120,14 +114,15 @@ class WebhookFanOut:
         dead_lettered = 0
         readable: list[tuple[IncomingEvent, StoredEvent]] = []
         for event in events:
-            event_id = event_id_of(event.body)
+            document = read_document(event.body)
+            event_id = event_id_of(document)
             if event_id is None:
                 if self._dead_letter(Delivery("", event.body, event.message_id), "", NOT_AN_EVENT):
                     dead_lettered += 1
                 else:
                     returned.add(event.message_id)
                 continue
-            attributes = event_attributes(event.body, event.attributes)
+            attributes = event_attributes(document, event.attributes)
             stored = StoredEvent(
                 event_id, event.body, event.published_at, attributes, event.message_id
             )

@@ -43,6 +43,10 @@ class EndpointStore(Protocol):
     def disable(self, endpoint_id: str, reason: str, at: datetime) -> None: ...
 
 
+ENDPOINT_ATTRIBUTE = "webhook_endpoint_id"
+"""The delivery queue's message attribute naming a delivery's endpoint (its body is the event)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Delivery:
     """One event for one endpoint: the event document exactly as published, and, once on the

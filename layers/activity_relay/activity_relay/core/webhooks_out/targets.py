@@ -44,7 +44,6 @@ type IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 # IPv4 address which must be judged instead (the v4 inside is checked where it can be read).
 _SITE_LOCAL = ipaddress.IPv6Network("fec0::/10")
 _IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
-_SIX_TO_FOUR = ipaddress.IPv6Network("2002::/16")
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 _EXTRA_REFUSED: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = (
     ipaddress.IPv4Network("100.64.0.0/10"),  # CGNAT: reaches the provider's inside

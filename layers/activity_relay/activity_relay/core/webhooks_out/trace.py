@@ -11,13 +11,12 @@ it) but keeps no per-event record the relay could read.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
-from typing import Any
 
+from activity_relay.core.contracts.event_document import read_document
 from activity_relay.core.webhooks_out.attempts import Action, AttemptRecord
 from activity_relay.core.webhooks_out.endpoints import Endpoint
 from activity_relay.core.webhooks_out.filters import matches
@@ -47,12 +46,7 @@ class Publication:
 
 def publication_of(event: StoredEvent) -> Publication:
     """What the event table indexes of a stored event: its document read once, here."""
-    try:
-        document: Any = json.loads(event.body)
-    except ValueError:
-        document = {}
-    if not isinstance(document, Mapping):
-        document = {}
+    document = read_document(event.body)
     origin, occurred_at = document.get("origin"), document.get("occurred_at")
     return Publication(
         event_id=event.event_id,
