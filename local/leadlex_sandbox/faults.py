@@ -43,15 +43,16 @@ class Faults:
             self._mutations.extend([mutate] * count)
 
     def malform_next(self, count: int = 1) -> None:
-        self._add("malform_next", count)
+        self.add("malform_next", count)
 
     def drop_next(self, count: int = 1) -> None:
-        self._add("drop_next", count)
+        self.add("drop_next", count)
 
     def lose_webhooks_next(self, count: int = 1) -> None:
-        self._add("lose_webhooks_next", count)
+        self.add("lose_webhooks_next", count)
 
-    def _add(self, kind: str, count: int) -> None:
+    def add(self, kind: str, count: int) -> None:
+        """`count` more faults of a counted `kind` (one of COUNTED)."""
         with self._lock:
             self._counted[kind] += count
 

@@ -12,6 +12,7 @@ from typing import Any, ClassVar, Unpack
 from urllib.parse import parse_qsl, urlsplit
 
 from leadlex_sandbox import fake_data
+from leadlex_sandbox.faults import COUNTED
 from leadlex_sandbox.quota import Plan
 from leadlex_sandbox.routing import RequestRecord, Response
 from leadlex_sandbox.sandbox import Sandbox, SandboxSettings
@@ -303,12 +304,9 @@ def _faults(sandbox: SandboxServer, _: list[str], data: dict[str, Any]) -> tuple
             int(fail.get("status", 503)),
             int(retry_after) if retry_after is not None else None,
         )
-    if "malform_next" in data:
-        faults.malform_next(int(data["malform_next"]))
-    if "drop_next" in data:
-        faults.drop_next(int(data["drop_next"]))
-    if "lose_webhooks_next" in data:
-        faults.lose_webhooks_next(int(data["lose_webhooks_next"]))
+    for kind in COUNTED:
+        if kind in data:
+            faults.add(kind, int(data[kind]))
     return 200, {
         "latency": faults.latency,
         "error_rate": faults.error_rate,

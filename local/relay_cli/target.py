@@ -33,6 +33,7 @@ from botocore.exceptions import (
 from activity_relay.adapters.dynamodb.contacts import DynamoDbStateStore
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_sqs import SQSClient
 
 STATE_FILE: Final = Path(__file__).resolve().parents[2] / ".relay-local.json"
@@ -167,9 +168,11 @@ class Target:
     def sqs(self) -> SQSClient:
         return self.session().client("sqs", endpoint_url=self.endpoint_url)
 
+    def dynamodb(self) -> DynamoDBClient:
+        return self.session().client("dynamodb", endpoint_url=self.endpoint_url)
+
     def state_store(self) -> DynamoDbStateStore:
-        client = self.session().client("dynamodb", endpoint_url=self.endpoint_url)
-        return DynamoDbStateStore(client, self.output("TableName"))
+        return DynamoDbStateStore(self.dynamodb(), self.output("TableName"))
 
 
 def resolve_target(args: argparse.Namespace, env: Mapping[str, str]) -> Target:

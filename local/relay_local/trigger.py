@@ -212,8 +212,8 @@ class SqsTrigger:
         self._lock = threading.Lock()  # one invocation at a time, thread or caller
         self._policy: tuple[int, int | None] | None = None
         self._returned: dict[str, float] = {}
-        self._logger = FunctionLog(logger, {"function": mapping.function_name})
         """Message id → when it was returned (time.monotonic()), to say when it came back."""
+        self._logger = FunctionLog(logger, {"function": mapping.function_name})
 
     def poll_once(self, wait_seconds: int = 0) -> PollResult | None:
         """Receive up to a batch and invoke the handler once; None if nothing was visible."""

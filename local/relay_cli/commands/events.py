@@ -27,10 +27,10 @@ from activity_relay.core.webhooks_out.trace import (
     Publication,
     assemble_trace,
 )
-from relay_cli.commands.webhook_deliveries import parse_time
 from relay_cli.commands.webhook_stack import WebhookStack, now
 from relay_cli.help_text import exit_statuses
 from relay_cli.target import Target, UsageError
+from relay_cli.times import parse_time
 
 SHOW_EXIT_CODES: Final = exit_statuses(
     "not found (older than the retention, or never published)", done="found"

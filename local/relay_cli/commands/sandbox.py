@@ -23,8 +23,8 @@ import urllib.request
 from datetime import datetime
 from typing import IO, Any
 
-from relay_cli.commands.webhook_deliveries import parse_time
 from relay_cli.target import STATE_FILE, Target, UsageError
+from relay_cli.times import parse_time
 
 OUTPUT = "LeadLexSandboxAdminUrl"
 NO_SANDBOX = (

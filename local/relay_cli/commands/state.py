@@ -57,7 +57,7 @@ def run_state(args: argparse.Namespace, target: Target, out: IO[str], err: IO[st
 
     contact_id = _contact(args.contact_id)
     table = target.output("TableName")
-    client = target.session().client("dynamodb", endpoint_url=target.endpoint_url)
+    client = target.dynamodb()
     record = DynamoDbContactRecords(client, table).record(contact_id)
     quota = DynamoDbDeferrals(client, table).load_quota()
     status = describe(record, quota, datetime.now(UTC))

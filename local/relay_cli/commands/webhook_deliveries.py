@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import batched
@@ -28,7 +27,6 @@ from relay_cli.commands.webhook_stack import (
     EVENT_QUEUE,
     WebhookStack,
     endpoint_id_of,
-    existing,
     existing_endpoint,
     filter_policy,
     now,
@@ -36,11 +34,10 @@ from relay_cli.commands.webhook_stack import (
 from relay_cli.exit_status import status_of
 from relay_cli.sqs import SEND_ATTEMPTS, delete, peek, show_again
 from relay_cli.target import Target, UsageError
+from relay_cli.times import parse_time
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.type_defs import MessageTypeDef
-
-"""Deliveries queued at a time by replay and enable."""
 
 
 def add_parsers(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -75,8 +72,7 @@ def run_enable(args: argparse.Namespace, target: Target, out: IO[str], err: IO[s
     leaves the rest parked for the next one, and loses nothing)."""
     endpoint_id = endpoint_id_of(args)
     stack = WebhookStack(target)
-    existing(stack, endpoint_id)
-    if not stack.endpoints.enable(endpoint_id):
+    if not stack.endpoints.enable(endpoint_id):  # refused for an endpoint missing or removed
         raise UsageError(f"no endpoint {endpoint_id}")
     resumed = resume_parked(
         stack.ledger, stack.queue, endpoint_id, now=datetime.now(UTC), drop=args.skip_missed
@@ -175,20 +171,3 @@ def run_replay(args: argparse.Namespace, target: Target, out: IO[str], err: IO[s
     if unsent:
         print(f"{unsent} could not be queued; replay that range again", file=err)
     return status_of(queued, unsent)
-
-
-_AGO = re.compile(r"(\d+)([mhd])")
-_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
-
-
-def parse_time(text: str, at: datetime, flag: str) -> datetime:
-    """An ISO 8601 time (UTC unless it says otherwise), or `90m`, `6h`, `3d` before `at`."""
-    text = text.strip()
-    ago = _AGO.fullmatch(text)
-    if ago:
-        return at - timedelta(**{_UNITS[ago.group(2)]: int(ago.group(1))})
-    try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise UsageError(f"{flag}: not an ISO 8601 time or 90m / 6h / 3d: {text!r}") from None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)

@@ -47,7 +47,7 @@ class WebhookStack:
 
     @cached_property
     def _dynamodb(self) -> DynamoDBClient:
-        return self.target.session().client("dynamodb", endpoint_url=self.target.endpoint_url)
+        return self.target.dynamodb()
 
     @cached_property
     def endpoints(self) -> DynamoDbEndpointStore:
@@ -108,6 +108,11 @@ def endpoint_id_of(args: argparse.Namespace) -> str:
         return check_endpoint_id(args.endpoint_id.strip())
     except WebhookConfigError as error:
         raise UsageError(str(error)) from None
+
+
+def disabled_text(endpoint: Endpoint) -> str:
+    """ "disabled", with why when the endpoint says."""
+    return f"disabled ({endpoint.disabled_reason})" if endpoint.disabled_reason else "disabled"
 
 
 def existing(stack: WebhookStack, endpoint_id: str) -> Endpoint:

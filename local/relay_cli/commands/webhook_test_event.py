@@ -22,7 +22,7 @@ from typing import IO
 from activity_relay.core.webhooks_out.attempts import AttemptRecord
 from activity_relay.core.webhooks_out.endpoints import Endpoint
 from activity_relay.core.webhooks_out.ports import Delivery
-from relay_cli.commands.webhook_stack import WebhookStack, existing_endpoint, now
+from relay_cli.commands.webhook_stack import WebhookStack, disabled_text, existing_endpoint, now
 from relay_cli.exit_status import EXIT_USAGE
 from relay_cli.target import Target, UsageError
 
@@ -65,7 +65,7 @@ def run_test(args: argparse.Namespace, target: Target, out: IO[str], err: IO[str
     endpoint_id = endpoint.endpoint_id
     if not endpoint.enabled:
         raise UsageError(
-            f"{endpoint_id} is {_disabled(endpoint)}: no test sent (it would be parked until "
+            f"{endpoint_id} is {disabled_text(endpoint)}: no test sent (it would be parked until "
             f"`relay webhooks enable {endpoint_id}`)"
         )
     event_id = f"evt_test_{secrets.token_hex(8)}"
@@ -127,7 +127,7 @@ def _look(stack: WebhookStack, endpoint_id: str, event_id: str) -> Outcome | Non
     if any(p.event_id == event_id for p in stack.ledger.parked(endpoint_id)):
         return Outcome(
             False,
-            f"not delivered: the endpoint was {_disabled(endpoint)} before it went out; it is "
+            f"not delivered: the endpoint was {disabled_text(endpoint)} before it went out; it is "
             f"parked until `relay webhooks enable {endpoint_id}`",
         )
     return None
@@ -153,12 +153,8 @@ def _attempted(attempt: AttemptRecord, endpoint: Endpoint | None) -> Outcome:
     if attempt.status == 410:
         dead += f"; a 410 disables the endpoint (`relay webhooks enable {attempt.endpoint_id}`)"
     elif endpoint is not None and not endpoint.enabled:
-        dead += f"; the endpoint is now {_disabled(endpoint)}"
+        dead += f"; the endpoint is now {disabled_text(endpoint)}"
     return Outcome(False, dead)
-
-
-def _disabled(endpoint: Endpoint) -> str:
-    return f"disabled ({endpoint.disabled_reason})" if endpoint.disabled_reason else "disabled"
 
 
 def _seconds_until(when: datetime) -> int:

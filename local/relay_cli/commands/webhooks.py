@@ -29,6 +29,7 @@ from activity_relay.core.webhooks_out.targets import check_target
 from relay_cli.commands import webhook_deliveries, webhook_listen, webhook_test_event
 from relay_cli.commands.webhook_stack import (
     WebhookStack,
+    disabled_text,
     endpoint_id_of,
     existing_endpoint,
     filter_policy,
@@ -152,9 +153,7 @@ def _refuse_duplicate(stack: WebhookStack, url: str) -> None:
 
 
 def _status(endpoint: Endpoint) -> str:
-    if endpoint.enabled:
-        return "enabled"
-    return f"disabled ({endpoint.disabled_reason})" if endpoint.disabled_reason else "disabled"
+    return "enabled" if endpoint.enabled else disabled_text(endpoint)
 
 
 def _summary(endpoint: Endpoint) -> dict[str, object]:

@@ -154,16 +154,10 @@ class MemoryStateTable:
         self.deferred_asked[contact_id] = self.clock()
 
     def due(self, now: datetime, limit: int) -> list[str]:
-        if limit <= 0:
-            return []
-        waiting = sorted((until, c) for c, until in self.deferred.items() if until <= now)
-        return [contact_id for _, contact_id in waiting[:limit]]
+        return _longest_waiting(self.deferred, now, limit)
 
     def reconciliations(self, now: datetime, limit: int) -> list[str]:
-        if limit <= 0:
-            return []
-        waiting = sorted((until, c) for c, until in self.reconciling.items() if until <= now)
-        return [contact_id for _, contact_id in waiting[:limit]]
+        return _longest_waiting(self.reconciling, now, limit)
 
     def postpone(self, contact_ids: Sequence[str], until: datetime) -> None:
         # Only a deferral that has come due moves: one renewed since (a later reset) stays.
@@ -261,3 +255,11 @@ def _newer_quota(new: QuotaSnapshot, stored: QuotaSnapshot) -> bool:
     if new.observed_at != stored.observed_at:
         return new.observed_at > stored.observed_at
     return new.remaining < stored.remaining
+
+
+def _longest_waiting(waiting: dict[str, datetime], now: datetime, limit: int) -> list[str]:
+    """The contacts due by `now`, the longest waiting first, at most `limit` of them."""
+    if limit <= 0:
+        return []
+    due = sorted((until, contact_id) for contact_id, until in waiting.items() if until <= now)
+    return [contact_id for _, contact_id in due[:limit]]

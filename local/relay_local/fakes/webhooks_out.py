@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from activity_relay.adapters.sqs.batch import MAX_MESSAGE_BYTES, TOO_LARGE, SqsEntry
+from activity_relay.adapters.sqs.batch import SqsEntry, refusal_of
 from activity_relay.core.webhooks_out.attempts import AttemptOutcome
 from activity_relay.core.webhooks_out.endpoints import Endpoint
 from activity_relay.core.webhooks_out.ports import ENDPOINT_ATTRIBUTE, Delivery
@@ -171,10 +171,9 @@ class MemoryDeliveryQueue:
 
 def _too_large(delivery: Delivery) -> str | None:
     """SQS's refusal of a message over the relay's limit, as SqsBatchSender reports it."""
-    size = SqsEntry(delivery.body, attributes={ENDPOINT_ATTRIBUTE: delivery.endpoint_id}).size
-    if size > MAX_MESSAGE_BYTES:
-        return f"{TOO_LARGE}: {size} bytes, over {MAX_MESSAGE_BYTES}"
-    return None
+    return refusal_of(
+        SqsEntry(delivery.body, attributes={ENDPOINT_ATTRIBUTE: delivery.endpoint_id}).size
+    )
 
 
 @dataclass

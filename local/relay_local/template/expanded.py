@@ -46,7 +46,6 @@ def expanded_template(
 ) -> dict[str, Any]:
     """The template after SAM's transform, with these parameter values (defaults otherwise)."""
     template = yaml_parse(Path(path).read_text(encoding="utf-8"))
-    template = copy.deepcopy(template)
     for resource in template.get("Resources", {}).values():
         properties = resource.get("Properties") or {}
         for key in ("CodeUri", "ContentUri"):

@@ -133,6 +133,13 @@ class SqsBatchSender:
         return BatchOutcome(sent=sent, failed=sorted(failed.items()))
 
 
+def refusal_of(size: int) -> str | None:
+    """Why SQS would refuse a message of `size` bytes (attributes included), or None."""
+    return (
+        f"{TOO_LARGE}: {size} bytes, over {MAX_MESSAGE_BYTES}" if size > MAX_MESSAGE_BYTES else None
+    )
+
+
 def chunks(sizes: Sequence[int], too_large: list[tuple[int, str]]) -> list[list[int]]:
     """Indices of the entries in calls of at most BATCH_SIZE entries and MAX_BATCH_BYTES, in
     order; an entry over MAX_MESSAGE_BYTES goes in no call and into `too_large` instead."""
@@ -140,8 +147,9 @@ def chunks(sizes: Sequence[int], too_large: list[tuple[int, str]]) -> list[list[
     current: list[int] = []
     total = 0
     for index, size in enumerate(sizes):
-        if size > MAX_MESSAGE_BYTES:
-            too_large.append((index, f"{TOO_LARGE}: {size} bytes, over {MAX_MESSAGE_BYTES}"))
+        refusal = refusal_of(size)
+        if refusal is not None:
+            too_large.append((index, refusal))
             continue
         if current and (len(current) == BATCH_SIZE or total + size > MAX_BATCH_BYTES):
             calls.append(current)

@@ -18,6 +18,7 @@ from activity_relay.core.webhooks_out.ports import Delivery, DeliveryLedger, Del
 HOLD = timedelta(minutes=2)
 """Long enough to queue a chunk; a hold left by a process that died ends after this."""
 CHUNK = 100
+"""Deliveries queued at a time by enable."""
 
 
 @dataclass(frozen=True, slots=True)
